@@ -3,15 +3,23 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "atelier=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = atelier::cli::Cli::parse();
-    match cli.command {
-        Some(command) => match atelier::cli::run(command) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("atelier: {err:#}");
-                std::process::ExitCode::FAILURE
-            }
-        },
-        None => std::process::ExitCode::SUCCESS,
+    let result = match cli.command {
+        Some(command) => atelier::cli::run(command),
+        None => atelier::ui::run_app(),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("atelier: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

@@ -59,7 +59,9 @@ impl StrokeEngine {
             // The first sample is a dab of its own, so a click leaves a mark.
             self.last = Some(sample);
             self.emit_at(sample, emit);
-            self.to_next = self.settings.step_at(self.settings.radius_at(sample.pressure));
+            self.to_next = self
+                .settings
+                .step_at(self.settings.radius_at(sample.pressure));
             return;
         };
         // Stabiliser: the path follows the pointer by a fraction each sample
@@ -126,7 +128,12 @@ mod tests {
     use super::*;
 
     fn sample(x: f32, y: f32, pressure: f32) -> StrokeSample {
-        StrokeSample { x, y, pressure, time: 0.0 }
+        StrokeSample {
+            x,
+            y,
+            pressure,
+            time: 0.0,
+        }
     }
 
     fn dabs(settings: BrushSettings, samples: &[StrokeSample], seed: u64) -> Vec<Dab> {
@@ -152,7 +159,11 @@ mod tests {
         // step = 0.25 · 20 = 5 px → dabs at 0, 5, …, 100.
         assert_eq!(d.len(), 21);
         for (i, dab) in d.iter().enumerate() {
-            assert!((dab.x - 5.0 * i as f32).abs() < 1e-3, "dab {i} at {}", dab.x);
+            assert!(
+                (dab.x - 5.0 * i as f32).abs() < 1e-3,
+                "dab {i} at {}",
+                dab.x
+            );
         }
     }
 

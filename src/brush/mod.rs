@@ -6,6 +6,7 @@
 //! size and opacity, and hands each [`Dab`] to a [`DabSurface`]. Rendering a
 //! stroke is a pure function of (settings, samples, colour, seed).
 pub mod dabs;
+pub mod fill;
 pub mod raster;
 pub mod settings;
 
@@ -14,6 +15,10 @@ pub use raster::{DabSurface, LayerSurface, Paint, PaintMode};
 pub use settings::{BrushSettings, presets};
 
 use serde::{Deserialize, Serialize};
+
+use crate::document::history::PixelEdit;
+use crate::document::{CanvasRect, Document, DocumentError, History, LayerId};
+use raster::MaskCache;
 
 /// One input sample of a stroke, in canvas space.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -58,6 +63,39 @@ impl Stroke {
             engine.add_sample(*s, &mut |dab| surface.draw_dab(&dab, &paint));
         }
         engine.finish(&mut |dab| surface.draw_dab(&dab, &paint));
+    }
+
+    /// Paints the stroke onto a layer as one undoable step; returns the
+    /// canvas area it changed.
+    pub fn paint_on(
+        &self,
+        doc: &mut Document,
+        history: &mut History,
+        cache: &mut MaskCache,
+        layer: LayerId,
+    ) -> Result<CanvasRect, DocumentError> {
+        let lock = doc
+            .layer(layer)
+            .ok_or(DocumentError::NoSuchLayer(layer))?
+            .props
+            .lock_alpha;
+        let mut edit = PixelEdit::new(layer);
+        let grid = doc
+            .grid_mut(layer)
+            .ok_or(DocumentError::NoSuchLayer(layer))?;
+        let mut surface = LayerSurface::new(grid, Some(&mut edit), cache, lock);
+        self.render(&mut surface);
+        let dirty = surface.dirty();
+        history.record_pixels(
+            doc,
+            edit,
+            if self.brush.eraser {
+                "Erase"
+            } else {
+                "Brush stroke"
+            },
+        );
+        Ok(dirty)
     }
 }
 

@@ -41,7 +41,11 @@ impl Paint {
     pub fn new(color: [u8; 3], brush: &BrushSettings) -> Self {
         Self {
             color,
-            mode: if brush.eraser { PaintMode::Erase } else { PaintMode::Paint },
+            mode: if brush.eraser {
+                PaintMode::Erase
+            } else {
+                PaintMode::Paint
+            },
         }
     }
 }
@@ -62,7 +66,7 @@ struct Mask {
     cov: Vec<u16>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct MaskKey {
     radius_q: u32,
     hardness_q: u16,
@@ -88,7 +92,10 @@ impl MaskCache {
         if self.masks.len() >= CACHE_LIMIT {
             self.masks.clear();
         }
-        self.masks.entry(key).or_insert_with(|| Arc::new(build_mask(key))).clone()
+        self.masks
+            .entry(key)
+            .or_insert_with(|| Arc::new(build_mask(key)))
+            .clone()
     }
 }
 
@@ -158,7 +165,10 @@ impl DabSurface for LayerSurface<'_> {
         // Quantise the centre to ¼ px, carrying into the integer part.
         let qx = (dab.x * SUBPIXEL).round();
         let qy = (dab.y * SUBPIXEL).round();
-        let (ix, iy) = ((qx / SUBPIXEL).floor() as i64, (qy / SUBPIXEL).floor() as i64);
+        let (ix, iy) = (
+            (qx / SUBPIXEL).floor() as i64,
+            (qy / SUBPIXEL).floor() as i64,
+        );
         let key = MaskKey {
             radius_q: (dab.radius * RADIUS_STEPS).round().max(1.0) as u32,
             hardness_q: (dab.hardness.clamp(0.0, 1.0) * 1000.0).round() as u16,
@@ -176,7 +186,12 @@ impl DabSurface for LayerSurface<'_> {
         if cx1 <= cx0 || cy1 <= cy0 {
             return;
         }
-        let rect = CanvasRect::new(cx0 as u32, cy0 as u32, (cx1 - cx0) as u32, (cy1 - cy0) as u32);
+        let rect = CanvasRect::new(
+            cx0 as u32,
+            cy0 as u32,
+            (cx1 - cx0) as u32,
+            (cy1 - cy0) as u32,
+        );
         self.dirty = self.dirty.union(&rect);
         let alpha = (dab.alpha.clamp(0.0, 1.0) * 65536.0).round() as u32;
         let color = paint.color.map(u32::from);
@@ -187,7 +202,8 @@ impl DabSurface for LayerSurface<'_> {
             }
             let tile = self.grid.tile_mut(TileCoord::new(c.tx, c.ty));
             for y in part.y..part.bottom() {
-                let m0 = ((y as i64 - y0) as u32 * mask.side + (part.x as i64 - x0) as u32) as usize;
+                let m0 =
+                    ((y as i64 - y0) as u32 * mask.side + (part.x as i64 - x0) as u32) as usize;
                 let mrow = &mask.cov[m0..m0 + part.w as usize];
                 let t0 = ((y % TILE_SIZE) * TILE_SIZE + part.x % TILE_SIZE) as usize * 4;
                 let trow = &mut tile.px[t0..t0 + part.w as usize * 4];
@@ -212,7 +228,12 @@ fn mix(src: u32, dst: u8, a: u32) -> u8 {
 fn paint_row(px: &mut [[u8; 4]], mask: &[u16], alpha: u32, c: [u32; 3]) {
     for (p, &m) in px.iter_mut().zip(mask) {
         let a = (m as u32 * alpha) >> 8;
-        *p = [mix(c[0], p[0], a), mix(c[1], p[1], a), mix(c[2], p[2], a), mix(255, p[3], a)];
+        *p = [
+            mix(c[0], p[0], a),
+            mix(c[1], p[1], a),
+            mix(c[2], p[2], a),
+            mix(255, p[3], a),
+        ];
     }
 }
 
@@ -222,7 +243,12 @@ fn paint_row_locked(px: &mut [[u8; 4]], mask: &[u16], alpha: u32, c: [u32; 3]) {
         // Premultiply the colour by the pixel's own (kept) alpha.
         let pa = p[3] as u32;
         let pre = |v: u32| (v * pa * 257 + 32768) >> 16;
-        *p = [mix(pre(c[0]), p[0], a), mix(pre(c[1]), p[1], a), mix(pre(c[2]), p[2], a), p[3]];
+        *p = [
+            mix(pre(c[0]), p[0], a),
+            mix(pre(c[1]), p[1], a),
+            mix(pre(c[2]), p[2], a),
+            p[3],
+        ];
     }
 }
 
@@ -260,7 +286,13 @@ mod tests {
     #[test]
     fn opaque_dab_fills_its_core_and_nothing_far_away() {
         let mut g = TileGrid::new(128, 128);
-        let dab = Dab { x: 64.0, y: 64.0, radius: 10.0, hardness: 0.5, alpha: 1.0 };
+        let dab = Dab {
+            x: 64.0,
+            y: 64.0,
+            radius: 10.0,
+            hardness: 0.5,
+            alpha: 1.0,
+        };
         paint_dab(&mut g, dab, RED, false);
         assert_eq!(g.pixel(64, 64), [255, 0, 0, 255]);
         assert_eq!(g.pixel(64, 76), [0; 4]);
@@ -273,7 +305,13 @@ mod tests {
     fn half_alpha_over_blue_is_the_source_over_formula() {
         let mut g = TileGrid::new(64, 64);
         g.fill([0, 0, 255, 255]);
-        let dab = Dab { x: 32.0, y: 32.0, radius: 8.0, hardness: 1.0, alpha: 0.5 };
+        let dab = Dab {
+            x: 32.0,
+            y: 32.0,
+            radius: 8.0,
+            hardness: 1.0,
+            alpha: 0.5,
+        };
         paint_dab(&mut g, dab, RED, false);
         assert_eq!(g.pixel(32, 32), [128, 0, 128, 255]);
     }
@@ -282,22 +320,41 @@ mod tests {
     fn eraser_and_alpha_lock() {
         let mut g = TileGrid::new(64, 64);
         g.fill([0, 0, 200, 200]);
-        let dab = Dab { x: 32.0, y: 32.0, radius: 8.0, hardness: 1.0, alpha: 1.0 };
-        let erase = Paint { color: [0; 3], mode: PaintMode::Erase };
+        let dab = Dab {
+            x: 32.0,
+            y: 32.0,
+            radius: 8.0,
+            hardness: 1.0,
+            alpha: 1.0,
+        };
+        let erase = Paint {
+            color: [0; 3],
+            mode: PaintMode::Erase,
+        };
         paint_dab(&mut g, dab, erase, false);
         assert_eq!(g.pixel(32, 32), [0; 4]);
         let mut g = TileGrid::new(64, 64);
         g.fill([0, 0, 200, 200]);
         paint_dab(&mut g, dab, RED, true);
-        assert_eq!(g.pixel(32, 32), [200, 0, 0, 200], "colour changes, alpha kept");
+        assert_eq!(
+            g.pixel(32, 32),
+            [200, 0, 0, 200],
+            "colour changes, alpha kept"
+        );
         assert_eq!(g.pixel(0, 0), [0, 0, 200, 200]);
     }
 
     #[test]
     fn dabs_at_the_canvas_edge_are_clipped() {
         let mut g = TileGrid::new(70, 70);
-        for (x, y) in [(-3.0, -3.0), (69.5, 69.5), (-100.0, 5.0), (f32::NAN, 1.0)] {
-            let dab = Dab { x, y, radius: 6.0, hardness: 0.8, alpha: 1.0 };
+        for (x, y) in [(-1.0, -1.0), (69.5, 69.5), (-100.0, 5.0), (f32::NAN, 1.0)] {
+            let dab = Dab {
+                x,
+                y,
+                radius: 6.0,
+                hardness: 0.8,
+                alpha: 1.0,
+            };
             paint_dab(&mut g, dab, RED, false);
         }
         assert_eq!(g.pixel(0, 0)[3], 255);

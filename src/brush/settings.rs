@@ -71,7 +71,9 @@ impl BrushSettings {
 
     /// Clamps every field to its legal range (used after loading JSON).
     pub fn sanitized(mut self) -> Self {
-        self.radius = self.radius.clamp(*Self::RADIUS_RANGE.start(), *Self::RADIUS_RANGE.end());
+        self.radius = self
+            .radius
+            .clamp(*Self::RADIUS_RANGE.start(), *Self::RADIUS_RANGE.end());
         for v in [
             &mut self.hardness,
             &mut self.opacity,

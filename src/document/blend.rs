@@ -155,9 +155,18 @@ mod tests {
         let src = [cs, cs, cs, 1.0];
         let expect = |v: f32| [v, v, v, 1.0];
         assert!(close(BlendMode::Normal.composite(dst, src), expect(cs)));
-        assert!(close(BlendMode::Multiply.composite(dst, src), expect(cb * cs)));
-        assert!(close(BlendMode::Screen.composite(dst, src), expect(cb + cs - cb * cs)));
-        assert!(close(BlendMode::Overlay.composite(dst, src), expect(2.0 * cb * cs)));
+        assert!(close(
+            BlendMode::Multiply.composite(dst, src),
+            expect(cb * cs)
+        ));
+        assert!(close(
+            BlendMode::Screen.composite(dst, src),
+            expect(cb + cs - cb * cs)
+        ));
+        assert!(close(
+            BlendMode::Overlay.composite(dst, src),
+            expect(2.0 * cb * cs)
+        ));
         assert!(close(BlendMode::Darken.composite(dst, src), expect(cb)));
         assert!(close(BlendMode::Lighten.composite(dst, src), expect(cs)));
         assert!(close(BlendMode::Add.composite(dst, src), expect(1.0)));
@@ -180,7 +189,10 @@ mod tests {
     fn normal_half_alpha_is_porter_duff_over() {
         let dst = [0.0, 0.0, 1.0, 1.0];
         let src = [0.5, 0.0, 0.0, 0.5];
-        assert!(close(BlendMode::Normal.composite(dst, src), [0.5, 0.0, 0.5, 1.0]));
+        assert!(close(
+            BlendMode::Normal.composite(dst, src),
+            [0.5, 0.0, 0.5, 1.0]
+        ));
     }
 
     #[test]

@@ -26,7 +26,12 @@ impl TileCoord {
 
     /// Canvas-space rectangle this tile covers (clipped by nothing).
     pub fn rect(self) -> CanvasRect {
-        CanvasRect::new(self.tx * TILE_SIZE, self.ty * TILE_SIZE, TILE_SIZE, TILE_SIZE)
+        CanvasRect::new(
+            self.tx * TILE_SIZE,
+            self.ty * TILE_SIZE,
+            TILE_SIZE,
+            TILE_SIZE,
+        )
     }
 }
 
@@ -112,7 +117,10 @@ impl CanvasRect {
         let (tx1, ty1) = if self.is_empty() {
             (tx0, ty0)
         } else {
-            ((self.right() - 1) / TILE_SIZE + 1, (self.bottom() - 1) / TILE_SIZE + 1)
+            (
+                (self.right() - 1) / TILE_SIZE + 1,
+                (self.bottom() - 1) / TILE_SIZE + 1,
+            )
         };
         (ty0..ty1).flat_map(move |ty| (tx0..tx1).map(move |tx| TileCoord::new(tx, ty)))
     }
@@ -145,6 +153,9 @@ mod tests {
         assert_eq!(a.intersect(&b), CanvasRect::new(5, 5, 5, 5));
         assert_eq!(a.union(&b), CanvasRect::new(0, 0, 15, 15));
         assert!(a.intersect(&CanvasRect::new(20, 20, 1, 1)).is_empty());
-        assert_eq!(CanvasRect::from_corners([9.0, 2.0], [1.0, 7.0], 8, 8), CanvasRect::new(1, 2, 7, 5));
+        assert_eq!(
+            CanvasRect::from_corners([9.0, 2.0], [1.0, 7.0], 8, 8),
+            CanvasRect::new(1, 2, 7, 5)
+        );
     }
 }

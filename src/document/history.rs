@@ -55,8 +55,13 @@ impl Change {
                 64 + tiles.iter().filter(|t| t.before.is_some()).count() * TILE_BYTES
             }
             Change::Stack { before, after } => {
-                let gone = before.0.iter().filter(|b| !after.0.iter().any(|a| Arc::ptr_eq(&a.grid, &b.grid)));
-                256 + gone.map(|l| l.grid.tile_count() * TILE_BYTES).sum::<usize>()
+                let gone = before
+                    .0
+                    .iter()
+                    .filter(|b| !after.0.iter().any(|a| Arc::ptr_eq(&a.grid, &b.grid)));
+                256 + gone
+                    .map(|l| l.grid.tile_count() * TILE_BYTES)
+                    .sum::<usize>()
             }
         }
     }
@@ -132,7 +137,9 @@ impl PixelEdit {
 
     /// Call before writing tile `c` of `grid`: keeps its first version.
     pub fn touch(&mut self, grid: &TileGrid, c: TileCoord) {
-        self.before.entry(c).or_insert_with(|| grid.tile(c).cloned());
+        self.before
+            .entry(c)
+            .or_insert_with(|| grid.tile(c).cloned());
     }
 
     /// Whether any tile was touched.
@@ -168,7 +175,11 @@ impl PixelEdit {
                     (None, None) => true,
                     (Some(t), None) | (None, Some(t)) => t.is_transparent(),
                 };
-                (!same).then_some(TileChange { coord, before, after })
+                (!same).then_some(TileChange {
+                    coord,
+                    before,
+                    after,
+                })
             })
             .collect();
         (!tiles.is_empty()).then_some(Change::Tiles {
@@ -259,8 +270,14 @@ impl History {
         self.redo.clear();
         if let (Some(key), Some(last)) = (&tx.merge_key, self.undo.back_mut())
             && last.merge_key.as_ref() == Some(key)
-            && let (Some(Change::Stack { after, .. }), [Change::Stack { after: new_after, .. }]) =
-                (last.changes.last_mut(), tx.changes.as_slice())
+            && let (
+                Some(Change::Stack { after, .. }),
+                [
+                    Change::Stack {
+                        after: new_after, ..
+                    },
+                ],
+            ) = (last.changes.last_mut(), tx.changes.as_slice())
         {
             *after = new_after.clone();
             return;
@@ -269,6 +286,13 @@ impl History {
         self.used += tx.cost;
         self.undo.push_back(tx);
         self.trim();
+    }
+
+    /// Records a finished pixel edit as one step (nothing if it changed nothing).
+    pub fn record_pixels(&mut self, doc: &Document, edit: PixelEdit, label: &str) {
+        if let Some(change) = edit.finish(doc) {
+            self.record(Transaction::new(label, vec![change]));
+        }
     }
 
     /// Stops the next record from merging into the last step (a slider drag

@@ -135,8 +135,10 @@ impl Document {
     }
 
     /// The pixel grid of a layer, for writing. Copy-on-write: history
-    /// snapshots that share the grid keep their version.
-    pub(crate) fn grid_mut(&mut self, id: LayerId) -> Option<&mut TileGrid> {
+    /// snapshots that share the grid keep their version. To make the write
+    /// undoable, snapshot touched tiles with a
+    /// [`PixelEdit`](history::PixelEdit) first.
+    pub fn grid_mut(&mut self, id: LayerId) -> Option<&mut TileGrid> {
         self.layers
             .iter_mut()
             .find(|l| l.id == id)
@@ -152,7 +154,10 @@ impl Document {
     /// Total bytes of tile pixel data held by the layers (shared tiles counted
     /// once per layer).
     pub fn pixel_bytes(&self) -> usize {
-        self.layers.iter().map(|l| l.grid.tile_count() * tile::TILE_BYTES).sum()
+        self.layers
+            .iter()
+            .map(|l| l.grid.tile_count() * tile::TILE_BYTES)
+            .sum()
     }
 }
 
@@ -164,7 +169,10 @@ mod tests {
     fn sizes_outside_limits_are_refused() {
         assert_eq!(
             Document::new(0, 10, [0; 4]).unwrap_err(),
-            DocumentError::BadSize { width: 0, height: 10 }
+            DocumentError::BadSize {
+                width: 0,
+                height: 10
+            }
         );
         assert!(Document::new(MAX_SIDE + 1, 10, [0; 4]).is_err());
         assert!(Document::new(8192, 8192, [255; 4]).is_ok());

@@ -25,7 +25,12 @@ impl Document {
 
     /// Adds a layer holding straight RGBA8 `pixels` of `rect` (the rest
     /// transparent) above the active one and makes it active.
-    pub fn add_layer_with_pixels(&mut self, name: &str, rect: CanvasRect, straight_rgba: &[u8]) -> LayerId {
+    pub fn add_layer_with_pixels(
+        &mut self,
+        name: &str,
+        rect: CanvasRect,
+        straight_rgba: &[u8],
+    ) -> LayerId {
         let id = self.add_layer(name);
         let premul: Vec<u8> = straight_rgba
             .chunks_exact(4)
@@ -92,7 +97,9 @@ impl Document {
         let upper = self.layers()[i].clone();
         let lower_id = self.layers()[i - 1].id;
         if upper.props.visible {
-            let grid = self.grid_mut(lower_id).ok_or(DocumentError::NoSuchLayer(lower_id))?;
+            let grid = self
+                .grid_mut(lower_id)
+                .ok_or(DocumentError::NoSuchLayer(lower_id))?;
             merge_into(grid, &upper.grid, upper.props.blend, upper.props.opacity);
         }
         self.layers_mut().remove(i);
@@ -105,25 +112,15 @@ impl Document {
         let i = self.index_of(id).ok_or(DocumentError::NoSuchLayer(id))?;
         let src = self.layers()[i].grid.clone();
         let mut out = TileGrid::new(self.width(), self.height());
-        let (w, h) = (self.width() as i64, self.height() as i64);
         for (c, tile) in src.iter() {
             let r = c.rect();
-            let (x0, y0) = (r.x as i64 + dx, r.y as i64 + dy);
-            // Clip the destination to the canvas and find the matching source part.
-            let (cx0, cy0) = (x0.max(0), y0.max(0));
-            let (cx1, cy1) = ((x0 + TILE_SIZE as i64).min(w), (y0 + TILE_SIZE as i64).min(h));
-            if cx1 <= cx0 || cy1 <= cy0 {
-                continue;
-            }
-            let (cw, ch) = ((cx1 - cx0) as usize, (cy1 - cy0) as usize);
-            let mut part = Vec::with_capacity(cw * ch * 4);
-            for y in 0..ch {
-                let sy = (cy0 - y0) as usize + y;
-                let sx = (cx0 - x0) as usize;
-                let s = (sy * TILE_SIZE as usize + sx) * 4;
-                part.extend_from_slice(&tile.px[s..s + cw * 4]);
-            }
-            out.write_rect(CanvasRect::new(cx0 as u32, cy0 as u32, cw as u32, ch as u32), &part);
+            out.write_clipped(
+                r.x as i64 + dx,
+                r.y as i64 + dy,
+                TILE_SIZE,
+                TILE_SIZE,
+                &tile.px,
+            );
         }
         self.layers_mut()[i].grid = Arc::new(out);
         Ok(())
@@ -144,7 +141,14 @@ fn merge_into(dst: &mut TileGrid, src: &TileGrid, blend: BlendMode, opacity: f32
             if sp[3] == 0 {
                 continue;
             }
-            let f = |p: &[u8]| [p[0] as f32 / 255.0, p[1] as f32 / 255.0, p[2] as f32 / 255.0, p[3] as f32 / 255.0];
+            let f = |p: &[u8]| {
+                [
+                    p[0] as f32 / 255.0,
+                    p[1] as f32 / 255.0,
+                    p[2] as f32 / 255.0,
+                    p[3] as f32 / 255.0,
+                ]
+            };
             let mut sv = f(sp);
             sv.iter_mut().for_each(|v| *v *= opacity);
             let out = blend.composite(f(dp), sv);
@@ -166,16 +170,27 @@ mod tests {
         let mut h = History::default();
         let start = doc.clone();
         h.edit_stack(&mut doc, "Add layer", None, |d| {
-            d.add_layer_with_pixels("Red", CanvasRect::new(10, 10, 2, 1), &[255, 0, 0, 255, 255, 0, 0, 128]);
+            d.add_layer_with_pixels(
+                "Red",
+                CanvasRect::new(10, 10, 2, 1),
+                &[255, 0, 0, 255, 255, 0, 0, 128],
+            );
             Ok(())
         })
         .unwrap();
         let red = doc.active();
-        h.edit_stack(&mut doc, "Duplicate", None, |d| d.duplicate_layer(red).map(|_| ()))
+        h.edit_stack(&mut doc, "Duplicate", None, |d| {
+            d.duplicate_layer(red).map(|_| ())
+        })
+        .unwrap();
+        h.edit_stack(&mut doc, "Move", None, |d| d.move_layer(red, 0))
             .unwrap();
-        h.edit_stack(&mut doc, "Move", None, |d| d.move_layer(red, 0)).unwrap();
-        h.edit_stack(&mut doc, "Translate", None, |d| d.translate_layer(red, -5, 70)).unwrap();
-        h.edit_stack(&mut doc, "Merge", None, |d| d.merge_down(d.layers()[2].id)).unwrap();
+        h.edit_stack(&mut doc, "Translate", None, |d| {
+            d.translate_layer(red, -5, 70)
+        })
+        .unwrap();
+        h.edit_stack(&mut doc, "Merge", None, |d| d.merge_down(d.layers()[2].id))
+            .unwrap();
         assert_eq!(doc.layers().len(), 2);
         while h.undo(&mut doc).is_some() {}
         assert_eq!(doc.layers().len(), start.layers().len());
@@ -204,6 +219,9 @@ mod tests {
         let p = doc.grid(doc.active()).unwrap().pixel(0, 0);
         let expect = (200.0f32 / 255.0 * 128.0 / 255.0 * 255.0).round() as u8;
         assert_eq!(p, [expect, expect, expect, 255]);
-        assert_eq!(doc.grid(doc.active()).unwrap().pixel(5, 5), [200, 200, 200, 255]);
+        assert_eq!(
+            doc.grid(doc.active()).unwrap().pixel(5, 5),
+            [200, 200, 200, 255]
+        );
     }
 }

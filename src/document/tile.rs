@@ -38,7 +38,9 @@ impl std::fmt::Debug for Tile {
 impl Tile {
     /// A fully transparent tile.
     pub fn transparent() -> Arc<Self> {
-        Arc::new(Self { px: [0; TILE_BYTES] })
+        Arc::new(Self {
+            px: [0; TILE_BYTES],
+        })
     }
 
     /// A tile filled with one premultiplied colour.
@@ -73,11 +75,14 @@ impl PartialEq for TileGrid {
         if (self.width, self.height) != (other.width, other.height) {
             return false;
         }
-        self.slots.iter().zip(&other.slots).all(|(a, b)| match (a, b) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
-            (Some(t), None) | (None, Some(t)) => t.is_transparent(),
-            (None, None) => true,
-        })
+        self.slots
+            .iter()
+            .zip(&other.slots)
+            .all(|(a, b)| match (a, b) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+                (Some(t), None) | (None, Some(t)) => t.is_transparent(),
+                (None, None) => true,
+            })
     }
 }
 
@@ -170,10 +175,10 @@ impl TileGrid {
     /// Coordinates and tiles of every written cell.
     pub fn iter(&self) -> impl Iterator<Item = (TileCoord, &Arc<Tile>)> {
         let tx = self.tiles_x;
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(move |(i, s)| s.as_ref().map(|t| (TileCoord::new(i as u32 % tx, i as u32 / tx), t)))
+        self.slots.iter().enumerate().filter_map(move |(i, s)| {
+            s.as_ref()
+                .map(|t| (TileCoord::new(i as u32 % tx, i as u32 / tx), t))
+        })
     }
 
     /// Every cell coordinate.
@@ -238,6 +243,29 @@ impl TileGrid {
     }
 }
 
+impl TileGrid {
+    /// Writes a `w × h` premultiplied RGBA8 image whose top-left corner is at
+    /// `(x, y)` (possibly off-canvas); what falls outside the canvas is cut.
+    pub fn write_clipped(&mut self, x: i64, y: i64, w: u32, h: u32, data: &[u8]) {
+        let (cx0, cy0) = (x.max(0), y.max(0));
+        let cx1 = (x + w as i64).min(self.width as i64);
+        let cy1 = (y + h as i64).min(self.height as i64);
+        if cx1 <= cx0 || cy1 <= cy0 || data.len() < (w * h * 4) as usize {
+            return;
+        }
+        let (cw, ch) = ((cx1 - cx0) as usize, (cy1 - cy0) as usize);
+        let mut part = Vec::with_capacity(cw * ch * 4);
+        for row in 0..ch {
+            let s = (((cy0 - y) as usize + row) * w as usize + (cx0 - x) as usize) * 4;
+            part.extend_from_slice(&data[s..s + cw * 4]);
+        }
+        self.write_rect(
+            CanvasRect::new(cx0 as u32, cy0 as u32, cw as u32, ch as u32),
+            &part,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,7 +290,11 @@ mod tests {
         let rev = g.revision(c);
         g.tile_mut(c).px[3] = 10;
         assert!(g.revision(c) > rev);
-        assert_eq!(snapshot.unwrap().px[3], 9, "history snapshot must not change");
+        assert_eq!(
+            snapshot.unwrap().px[3],
+            9,
+            "history snapshot must not change"
+        );
     }
 
     #[test]

@@ -18,8 +18,14 @@ pub fn composite_rect(doc: &Document, rect: CanvasRect) -> Vec<u8> {
         let part = rect.intersect(&c.rect());
         acc.clear();
         acc.resize((part.w * part.h) as usize, [0.0; 4]);
-        for layer in doc.layers().iter().filter(|l| l.props.visible && l.props.opacity > 0.0) {
-            let Some(tile) = layer.grid.tile(c) else { continue };
+        for layer in doc
+            .layers()
+            .iter()
+            .filter(|l| l.props.visible && l.props.opacity > 0.0)
+        {
+            let Some(tile) = layer.grid.tile(c) else {
+                continue;
+            };
             let (mode, opacity) = (layer.props.blend, layer.props.opacity);
             for y in 0..part.h {
                 let t0 = (((part.y + y) % TILE_SIZE) * TILE_SIZE + part.x % TILE_SIZE) as usize * 4;
@@ -36,7 +42,10 @@ pub fn composite_rect(doc: &Document, rect: CanvasRect) -> Vec<u8> {
         }
         for y in 0..part.h {
             let o = (((part.y - rect.y + y) * rect.w + part.x - rect.x) * 4) as usize;
-            for (x, v) in acc[(y * part.w) as usize..((y + 1) * part.w) as usize].iter().enumerate() {
+            for (x, v) in acc[(y * part.w) as usize..((y + 1) * part.w) as usize]
+                .iter()
+                .enumerate()
+            {
                 for k in 0..4 {
                     out[o + x * 4 + k] = to_u8(v[k]);
                 }
@@ -84,7 +93,8 @@ mod tests {
     #[test]
     fn hidden_and_transparent_layers_do_not_count() {
         let mut doc = Document::new(70, 70, [10, 20, 30, 255]).unwrap();
-        let id = doc.add_layer_with_pixels("x", CanvasRect::new(65, 65, 1, 1), &[255, 255, 255, 255]);
+        let id =
+            doc.add_layer_with_pixels("x", CanvasRect::new(65, 65, 1, 1), &[255, 255, 255, 255]);
         let mut p = doc.layer(id).unwrap().props.clone();
         p.visible = false;
         doc.set_props(id, p).unwrap();

@@ -1,0 +1,206 @@
+//! `atelier new`, `paint` and `info`: documents without a window.
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+use crate::brush::{Stroke, hex_color, raster::MaskCache};
+use crate::document::{Document, History};
+use crate::project;
+
+/// `atelier new OUT --size WxH [--background #rrggbb]`
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Project file to create (`.atelier`).
+    pub out: PathBuf,
+    /// Canvas size, e.g. 1920x1080.
+    #[arg(long, value_parser = parse_size)]
+    pub size: (u32, u32),
+    /// Background colour; `transparent` for none.
+    #[arg(long, default_value = "#ffffff")]
+    pub background: String,
+}
+
+/// `atelier paint PROJECT --strokes FILE.json`
+#[derive(Debug, Args)]
+pub struct PaintArgs {
+    /// Project file to paint on (rewritten in place, atomically).
+    pub project: PathBuf,
+    /// JSON stroke file (format in the README).
+    #[arg(long)]
+    pub strokes: PathBuf,
+}
+
+/// `atelier info FILE`
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// A project file.
+    pub file: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A stroke file: strokes replayed in order.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StrokeFile {
+    /// The strokes.
+    pub strokes: Vec<LayerStroke>,
+}
+
+/// A stroke and the layer it goes on.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LayerStroke {
+    /// Layer index from the bottom (0); default: the top layer.
+    #[serde(default)]
+    pub layer: Option<usize>,
+    /// The stroke itself.
+    #[serde(flatten)]
+    pub stroke: Stroke,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X', '×'])
+        .ok_or_else(|| format!("`{s}` is not WIDTHxHEIGHT"))?;
+    let n = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("`{v}` is not a whole number"))
+    };
+    Ok((n(w)?, n(h)?))
+}
+
+/// Parses `#rrggbb`, `#rrggbbaa` or `transparent` into straight RGBA.
+pub fn parse_background(s: &str) -> anyhow::Result<[u8; 4]> {
+    if s.eq_ignore_ascii_case("transparent") {
+        return Ok([0; 4]);
+    }
+    let hex = s.strip_prefix('#').unwrap_or(s);
+    if hex.len() == 8 {
+        let rgb = hex_color::parse(&hex[..6]);
+        let a = u8::from_str_radix(&hex[6..], 16).ok();
+        if let (Some(c), Some(a)) = (rgb, a) {
+            return Ok([c[0], c[1], c[2], a]);
+        }
+    }
+    let c = hex_color::parse(s)
+        .with_context(|| format!("`{s}` is not a colour (#rrggbb, #rrggbbaa or transparent)"))?;
+    Ok([c[0], c[1], c[2], 255])
+}
+
+pub(super) fn new(args: NewArgs) -> anyhow::Result<()> {
+    let (w, h) = args.size;
+    let doc = Document::new(w, h, parse_background(&args.background)?)?;
+    project::save(&doc, &args.out)?;
+    println!("created {} ({w}×{h})", args.out.display());
+    Ok(())
+}
+
+pub(super) fn paint(args: PaintArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.strokes)
+        .with_context(|| format!("cannot read stroke file {}", args.strokes.display()))?;
+    let file: StrokeFile = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a valid stroke file", args.strokes.display()))?;
+    let mut doc = project::load(&args.project)?;
+    let mut history = History::default();
+    let mut cache = MaskCache::default();
+    for (i, entry) in file.strokes.iter().enumerate() {
+        let index = entry.layer.unwrap_or(doc.layers().len() - 1);
+        let Some(id) = doc.layers().get(index).map(|l| l.id) else {
+            bail!(
+                "stroke {i}: no layer {index} (the document has {})",
+                doc.layers().len()
+            );
+        };
+        let mut stroke = entry.stroke.clone();
+        stroke.brush = stroke.brush.sanitized();
+        stroke.paint_on(&mut doc, &mut history, &mut cache, id)?;
+    }
+    project::save(&doc, &args.project)?;
+    println!(
+        "painted {} strokes onto {}",
+        file.strokes.len(),
+        args.project.display()
+    );
+    Ok(())
+}
+
+/// What `atelier info` reports.
+#[derive(Debug, Serialize)]
+pub struct Info {
+    width: u32,
+    height: u32,
+    layers: Vec<LayerInfo>,
+}
+
+#[derive(Debug, Serialize)]
+struct LayerInfo {
+    name: String,
+    blend: &'static str,
+    opacity: f32,
+    visible: bool,
+    lock_alpha: bool,
+    tiles: usize,
+}
+
+pub(super) fn info(args: InfoArgs) -> anyhow::Result<()> {
+    let doc = project::load(&args.file)?;
+    let info = Info {
+        width: doc.width(),
+        height: doc.height(),
+        layers: doc
+            .layers()
+            .iter()
+            .rev()
+            .map(|l| LayerInfo {
+                name: l.props.name.clone(),
+                blend: l.props.blend.label(),
+                opacity: l.props.opacity,
+                visible: l.props.visible,
+                lock_alpha: l.props.lock_alpha,
+                tiles: l.grid.tile_count(),
+            })
+            .collect(),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+    } else {
+        println!(
+            "{}: {}×{}, {} layers (top first)",
+            args.file.display(),
+            info.width,
+            info.height,
+            info.layers.len()
+        );
+        for l in &info.layers {
+            println!(
+                "  {:<24} {:<8} opacity {:.2}{}{}  {} tiles",
+                l.name,
+                l.blend,
+                l.opacity,
+                if l.visible { "" } else { " hidden" },
+                if l.lock_alpha { " alpha-locked" } else { "" },
+                l.tiles
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_colours_parse() {
+        assert_eq!(parse_size("1920x1080"), Ok((1920, 1080)));
+        assert!(parse_size("12").is_err());
+        assert!(parse_size("ax3").is_err());
+        assert_eq!(parse_background("#ff8000").unwrap(), [255, 128, 0, 255]);
+        assert_eq!(parse_background("transparent").unwrap(), [0; 4]);
+        assert_eq!(parse_background("#ff800080").unwrap(), [255, 128, 0, 128]);
+        assert!(parse_background("orange").is_err());
+    }
+}

@@ -1,0 +1,313 @@
+//! `AtelierApp`: the saved state, the document and its runtime companions,
+//! and the one function that applies commands.
+use eframe::egui;
+
+use super::canvas::CanvasInput;
+use super::commands::Command;
+use super::dialogs::NewCanvasDialog;
+use super::state::AppState;
+use super::tools::{self, Gesture, Tool};
+use super::view::View;
+use crate::brush::raster::MaskCache;
+use crate::document::{CanvasRect, Document, History};
+
+/// The painting studio.
+pub struct AtelierApp {
+    /// Preferences and choices (serde).
+    pub state: AppState,
+    /// The open document.
+    pub doc: Document,
+    /// Its undo history.
+    pub history: History,
+    /// How the canvas is shown.
+    pub view: View,
+    /// The active rectangular selection, in canvas space.
+    pub selection: Option<CanvasRect>,
+    /// Message for the status bar (errors shown to the user).
+    pub status: String,
+    pub(super) gesture: Gesture,
+    pub(super) mask_cache: MaskCache,
+    pub(super) new_canvas: Option<NewCanvasDialog>,
+    pub(super) show_shortcuts: bool,
+    pub(super) show_settings: bool,
+    pub(super) fit_pending: bool,
+    pub(super) canvas_input: CanvasInput,
+    pub(super) thumbnails: super::layers_panel::Thumbnails,
+    pub(super) rename: Option<(crate::document::LayerId, String)>,
+    pub(super) hex_text: String,
+    /// Whether the wgpu canvas compositor is available.
+    pub(super) gpu: bool,
+    stroke_seed: u64,
+}
+
+impl AtelierApp {
+    /// The app with a fresh document. `cc` gives access to the wgpu renderer.
+    pub fn new(cc: &eframe::CreationContext<'_>, doc: Document) -> Self {
+        let _ = cc;
+        Self::with_document(doc, false)
+    }
+
+    /// The app around a document, without a window (tests, headless use).
+    pub fn with_document(doc: Document, gpu: bool) -> Self {
+        let state = AppState::default();
+        let mut history = History::default();
+        history.set_budget(state.undo_budget_mib as usize * 1024 * 1024);
+        Self {
+            state,
+            doc,
+            history,
+            view: View::default(),
+            selection: None,
+            status: String::new(),
+            gesture: Gesture::Idle,
+            mask_cache: MaskCache::default(),
+            new_canvas: None,
+            show_shortcuts: false,
+            show_settings: false,
+            fit_pending: true,
+            canvas_input: CanvasInput::default(),
+            thumbnails: Default::default(),
+            rename: None,
+            hex_text: String::new(),
+            gpu,
+            stroke_seed: 0,
+        }
+    }
+
+    /// A new seed for each stroke's jitter, so replays are exact.
+    pub(super) fn next_seed(&mut self) -> u64 {
+        self.stroke_seed += 1;
+        self.stroke_seed
+    }
+
+    /// Ends any gesture in progress (recording it) before another edit.
+    fn settle(&mut self) {
+        let g = std::mem::take(&mut self.gesture);
+        tools::finish(g, &mut self.doc, &mut self.history, &mut self.mask_cache);
+    }
+
+    /// Carries out a command. The only place commands change the app.
+    pub fn apply(&mut self, ctx: &egui::Context, cmd: Command) {
+        let result = match cmd.clone() {
+            Command::Undo => {
+                self.settle();
+                if let Some(label) = self.history.undo(&mut self.doc) {
+                    self.status = format!("Undid {label}");
+                }
+                Ok(())
+            }
+            Command::Redo => {
+                self.settle();
+                if let Some(label) = self.history.redo(&mut self.doc) {
+                    self.status = format!("Redid {label}");
+                }
+                Ok(())
+            }
+            Command::NewCanvas => {
+                self.new_canvas = Some(NewCanvasDialog::default());
+                Ok(())
+            }
+            Command::SelectTool(t) => {
+                self.settle();
+                self.state.tool = t;
+                Ok(())
+            }
+            Command::BrushBigger | Command::BrushSmaller => {
+                let f = if cmd == Command::BrushBigger {
+                    1.25
+                } else {
+                    0.8
+                };
+                let r = &mut self.state.brush.radius;
+                *r = (*r * f).clamp(
+                    *crate::brush::BrushSettings::RADIUS_RANGE.start(),
+                    *crate::brush::BrushSettings::RADIUS_RANGE.end(),
+                );
+                Ok(())
+            }
+            Command::SwapColors => {
+                std::mem::swap(&mut self.state.primary, &mut self.state.secondary);
+                Ok(())
+            }
+            Command::ZoomFit => {
+                self.fit_pending = true;
+                Ok(())
+            }
+            Command::Zoom100 => {
+                self.view = View::actual_size();
+                Ok(())
+            }
+            Command::RotateView(deg) => {
+                self.view.rotation += deg.to_radians();
+                Ok(())
+            }
+            Command::ResetRotation => {
+                self.view.rotation = 0.0;
+                Ok(())
+            }
+            Command::AddLayer => {
+                self.settle();
+                let name = format!("Layer {}", self.doc.layers().len() + 1);
+                self.history
+                    .edit_stack(&mut self.doc, "Add layer", None, |d| {
+                        d.add_layer(&name);
+                        Ok(())
+                    })
+            }
+            Command::DeleteLayer(id) => {
+                self.settle();
+                self.history
+                    .edit_stack(&mut self.doc, "Delete layer", None, |d| d.delete_layer(id))
+            }
+            Command::DuplicateLayer(id) => {
+                self.settle();
+                self.history
+                    .edit_stack(&mut self.doc, "Duplicate layer", None, |d| {
+                        d.duplicate_layer(id).map(|_| ())
+                    })
+            }
+            Command::MergeDown(id) => {
+                self.settle();
+                self.history
+                    .edit_stack(&mut self.doc, "Merge down", None, |d| d.merge_down(id))
+            }
+            Command::MoveLayer(id, to) => {
+                self.settle();
+                self.history
+                    .edit_stack(&mut self.doc, "Reorder layers", None, |d| {
+                        d.move_layer(id, to)
+                    })
+            }
+            Command::ActivateLayer(id) => {
+                self.settle();
+                self.doc.set_active(id)
+            }
+            Command::SetLayerProps(id, props, continuous) => {
+                self.settle();
+                let key = continuous.then(|| format!("props-{}", id.0));
+                if !continuous {
+                    self.history.seal();
+                }
+                self.history
+                    .edit_stack(&mut self.doc, "Layer properties", key, |d| {
+                        d.set_props(id, props)
+                    })
+            }
+            Command::Deselect => {
+                self.selection = None;
+                Ok(())
+            }
+            Command::ShowShortcuts => {
+                self.show_shortcuts = true;
+                Ok(())
+            }
+            Command::Quit => {
+                self.settle();
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                Ok(())
+            }
+        };
+        if let Err(err) = result {
+            self.status = format!("{}: {err}", cmd.label());
+        }
+    }
+
+    /// Replaces the document (New canvas); history starts over.
+    pub fn replace_document(&mut self, doc: Document) {
+        self.gesture = Gesture::Idle;
+        self.doc = doc;
+        self.history = History::with_budget(self.history.budget());
+        self.selection = None;
+        self.fit_pending = true;
+    }
+
+    fn handle_shortcuts(&mut self, ctx: &egui::Context) {
+        let typing = ctx.egui_wants_keyboard_input();
+        let mut fired = Vec::new();
+        ctx.input_mut(|i| {
+            // Ctrl+Y is a second Redo; check before plain Z so Shift is honoured.
+            let redo_y = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Y);
+            if i.consume_shortcut(&redo_y) {
+                fired.push(Command::Redo);
+            }
+            // Most modifiers first: consume_shortcut ignores extra Shift, so
+            // Ctrl+Shift+Z must be tried before Ctrl+Z.
+            let mut cmds: Vec<(Command, egui::KeyboardShortcut)> = Command::with_shortcuts()
+                .into_iter()
+                .filter_map(|c| c.shortcut().map(|s| (c, s)))
+                .collect();
+            cmds.sort_by_key(|(_, s)| {
+                std::cmp::Reverse(s.modifiers.shift as u8 + s.modifiers.command as u8)
+            });
+            for (cmd, s) in cmds {
+                if typing && s.modifiers.is_none() {
+                    continue;
+                }
+                if i.consume_shortcut(&s) {
+                    fired.push(cmd);
+                }
+            }
+            if i.key_pressed(egui::Key::Escape) {
+                fired.push(Command::Deselect);
+            }
+        });
+        for cmd in fired {
+            if cmd == Command::Deselect && !matches!(self.gesture, Gesture::Idle) {
+                let g = std::mem::take(&mut self.gesture);
+                tools::cancel(g, &mut self.doc);
+                continue;
+            }
+            self.apply(ctx, cmd);
+        }
+    }
+
+    /// Draws the whole window. `AtelierApp` implements `eframe::App` with this.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.handle_shortcuts(&ctx);
+        let mut commands = Vec::new();
+        egui::Panel::top("menu").show(ui, |ui| super::panels::menu_bar(self, ui, &mut commands));
+        egui::Panel::top("toolbar").show(ui, |ui| super::panels::toolbar(self, ui, &mut commands));
+        egui::Panel::bottom("status").show(ui, |ui| super::panels::status_bar(self, ui));
+        egui::Panel::left("left")
+            .default_size(230.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    super::panels::brush_panel(self, ui);
+                    ui.separator();
+                    super::panels::color_panel(self, ui);
+                });
+            });
+        egui::Panel::right("right")
+            .default_size(240.0)
+            .show(ui, |ui| super::layers_panel::show(self, ui, &mut commands));
+        egui::CentralPanel::default()
+            .frame(egui::Frame::NONE.fill(egui::Color32::from_gray(48)))
+            .show(ui, |ui| super::canvas::show(self, ui));
+        super::dialogs::windows(self, &ctx, &mut commands);
+        for cmd in commands {
+            self.apply(&ctx, cmd);
+        }
+    }
+
+    /// Where the canvas view was laid out in the last frame (screen space).
+    pub fn canvas_viewport(&self) -> egui::Rect {
+        self.canvas_input.viewport
+    }
+
+    /// Screen position of a canvas position in the last frame's layout.
+    pub fn screen_from_canvas(&self, p: egui::Pos2) -> egui::Pos2 {
+        super::canvas::screen_pos(self, self.canvas_input.viewport, p)
+    }
+
+    /// Shorthand used by tools: the current tool.
+    pub fn tool(&self) -> Tool {
+        self.state.tool
+    }
+}
+
+impl eframe::App for AtelierApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+}

@@ -1,0 +1,406 @@
+//! The canvas view: shows the document through the view transform and turns
+//! pointer input (in screen space) into tool gestures (in canvas space).
+use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, Vec2, pos2, vec2};
+
+use super::app::AtelierApp;
+use super::tools::{self, Gesture, Tool};
+use super::view::View;
+use crate::brush::StrokeSample;
+use crate::document::CanvasRect;
+use crate::render::cpu;
+
+/// Pointer state the canvas keeps between frames.
+pub struct CanvasInput {
+    /// Last hover position in canvas space.
+    pub hover: Option<Pos2>,
+    /// Where the canvas view was laid out last frame, in screen space.
+    pub viewport: Rect,
+    /// Whether the current primary drag pans the view.
+    panning: bool,
+    /// Stroke start time, for sample timestamps.
+    stroke_start: f64,
+    /// Pressure from the latest touch/pen event (mouse: 1).
+    pressure: f32,
+    /// CPU-composited texture used when the GPU compositor is unavailable.
+    fallback: Option<Fallback>,
+}
+
+impl Default for CanvasInput {
+    fn default() -> Self {
+        Self {
+            hover: None,
+            viewport: Rect::NOTHING,
+            panning: false,
+            stroke_start: 0.0,
+            pressure: 1.0,
+            fallback: None,
+        }
+    }
+}
+
+struct Fallback {
+    texture: egui::TextureHandle,
+    size: [u32; 2],
+    serial: u64,
+}
+
+/// The canvas size as a vector.
+fn canvas_size(app: &AtelierApp) -> Vec2 {
+    vec2(app.doc.width() as f32, app.doc.height() as f32)
+}
+
+/// Draws the canvas and handles its input.
+pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui) {
+    let viewport = ui.max_rect();
+    let response = ui.allocate_rect(viewport, Sense::click_and_drag());
+    app.canvas_input.viewport = viewport;
+    let size = canvas_size(app);
+    if app.fit_pending && viewport.width() > 32.0 {
+        app.view = View::fit(viewport, size);
+        app.fit_pending = false;
+    }
+    handle_view_input(app, ui, &response, viewport);
+    let dirty = handle_tool_input(app, ui, &response, viewport);
+    paint(app, ui, viewport, dirty);
+    paint_overlays(app, ui, viewport);
+}
+
+fn handle_view_input(
+    app: &mut AtelierApp,
+    ui: &egui::Ui,
+    response: &egui::Response,
+    viewport: Rect,
+) {
+    let size = canvas_size(app);
+    let (scroll, zoom, space, middle_down, delta) = ui.input(|i| {
+        (
+            i.smooth_scroll_delta.y,
+            i.zoom_delta(),
+            i.key_down(egui::Key::Space),
+            i.pointer.middle_down(),
+            i.pointer.delta(),
+        )
+    });
+    if let Some(anchor) = response.hover_pos() {
+        // Wheel and Ctrl+wheel (reported as zoom) both zoom about the pointer.
+        let factor = zoom * (scroll * 0.0025).exp();
+        if (factor - 1.0).abs() > 1e-4 {
+            app.view.zoom_about(viewport, size, anchor, factor);
+        }
+    }
+    let primary_pan = space && response.is_pointer_button_down_on();
+    if (middle_down && response.hovered()) || primary_pan || app.canvas_input.panning && primary_pan
+    {
+        app.view.pan[0] += delta.x;
+        app.view.pan[1] += delta.y;
+    }
+    app.canvas_input.panning = primary_pan;
+}
+
+/// Pointer positions this frame, oldest first (all of them, so fast strokes
+/// stay smooth even at a low frame rate).
+fn pointer_positions(ui: &egui::Ui) -> (Vec<Pos2>, Option<f32>) {
+    ui.input(|i| {
+        let mut force = None;
+        let moves = i
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                egui::Event::PointerMoved(p) => Some(*p),
+                egui::Event::Touch { pos, force: f, .. } => {
+                    force = *f;
+                    Some(*pos)
+                }
+                _ => None,
+            })
+            .collect();
+        (moves, force)
+    })
+}
+
+fn handle_tool_input(
+    app: &mut AtelierApp,
+    ui: &egui::Ui,
+    response: &egui::Response,
+    viewport: Rect,
+) -> CanvasRect {
+    let size = canvas_size(app);
+    let to_canvas = |view: &View, p: Pos2| view.canvas_from_screen(viewport, size, p);
+    app.canvas_input.hover = response.hover_pos().map(|p| to_canvas(&app.view, p));
+    let (pressed, released, alt, time, latest) = ui.input(|i| {
+        (
+            i.pointer.primary_pressed(),
+            i.pointer.primary_released(),
+            i.modifiers.alt,
+            i.time,
+            i.pointer.interact_pos(),
+        )
+    });
+    if app.canvas_input.panning || ui.input(|i| i.key_down(egui::Key::Space)) {
+        return CanvasRect::default();
+    }
+    let (moves, force) = pointer_positions(ui);
+    if let Some(f) = force {
+        app.canvas_input.pressure = f.clamp(0.0, 1.0);
+    }
+    let pressure = app.canvas_input.pressure;
+    let mut dirty = CanvasRect::default();
+
+    if pressed && response.hovered() {
+        let Some(start) = latest.map(|p| to_canvas(&app.view, p)) else {
+            return dirty;
+        };
+        app.canvas_input.pressure = force.unwrap_or(1.0);
+        app.canvas_input.stroke_start = time;
+        let tool = if alt && matches!(app.tool(), Tool::Brush | Tool::Eraser | Tool::Fill) {
+            Tool::Picker
+        } else {
+            app.tool()
+        };
+        begin(app, tool, start);
+        dirty = dirty.union(&feed(app, start, time));
+    } else if !matches!(app.gesture, Gesture::Idle) {
+        for p in moves {
+            let c = to_canvas(&app.view, p);
+            dirty = dirty.union(&feed(app, c, time));
+        }
+        let _ = pressure;
+    }
+    if released && !matches!(app.gesture, Gesture::Idle) {
+        if let (Gesture::Selecting { start }, Some(end)) = (&app.gesture, latest) {
+            let end = to_canvas(&app.view, end);
+            let rect =
+                CanvasRect::from_corners(*start, [end.x, end.y], app.doc.width(), app.doc.height());
+            app.selection = (!rect.is_empty()).then_some(rect);
+        }
+        let g = std::mem::take(&mut app.gesture);
+        tools::finish(g, &mut app.doc, &mut app.history, &mut app.mask_cache);
+        if matches!(app.tool(), Tool::Brush) {
+            let c = app.state.primary;
+            app.state.push_recent(c);
+        }
+    }
+    dirty
+}
+
+/// Starts a gesture for `tool` at canvas position `at`.
+fn begin(app: &mut AtelierApp, tool: Tool, at: Pos2) {
+    match tool {
+        Tool::Brush | Tool::Eraser => {
+            let mut brush = app.state.brush.clone();
+            // The colour's own alpha scales the brush opacity.
+            brush.opacity *= app.state.primary[3] as f32 / 255.0;
+            let c = app.state.primary;
+            let seed = app.next_seed();
+            match tools::begin_stroke(
+                &app.doc,
+                &brush,
+                [c[0], c[1], c[2]],
+                tool == Tool::Eraser,
+                seed,
+            ) {
+                Some(g) => app.gesture = g,
+                None => app.status = "The active layer is hidden: show it to paint on it".into(),
+            }
+        }
+        Tool::Picker => {
+            if let Some(c) = pick(app, at) {
+                app.state.primary = c;
+                app.state.push_recent(c);
+            }
+        }
+        Tool::Fill => fill(app, at),
+        Tool::Select => {
+            app.gesture = Gesture::Selecting {
+                start: [at.x, at.y],
+            }
+        }
+        Tool::Move => {
+            if let Some(g) = tools::begin_move(&app.doc, [at.x, at.y]) {
+                app.gesture = g;
+            }
+        }
+    }
+}
+
+/// Feeds the pointer at canvas position `at` to the gesture in progress.
+fn feed(app: &mut AtelierApp, at: Pos2, time: f64) -> CanvasRect {
+    match app.gesture {
+        Gesture::Stroke { .. } => {
+            let sample = StrokeSample {
+                x: at.x,
+                y: at.y,
+                pressure: app.canvas_input.pressure,
+                time: (time - app.canvas_input.stroke_start) as f32,
+            };
+            tools::stroke_sample(&mut app.gesture, &mut app.doc, &mut app.mask_cache, sample)
+        }
+        Gesture::Moving { .. } => {
+            tools::move_to(&mut app.gesture, &mut app.doc, [at.x, at.y]);
+            app.doc.bounds()
+        }
+        Gesture::Selecting { .. } | Gesture::Idle => CanvasRect::default(),
+    }
+}
+
+/// The composite colour under a canvas position (straight RGBA).
+fn pick(app: &AtelierApp, at: Pos2) -> Option<[u8; 4]> {
+    if at.x < 0.0 || at.y < 0.0 {
+        return None;
+    }
+    let (x, y) = (at.x as u32, at.y as u32);
+    if x >= app.doc.width() || y >= app.doc.height() {
+        return None;
+    }
+    let px = cpu::composite_rect(&app.doc, CanvasRect::new(x, y, 1, 1));
+    let c = crate::document::blend::unpremultiply([px[0], px[1], px[2], px[3]]);
+    (c[3] > 0).then_some(c)
+}
+
+fn fill(app: &mut AtelierApp, at: Pos2) {
+    if at.x < 0.0 || at.y < 0.0 || at.x >= app.doc.width() as f32 || at.y >= app.doc.height() as f32
+    {
+        return;
+    }
+    let id = app.doc.active();
+    let (tol, color) = (app.state.fill_tolerance, app.state.primary);
+    let result = app.history.edit_stack(&mut app.doc, "Fill", None, |d| {
+        if let Some(grid) = d.grid_mut(id) {
+            crate::brush::fill::flood_fill(grid, at.x as u32, at.y as u32, tol, color);
+        }
+        Ok(())
+    });
+    if let Err(err) = result {
+        app.status = format!("Fill: {err}");
+    }
+}
+
+fn paint(app: &mut AtelierApp, ui: &mut egui::Ui, viewport: Rect, dirty: CanvasRect) {
+    let painter = ui.painter_at(viewport);
+    let size = canvas_size(app);
+    let corners = app.view.canvas_corners(viewport, size);
+    painter.add(egui::Shape::convex_polygon(
+        corners.to_vec(),
+        checker_color(),
+        Stroke::NONE,
+    ));
+    paint_fallback(app, ui, &painter, viewport, dirty);
+    painter.add(egui::Shape::closed_line(
+        corners.to_vec(),
+        Stroke::new(1.0, Color32::from_gray(20)),
+    ));
+}
+
+fn checker_color() -> Color32 {
+    Color32::from_gray(200)
+}
+
+/// CPU path: a texture of the composite, updated where it changed.
+fn paint_fallback(
+    app: &mut AtelierApp,
+    ui: &egui::Ui,
+    painter: &egui::Painter,
+    viewport: Rect,
+    dirty: CanvasRect,
+) {
+    let size = [app.doc.width(), app.doc.height()];
+    let serial = app.history.serial();
+    let opts = egui::TextureOptions::NEAREST;
+    let image = |rect: CanvasRect| {
+        let px = cpu::composite_rect(&app.doc, rect);
+        egui::ColorImage::from_rgba_premultiplied([rect.w as usize, rect.h as usize], &px)
+    };
+    match &mut app.canvas_input.fallback {
+        Some(f) if f.size == size && f.serial == serial => {
+            if !dirty.is_empty() {
+                f.texture
+                    .set_partial([dirty.x as usize, dirty.y as usize], image(dirty), opts);
+            }
+        }
+        slot => {
+            let texture = ui
+                .ctx()
+                .load_texture("canvas", image(app.doc.bounds()), opts);
+            *slot = Some(Fallback {
+                texture,
+                size,
+                serial,
+            });
+        }
+    }
+    let Some(f) = &app.canvas_input.fallback else {
+        return;
+    };
+    let s = canvas_size(app);
+    let corners = app.view.canvas_corners(viewport, s);
+    let uv = [
+        pos2(0.0, 0.0),
+        pos2(1.0, 0.0),
+        pos2(1.0, 1.0),
+        pos2(0.0, 1.0),
+    ];
+    let mut mesh = egui::Mesh::with_texture(f.texture.id());
+    for (p, t) in corners.iter().zip(uv) {
+        mesh.vertices.push(egui::epaint::Vertex {
+            pos: *p,
+            uv: t,
+            color: Color32::WHITE,
+        });
+    }
+    mesh.indices.extend([0, 1, 2, 0, 2, 3]);
+    painter.add(egui::Shape::mesh(mesh));
+}
+
+fn paint_overlays(app: &AtelierApp, ui: &egui::Ui, viewport: Rect) {
+    let painter = ui.painter_at(viewport);
+    let size = canvas_size(app);
+    let to_screen = |p: Pos2| app.view.screen_from_canvas(viewport, size, p);
+    let selection = match (&app.gesture, app.canvas_input.hover) {
+        (Gesture::Selecting { start }, Some(h)) => Some(CanvasRect::from_corners(
+            *start,
+            [h.x, h.y],
+            app.doc.width(),
+            app.doc.height(),
+        )),
+        _ => app.selection,
+    };
+    if let Some(r) = selection {
+        let pts: Vec<Pos2> = [
+            pos2(r.x as f32, r.y as f32),
+            pos2(r.right() as f32, r.y as f32),
+            pos2(r.right() as f32, r.bottom() as f32),
+            pos2(r.x as f32, r.bottom() as f32),
+        ]
+        .into_iter()
+        .map(to_screen)
+        .collect();
+        painter.add(egui::Shape::closed_line(
+            pts.clone(),
+            Stroke::new(2.0, Color32::BLACK),
+        ));
+        painter.add(egui::Shape::dashed_line(
+            &[pts.as_slice(), &pts[..1]].concat(),
+            Stroke::new(1.0, Color32::WHITE),
+            4.0,
+            4.0,
+        ));
+    }
+    if let Some(h) = app.canvas_input.hover
+        && matches!(app.tool(), Tool::Brush | Tool::Eraser)
+    {
+        // Brush outline cursor at the brush's full-pressure size.
+        let centre = to_screen(h);
+        let r = (app.state.brush.radius * app.view.zoom).max(1.5);
+        painter.circle_stroke(centre, r, Stroke::new(1.5, Color32::BLACK));
+        painter.circle_stroke(centre, r + 1.0, Stroke::new(1.0, Color32::WHITE));
+        ui.ctx().set_cursor_icon(egui::CursorIcon::None);
+    } else if app.canvas_input.hover.is_some() {
+        ui.ctx().set_cursor_icon(egui::CursorIcon::Crosshair);
+    }
+}
+
+/// Screen position of a canvas point (tests drive strokes with it).
+pub fn screen_pos(app: &AtelierApp, viewport: Rect, canvas: Pos2) -> Pos2 {
+    app.view
+        .screen_from_canvas(viewport, canvas_size(app), canvas)
+}

@@ -1,0 +1,149 @@
+//! Commands: everything the user can ask for, with its label, tooltip and
+//! shortcut. Panels and shortcuts emit commands; `AtelierApp::apply` is the one
+//! place that carries them out.
+use eframe::egui::{Key, KeyboardShortcut, Modifiers};
+
+use super::tools::Tool;
+use crate::document::{LayerId, LayerProps};
+
+/// A user request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Undo the last step.
+    Undo,
+    /// Redo the last undone step.
+    Redo,
+    /// Open the New canvas dialog.
+    NewCanvas,
+    /// Pick a tool.
+    SelectTool(Tool),
+    /// Grow the brush.
+    BrushBigger,
+    /// Shrink the brush.
+    BrushSmaller,
+    /// Swap primary and secondary colours.
+    SwapColors,
+    /// Fit the canvas in the window.
+    ZoomFit,
+    /// Show the canvas at 100 %.
+    Zoom100,
+    /// Rotate the view by a number of degrees.
+    RotateView(f32),
+    /// Reset the view rotation.
+    ResetRotation,
+    /// Add a layer above the active one.
+    AddLayer,
+    /// Delete a layer.
+    DeleteLayer(LayerId),
+    /// Duplicate a layer.
+    DuplicateLayer(LayerId),
+    /// Merge a layer into the one below.
+    MergeDown(LayerId),
+    /// Move a layer to a stack position (bottom = 0).
+    MoveLayer(LayerId, usize),
+    /// Make a layer active.
+    ActivateLayer(LayerId),
+    /// Change a layer's properties; `continuous` merges slider drags into one step.
+    SetLayerProps(LayerId, LayerProps, bool),
+    /// Drop the selection.
+    Deselect,
+    /// Show the shortcuts window.
+    ShowShortcuts,
+    /// Quit the app.
+    Quit,
+}
+
+impl Command {
+    /// Text for menus and buttons.
+    pub fn label(&self) -> String {
+        match self {
+            Command::Undo => "Undo".into(),
+            Command::Redo => "Redo".into(),
+            Command::NewCanvas => "New canvas…".into(),
+            Command::SelectTool(t) => t.label().into(),
+            Command::BrushBigger => "Bigger brush".into(),
+            Command::BrushSmaller => "Smaller brush".into(),
+            Command::SwapColors => "Swap colours".into(),
+            Command::ZoomFit => "Fit".into(),
+            Command::Zoom100 => "100%".into(),
+            Command::RotateView(d) if *d < 0.0 => "Rotate left".into(),
+            Command::RotateView(_) => "Rotate right".into(),
+            Command::ResetRotation => "Reset rotation".into(),
+            Command::AddLayer => "Add layer".into(),
+            Command::DeleteLayer(_) => "Delete layer".into(),
+            Command::DuplicateLayer(_) => "Duplicate layer".into(),
+            Command::MergeDown(_) => "Merge down".into(),
+            Command::MoveLayer(..) => "Move layer".into(),
+            Command::ActivateLayer(_) => "Select layer".into(),
+            Command::SetLayerProps(..) => "Layer properties".into(),
+            Command::Deselect => "Deselect".into(),
+            Command::ShowShortcuts => "Shortcuts".into(),
+            Command::Quit => "Quit".into(),
+        }
+    }
+
+    /// Keyboard shortcut, if any.
+    pub fn shortcut(&self) -> Option<KeyboardShortcut> {
+        let plain = |k| Some(KeyboardShortcut::new(Modifiers::NONE, k));
+        let cmd = |k| Some(KeyboardShortcut::new(Modifiers::COMMAND, k));
+        match self {
+            Command::Undo => cmd(Key::Z),
+            Command::Redo => Some(KeyboardShortcut::new(
+                Modifiers::COMMAND | Modifiers::SHIFT,
+                Key::Z,
+            )),
+            Command::NewCanvas => cmd(Key::N),
+            Command::SelectTool(t) => plain(t.key()),
+            Command::BrushBigger => plain(Key::CloseBracket),
+            Command::BrushSmaller => plain(Key::OpenBracket),
+            Command::SwapColors => plain(Key::X),
+            Command::ZoomFit => plain(Key::Num0),
+            Command::Zoom100 => plain(Key::Num1),
+            Command::RotateView(d) if *d < 0.0 => plain(Key::Num4),
+            Command::RotateView(_) => plain(Key::Num6),
+            Command::ResetRotation => plain(Key::Num5),
+            Command::Deselect => cmd(Key::D),
+            Command::ShowShortcuts => plain(Key::F1),
+            Command::Quit => cmd(Key::Q),
+            _ => None,
+        }
+    }
+
+    /// Tooltip: the label and the shortcut.
+    pub fn tooltip(&self, ctx: &eframe::egui::Context) -> String {
+        match self.shortcut() {
+            Some(s) => format!("{} ({})", self.label(), ctx.format_shortcut(&s)),
+            None => self.label(),
+        }
+    }
+
+    /// Commands that have a global shortcut, in the order shown in Help → Shortcuts.
+    pub fn with_shortcuts() -> Vec<Command> {
+        let mut all = vec![Command::Undo, Command::Redo];
+        all.extend(Tool::ALL.map(Command::SelectTool));
+        all.extend([
+            Command::BrushSmaller,
+            Command::BrushBigger,
+            Command::SwapColors,
+            Command::ZoomFit,
+            Command::Zoom100,
+            Command::RotateView(-15.0),
+            Command::RotateView(15.0),
+            Command::ResetRotation,
+            Command::Deselect,
+            Command::NewCanvas,
+            Command::ShowShortcuts,
+            Command::Quit,
+        ]);
+        all
+    }
+}
+
+/// Shortcuts handled by the canvas itself rather than a command.
+pub const POINTER_SHORTCUTS: [(&str, &str); 5] = [
+    ("Space + drag / middle drag", "Pan"),
+    ("Wheel / Ctrl + wheel", "Zoom about the pointer"),
+    ("Alt + click", "Pick colour"),
+    ("Ctrl + Y", "Redo"),
+    ("Escape", "Cancel the stroke in progress"),
+];

@@ -1,0 +1,163 @@
+//! Windows: New canvas, Help → Shortcuts, Settings.
+use eframe::egui;
+
+use super::app::AtelierApp;
+use super::commands::{Command, POINTER_SHORTCUTS};
+use crate::document::{Document, MAX_SIDE};
+
+/// Canvas size presets offered by the New canvas dialog.
+pub const PRESETS: [(&str, u32, u32); 6] = [
+    ("Square 1024", 1024, 1024),
+    ("Square 2048", 2048, 2048),
+    ("HD 1920×1080", 1920, 1080),
+    ("4K 3840×2160", 3840, 2160),
+    ("A4 300 dpi", 2480, 3508),
+    ("Large 8192", 8192, 8192),
+];
+
+/// The New canvas dialog's fields.
+#[derive(Clone, Debug)]
+pub struct NewCanvasDialog {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Background colour (straight RGBA; alpha 0 = transparent).
+    pub background: [u8; 4],
+}
+
+impl Default for NewCanvasDialog {
+    fn default() -> Self {
+        Self {
+            width: 2048,
+            height: 2048,
+            background: [255, 255, 255, 255],
+        }
+    }
+}
+
+/// Shows whichever windows are open.
+pub fn windows(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>) {
+    new_canvas(app, ctx);
+    if app.show_shortcuts {
+        let mut open = true;
+        egui::Window::new("Shortcuts")
+            .open(&mut open)
+            .show(ctx, |ui| {
+                egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
+                    for cmd in Command::with_shortcuts() {
+                        if let Some(s) = cmd.shortcut() {
+                            ui.label(ctx.format_shortcut(&s));
+                            ui.label(cmd.label());
+                            ui.end_row();
+                        }
+                    }
+                    for (keys, what) in POINTER_SHORTCUTS {
+                        ui.label(keys);
+                        ui.label(what);
+                        ui.end_row();
+                    }
+                });
+            });
+        app.show_shortcuts = open;
+    }
+    if app.show_settings {
+        let mut open = true;
+        egui::Window::new("Settings")
+            .open(&mut open)
+            .show(ctx, |ui| {
+                let mut mib = app.state.undo_budget_mib;
+                ui.add(
+                    egui::Slider::new(&mut mib, 16..=8192)
+                        .logarithmic(true)
+                        .text("Undo memory (MiB)"),
+                );
+                if mib != app.state.undo_budget_mib {
+                    app.state.undo_budget_mib = mib;
+                    app.history.set_budget(mib as usize * 1024 * 1024);
+                }
+            });
+        app.show_settings = open;
+    }
+    let _ = out;
+}
+
+fn new_canvas(app: &mut AtelierApp, ctx: &egui::Context) {
+    let Some(mut dialog) = app.new_canvas.take() else {
+        return;
+    };
+    let mut keep_open = true;
+    let mut create = false;
+    egui::Window::new("New canvas")
+        .collapsible(false)
+        .show(ctx, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                for (name, w, h) in PRESETS {
+                    if ui.button(name).clicked() {
+                        (dialog.width, dialog.height) = (w, h);
+                    }
+                }
+            });
+            egui::Grid::new("new-canvas").show(ui, |ui| {
+                ui.label("Width");
+                ui.add(
+                    egui::DragValue::new(&mut dialog.width)
+                        .range(1..=MAX_SIDE)
+                        .suffix(" px"),
+                );
+                ui.end_row();
+                ui.label("Height");
+                ui.add(
+                    egui::DragValue::new(&mut dialog.height)
+                        .range(1..=MAX_SIDE)
+                        .suffix(" px"),
+                );
+                ui.end_row();
+                ui.label("Background");
+                ui.horizontal(|ui| {
+                    let mut c = egui::Color32::from_rgba_unmultiplied(
+                        dialog.background[0],
+                        dialog.background[1],
+                        dialog.background[2],
+                        dialog.background[3],
+                    );
+                    if egui::widgets::color_picker::color_edit_button_srgba(
+                        ui,
+                        &mut c,
+                        egui::widgets::color_picker::Alpha::OnlyBlend,
+                    )
+                    .changed()
+                    {
+                        dialog.background = c.to_srgba_unmultiplied();
+                    }
+                    if ui.button("White").clicked() {
+                        dialog.background = [255; 4];
+                    }
+                    if ui.button("Transparent").clicked() {
+                        dialog.background = [0; 4];
+                    }
+                });
+                ui.end_row();
+            });
+            ui.horizontal(|ui| {
+                if ui.button("Create").clicked() {
+                    create = true;
+                }
+                if ui.button("Cancel").clicked() {
+                    keep_open = false;
+                }
+            });
+        });
+    if create {
+        match Document::new(dialog.width, dialog.height, dialog.background) {
+            Ok(doc) => {
+                app.replace_document(doc);
+                keep_open = false;
+            }
+            Err(err) => app.status = format!("New canvas: {err}"),
+        }
+    }
+    if keep_open {
+        app.new_canvas = Some(dialog);
+    }
+}

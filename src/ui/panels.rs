@@ -1,0 +1,245 @@
+//! The side and top panels: menu, toolbar, brush, colour and status bar.
+//! Panels only emit [`Command`]s or edit saved state; they never touch the
+//! document directly.
+use eframe::egui::{self, Color32, RichText};
+
+use super::app::AtelierApp;
+use super::commands::Command;
+use super::tools::Tool;
+use crate::brush::hex_color;
+
+/// A button that emits `cmd`, with its shortcut in the tooltip.
+fn command_button(ui: &mut egui::Ui, cmd: Command, out: &mut Vec<Command>) {
+    let tip = cmd.tooltip(ui.ctx());
+    if ui.button(cmd.label()).on_hover_text(tip).clicked() {
+        out.push(cmd);
+    }
+}
+
+/// File / Edit / View / Layer / Help menus.
+pub fn menu_bar(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+    egui::MenuBar::new().ui(ui, |ui| {
+        ui.menu_button("File", |ui| {
+            command_button(ui, Command::NewCanvas, out);
+            ui.separator();
+            command_button(ui, Command::Quit, out);
+        });
+        ui.menu_button("Edit", |ui| {
+            let undo = match app.history.undo_label() {
+                Some(l) => format!("Undo {l}"),
+                None => "Undo".into(),
+            };
+            if ui
+                .add_enabled(app.history.undo_len() > 0, egui::Button::new(undo))
+                .on_hover_text(Command::Undo.tooltip(ui.ctx()))
+                .clicked()
+            {
+                out.push(Command::Undo);
+            }
+            let redo = match app.history.redo_label() {
+                Some(l) => format!("Redo {l}"),
+                None => "Redo".into(),
+            };
+            if ui
+                .add_enabled(app.history.redo_len() > 0, egui::Button::new(redo))
+                .on_hover_text(Command::Redo.tooltip(ui.ctx()))
+                .clicked()
+            {
+                out.push(Command::Redo);
+            }
+            command_button(ui, Command::Deselect, out);
+            ui.separator();
+            if ui.button("Settings…").clicked() {
+                app.show_settings = true;
+            }
+        });
+        ui.menu_button("View", |ui| {
+            for cmd in [
+                Command::ZoomFit,
+                Command::Zoom100,
+                Command::RotateView(-15.0),
+                Command::RotateView(15.0),
+                Command::ResetRotation,
+            ] {
+                command_button(ui, cmd, out);
+            }
+        });
+        ui.menu_button("Layer", |ui| {
+            command_button(ui, Command::AddLayer, out);
+            let id = app.doc.active();
+            command_button(ui, Command::DuplicateLayer(id), out);
+            command_button(ui, Command::MergeDown(id), out);
+            command_button(ui, Command::DeleteLayer(id), out);
+        });
+        ui.menu_button("Help", |ui| command_button(ui, Command::ShowShortcuts, out));
+    });
+}
+
+/// Tool buttons and view controls.
+pub fn toolbar(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        for tool in Tool::ALL {
+            let cmd = Command::SelectTool(tool);
+            let tip = cmd.tooltip(ui.ctx());
+            if ui
+                .selectable_label(app.tool() == tool, tool.label())
+                .on_hover_text(tip)
+                .clicked()
+            {
+                out.push(cmd);
+            }
+        }
+        ui.separator();
+        if app.tool() == Tool::Fill {
+            ui.add(egui::Slider::new(&mut app.state.fill_tolerance, 0..=255).text("Tolerance"));
+            ui.separator();
+        }
+        command_button(ui, Command::ZoomFit, out);
+        command_button(ui, Command::Zoom100, out);
+        let mut percent = app.view.zoom * 100.0;
+        let zoom = ui.add(
+            egui::DragValue::new(&mut percent)
+                .range(1.0..=3200.0)
+                .suffix(" %")
+                .max_decimals(0)
+                .speed(1.0),
+        );
+        if zoom.changed() {
+            app.view.zoom = percent / 100.0;
+        }
+        let mut deg = app.view.rotation.to_degrees();
+        if ui
+            .add(egui::DragValue::new(&mut deg).suffix("°").speed(1.0))
+            .on_hover_text("View rotation (4 / 6 rotate, 5 resets)")
+            .changed()
+        {
+            app.view.rotation = deg.to_radians();
+        }
+    });
+}
+
+/// Zoom, size, pointer position, undo memory and the latest message.
+pub fn status_bar(app: &AtelierApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.label(format!("{}×{}", app.doc.width(), app.doc.height()));
+        ui.separator();
+        ui.label(format!("{:.0} %", app.view.zoom * 100.0));
+        if let Some(h) = app.canvas_input.hover {
+            ui.separator();
+            ui.label(format!("{:.0}, {:.0}", h.x, h.y));
+        }
+        ui.separator();
+        ui.label(format!(
+            "undo {} steps, {:.0} MiB",
+            app.history.undo_len(),
+            app.history.used() as f64 / (1024.0 * 1024.0)
+        ));
+        if !app.status.is_empty() {
+            ui.separator();
+            ui.label(&app.status);
+        }
+    });
+}
+
+/// Presets and the current brush's settings.
+pub fn brush_panel(app: &mut AtelierApp, ui: &mut egui::Ui) {
+    ui.heading("Brush");
+    ui.horizontal_wrapped(|ui| {
+        for preset in app.state.presets.clone() {
+            let selected = app.state.brush.name == preset.name;
+            if ui.selectable_label(selected, &preset.name).clicked() {
+                app.state.brush = preset;
+                if !matches!(app.tool(), Tool::Brush | Tool::Eraser) {
+                    app.state.tool = Tool::Brush;
+                }
+            }
+        }
+    });
+    let b = &mut app.state.brush;
+    ui.add(
+        egui::Slider::new(&mut b.radius, 0.5..=500.0)
+            .logarithmic(true)
+            .text("Size"),
+    )
+    .on_hover_text("Radius in pixels ([ and ] change it)");
+    ui.add(egui::Slider::new(&mut b.hardness, 0.0..=1.0).text("Hardness"));
+    ui.add(egui::Slider::new(&mut b.opacity, 0.0..=1.0).text("Opacity"));
+    ui.add(egui::Slider::new(&mut b.flow, 0.01..=1.0).text("Flow"));
+    ui.add(egui::Slider::new(&mut b.spacing, 0.02..=1.0).text("Spacing"))
+        .on_hover_text("Distance between dabs as a fraction of the diameter");
+    ui.add(egui::Slider::new(&mut b.smoothing, 0.0..=0.95).text("Smoothing"))
+        .on_hover_text("Stabiliser: higher values follow the pointer more smoothly");
+    ui.add(egui::Slider::new(&mut b.pressure_size, 0.0..=1.0).text("Size by pressure"));
+    ui.add(egui::Slider::new(&mut b.pressure_opacity, 0.0..=1.0).text("Opacity by pressure"));
+    ui.add(egui::Slider::new(&mut b.jitter, 0.0..=1.0).text("Jitter"));
+}
+
+fn to_color32(c: [u8; 4]) -> Color32 {
+    Color32::from_rgba_unmultiplied(c[0], c[1], c[2], c[3])
+}
+
+fn from_color32(c: Color32) -> [u8; 4] {
+    c.to_srgba_unmultiplied()
+}
+
+/// A small colour square that sets the primary colour when clicked.
+fn swatch(ui: &mut egui::Ui, c: [u8; 4], primary: &mut [u8; 4]) {
+    let (rect, resp) = ui.allocate_exact_size(egui::vec2(18.0, 18.0), egui::Sense::click());
+    ui.painter().rect_filled(rect, 2.0, to_color32(c));
+    let resp = resp.on_hover_text(hex_color::format([c[0], c[1], c[2]]));
+    if resp.clicked() {
+        *primary = c;
+    }
+}
+
+/// HSV picker with alpha, hex entry, swatches and recent colours.
+pub fn color_panel(app: &mut AtelierApp, ui: &mut egui::Ui) {
+    ui.heading("Colour");
+    let mut c = to_color32(app.state.primary);
+    if egui::widgets::color_picker::color_picker_color32(
+        ui,
+        &mut c,
+        egui::widgets::color_picker::Alpha::OnlyBlend,
+    ) {
+        app.state.primary = from_color32(c);
+    }
+    ui.horizontal(|ui| {
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(28.0, 20.0), egui::Sense::hover());
+        ui.painter()
+            .rect_filled(rect, 2.0, to_color32(app.state.primary));
+        let (rect2, resp) = ui.allocate_exact_size(egui::vec2(20.0, 14.0), egui::Sense::click());
+        ui.painter()
+            .rect_filled(rect2, 2.0, to_color32(app.state.secondary));
+        if resp.on_hover_text("Secondary colour (X swaps)").clicked() {
+            std::mem::swap(&mut app.state.primary, &mut app.state.secondary);
+        }
+        let p = app.state.primary;
+        let current = hex_color::format([p[0], p[1], p[2]]);
+        let edit = ui.add(
+            egui::TextEdit::singleline(&mut app.hex_text)
+                .desired_width(70.0)
+                .hint_text(&current),
+        );
+        if edit.lost_focus() && !app.hex_text.is_empty() {
+            match hex_color::parse(app.hex_text.trim()) {
+                Some(rgb) => app.state.primary = [rgb[0], rgb[1], rgb[2], p[3]],
+                None => app.status = format!("`{}` is not a #rrggbb colour", app.hex_text.trim()),
+            }
+            app.hex_text.clear();
+        }
+    });
+    ui.label(RichText::new("Swatches").small());
+    ui.horizontal_wrapped(|ui| {
+        for c in app.state.swatches.clone() {
+            swatch(ui, c, &mut app.state.primary);
+        }
+    });
+    if !app.state.recent.is_empty() {
+        ui.label(RichText::new("Recent").small());
+        ui.horizontal_wrapped(|ui| {
+            for c in app.state.recent.clone() {
+                swatch(ui, c, &mut app.state.primary);
+            }
+        });
+    }
+}

@@ -1,0 +1,73 @@
+//! The app's saved state: preferences and choices that outlive a document.
+//! Runtime objects (document, history, GPU resources, gestures) live beside it
+//! in `AtelierApp`.
+use serde::{Deserialize, Serialize};
+
+use super::tools::Tool;
+use crate::brush::{BrushSettings, presets};
+
+/// How many recent colours are remembered.
+pub const RECENT_COLORS: usize = 12;
+
+/// Everything worth remembering between sessions.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppState {
+    /// The tool in hand.
+    pub tool: Tool,
+    /// The brush in use (a preset, possibly adjusted).
+    pub brush: BrushSettings,
+    /// Brush presets offered in the brush panel.
+    pub presets: Vec<BrushSettings>,
+    /// Painting colour, straight sRGBA.
+    pub primary: [u8; 4],
+    /// The other colour (X swaps).
+    pub secondary: [u8; 4],
+    /// Fixed palette.
+    pub swatches: Vec<[u8; 4]>,
+    /// Colours used lately, newest first.
+    pub recent: Vec<[u8; 4]>,
+    /// Undo memory budget in MiB.
+    pub undo_budget_mib: u32,
+    /// Flood fill tolerance (0..255).
+    pub fill_tolerance: u8,
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        let presets = presets();
+        Self {
+            tool: Tool::Brush,
+            brush: presets.get(1).cloned().unwrap_or_default(),
+            presets,
+            primary: [20, 20, 24, 255],
+            secondary: [255, 255, 255, 255],
+            swatches: vec![
+                [0, 0, 0, 255],
+                [255, 255, 255, 255],
+                [128, 128, 128, 255],
+                [200, 40, 40, 255],
+                [240, 140, 30, 255],
+                [245, 215, 60, 255],
+                [60, 160, 70, 255],
+                [40, 120, 200, 255],
+                [90, 60, 170, 255],
+                [120, 80, 50, 255],
+                [240, 200, 170, 255],
+                [30, 60, 90, 255],
+            ],
+            recent: Vec::new(),
+            undo_budget_mib: 512,
+            fill_tolerance: 16,
+        }
+    }
+}
+
+impl AppState {
+    /// Remembers a colour as recently used.
+    pub fn push_recent(&mut self, c: [u8; 4]) {
+        self.recent.retain(|r| *r != c);
+        self.recent.insert(0, c);
+        self.recent.truncate(RECENT_COLORS);
+    }
+}

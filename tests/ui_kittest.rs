@@ -1,0 +1,195 @@
+//! The real app driven through its widgets with egui_kittest, rendered on
+//! lavapipe (Mesa's software Vulkan).
+use atelier::document::{CanvasRect, Document};
+use atelier::ui::AtelierApp;
+use eframe::egui::{self, Pos2, pos2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+fn harness(doc: Document) -> Harness<'static, AtelierApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .wgpu()
+        .build_eframe(move |cc| AtelierApp::new(cc, doc));
+    h.run_steps(3);
+    h
+}
+
+fn white(w: u32, h: u32) -> Document {
+    Document::new(w, h, [255, 255, 255, 255]).expect("valid size")
+}
+
+/// Drags the pointer across canvas positions (canvas space).
+fn drag(h: &mut Harness<'static, AtelierApp>, points: &[Pos2]) {
+    let screen: Vec<Pos2> = points
+        .iter()
+        .map(|p| h.state().screen_from_canvas(*p))
+        .collect();
+    h.hover_at(screen[0]);
+    h.run_steps(1);
+    h.drag_at(screen[0]);
+    h.run_steps(1);
+    for p in &screen[1..] {
+        h.hover_at(*p);
+        h.run_steps(1);
+    }
+    h.drop_at(*screen.last().expect("at least one point"));
+    h.run_steps(2);
+}
+
+fn active_pixels(app: &AtelierApp) -> Vec<u8> {
+    app.doc
+        .grid(app.doc.active())
+        .expect("active layer")
+        .read_rect(app.doc.bounds())
+}
+
+#[test]
+fn brush_stroke_changes_only_pixels_along_its_path_and_undo_restores_them() {
+    let mut h = harness(white(400, 300));
+    h.get_by_label("Ink").click();
+    h.run_steps(1);
+    assert_eq!(h.state().state.brush.name, "Ink");
+    let before = active_pixels(h.state());
+    let path: Vec<Pos2> = (0..=10)
+        .map(|i| pos2(50.0 + 30.0 * i as f32, 150.0))
+        .collect();
+    drag(&mut h, &path);
+    let app = h.state();
+    let after = active_pixels(app);
+    let w = app.doc.width() as usize;
+    let changed: Vec<(usize, usize)> = after
+        .chunks_exact(4)
+        .zip(before.chunks_exact(4))
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .map(|(i, _)| (i % w, i / w))
+        .collect();
+    assert!(
+        changed.len() > 500,
+        "the stroke painted only {} pixels",
+        changed.len()
+    );
+    let reach = app.state.brush.radius + 2.0;
+    for (x, y) in &changed {
+        assert!(
+            (*y as f32 - 150.0).abs() <= reach
+                && (*x as f32) >= 50.0 - reach
+                && (*x as f32) <= 350.0 + reach,
+            "pixel ({x}, {y}) changed away from the stroke"
+        );
+    }
+    // The middle of the stroke is covered.
+    let mid = (150 * w + 200) * 4;
+    assert_ne!(&after[mid..mid + 4], &before[mid..mid + 4]);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(2);
+    assert!(
+        active_pixels(h.state()) == before,
+        "undo restores every pixel"
+    );
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::Z,
+    );
+    h.run_steps(2);
+    assert!(active_pixels(h.state()) == after, "redo repeats the stroke");
+}
+
+#[test]
+fn layers_are_added_reordered_and_hidden_through_their_widgets() {
+    let mut h = harness(white(256, 256));
+    h.get_by_label("Add layer").click();
+    h.run_steps(2);
+    assert_eq!(h.state().doc.layers().len(), 2);
+    let added = h.state().doc.active();
+    assert_eq!(h.state().doc.index_of(added), Some(1));
+    // Rows are listed top first: the new layer's "Down" button is the first one.
+    h.get_all_by_label("Down")
+        .next()
+        .expect("a Down button")
+        .click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().doc.index_of(added),
+        Some(0),
+        "moved below the background"
+    );
+    // Hide the top layer (first "Visible" checkbox).
+    h.get_all_by_label("Visible")
+        .next()
+        .expect("a Visible checkbox")
+        .click();
+    h.run_steps(2);
+    let top = h.state().doc.layers().last().expect("layers").clone();
+    assert!(!top.props.visible);
+    // All three edits undo.
+    for _ in 0..3 {
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+        h.run_steps(1);
+    }
+    assert_eq!(h.state().doc.layers().len(), 1);
+}
+
+#[test]
+fn fill_and_picker_tools_work_from_the_toolbar() {
+    let mut doc = white(128, 128);
+    let id = doc.active();
+    // A black square to pick from.
+    let black: Vec<u8> = [0u8, 0, 0, 255].repeat(16 * 16);
+    doc.grid_mut(id)
+        .expect("layer")
+        .write_rect(CanvasRect::new(10, 10, 16, 16), &black);
+    let mut h = harness(doc);
+    h.get_by_label("Picker").click();
+    h.run_steps(1);
+    drag(&mut h, &[pos2(15.0, 15.0)]);
+    assert_eq!(h.state().state.primary, [0, 0, 0, 255]);
+    h.get_by_label("Fill").click();
+    h.run_steps(1);
+    h.state_mut().state.primary = [200, 30, 30, 255];
+    drag(&mut h, &[pos2(100.0, 100.0)]);
+    let g = h.state().doc.grid(id).expect("layer");
+    assert_eq!(g.pixel(100, 100), [200, 30, 30, 255]);
+    assert_eq!(g.pixel(15, 15), [0, 0, 0, 255], "fill stops at the square");
+}
+
+#[test]
+fn shortcuts_change_tools_and_brush_size() {
+    let mut h = harness(white(256, 256));
+    h.key_press(egui::Key::E);
+    h.run_steps(1);
+    assert_eq!(h.state().tool(), atelier::ui::tools::Tool::Eraser);
+    let r = h.state().state.brush.radius;
+    h.key_press(egui::Key::CloseBracket);
+    h.run_steps(1);
+    assert!(h.state().state.brush.radius > r);
+    h.key_press(egui::Key::F1);
+    h.run_steps(2);
+    // A row only the Shortcuts window shows.
+    h.get_by_label("Pan");
+}
+
+#[test]
+fn studio_snapshot() {
+    let mut h = harness(white(512, 384));
+    h.get_by_label("Ink").click();
+    h.run_steps(1);
+    let path: Vec<Pos2> = (0..=12)
+        .map(|i| {
+            pos2(
+                60.0 + 30.0 * i as f32,
+                190.0 + 60.0 * (i as f32 * 0.7).sin(),
+            )
+        })
+        .collect();
+    drag(&mut h, &path);
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot_options(
+        "studio",
+        &egui_kittest::SnapshotOptions::new()
+            .threshold(2.0)
+            .max_failed_pixels(400),
+    );
+}
