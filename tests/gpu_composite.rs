@@ -206,7 +206,8 @@ fn a_huge_sparse_document_uses_a_small_atlas() {
     assert_matches_cpu(&px, &doc, view, "8192² sparse");
     let stats = comp.stats();
     assert!(stats.slots_in_use <= 4 * 6, "{stats:?}");
-    assert!(stats.slot_capacity <= 1024, "the atlas did not grow for a few tiles: {stats:?}");
+    // 5 layers × 16384 cells, yet the atlas keeps its first two pages.
+    assert!(stats.slot_capacity <= 2048, "the atlas grew for a few tiles: {stats:?}");
 }
 
 #[test]

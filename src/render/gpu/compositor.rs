@@ -156,13 +156,17 @@ impl Atlas {
         let limits = device.limits();
         let page_side = MAX_PAGE_SIDE.min(limits.max_texture_dimension_2d) / TILE_SIZE * TILE_SIZE;
         let page_tiles = page_side / TILE_SIZE;
-        let (texture, view) = Self::create(device, page_tiles, 1);
+        let max_pages = power_of_two_at_most(limits.max_texture_array_layers);
+        // Two pages, not one: wgpu's GL backend makes a one-layer texture a
+        // plain 2D texture, which the shader's texture_2d_array cannot read.
+        let pages = 2.min(max_pages);
+        let (texture, view) = Self::create(device, page_tiles, pages);
         Self {
             texture,
             view,
             page_tiles,
-            pages: 1,
-            max_pages: limits.max_texture_array_layers.max(1),
+            pages,
+            max_pages,
             slots: Vec::new(),
             free: Vec::new(),
             by_tile: HashMap::new(),
@@ -315,7 +319,7 @@ struct TileIndex {
 
 impl TileIndex {
     fn new(device: &wgpu::Device, tiles_x: u32, tiles_y: u32) -> Self {
-        let max_regions = device.limits().max_texture_array_layers.clamp(1, MAX_GPU_LAYERS as u32);
+        let max_regions = power_of_two_at_most(device.limits().max_texture_array_layers.min(MAX_GPU_LAYERS as u32));
         let regions = INITIAL_REGIONS.min(max_regions);
         let (texture, view) = Self::create(device, tiles_x, tiles_y, regions);
         Self {
@@ -967,6 +971,13 @@ impl GpuCompositor {
         readback.unmap();
         Ok(px)
     }
+}
+
+/// The largest power of two `<= n` (at least 1). Array sizes stay powers of
+/// two so that a square texture never has a multiple of six layers, which
+/// wgpu's GL backend would take for a cube map.
+fn power_of_two_at_most(n: u32) -> u32 {
+    if n <= 1 { 1 } else { 1 << (31 - n.leading_zeros()) }
 }
 
 /// A view of every array layer, typed as an array even when there is one.
