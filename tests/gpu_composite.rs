@@ -32,7 +32,13 @@ fn max_diff(a: &[u8], b: &[u8], width: u32) -> (u8, String) {
             let (px, py) = (p as u32 % width, p as u32 / width);
             let gpu = &a[p * 4..p * 4 + 4];
             let cpu = &b[p * 4..p * 4 + 4];
-            worst = (d, format!("pixel ({px}, {py}) channel {}: gpu {gpu:?} cpu {cpu:?}", i % 4));
+            worst = (
+                d,
+                format!(
+                    "pixel ({px}, {py}) channel {}: gpu {gpu:?} cpu {cpu:?}",
+                    i % 4
+                ),
+            );
         }
     }
     worst
@@ -68,13 +74,17 @@ fn random_pixels(rng: &mut ChaCha8Rng, n: usize) -> Vec<u8> {
 /// layers, partial tiles, a background that may be transparent.
 fn random_doc(seed: u64, w: u32, h: u32) -> Document {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let background = if seed % 2 == 0 {
+    let background = if seed.is_multiple_of(2) {
         [rng.random(), rng.random(), rng.random(), 255]
     } else {
         [0; 4]
     };
     let mut doc = Document::new(w, h, background).expect("valid size");
-    for (i, mode) in BlendMode::ALL.into_iter().chain([BlendMode::Normal, BlendMode::Overlay]).enumerate() {
+    for (i, mode) in BlendMode::ALL
+        .into_iter()
+        .chain([BlendMode::Normal, BlendMode::Overlay])
+        .enumerate()
+    {
         let x = rng.random_range(0..w - 1);
         let y = rng.random_range(0..h - 1);
         let rw = rng.random_range(1..=w - x);
@@ -104,8 +114,14 @@ fn random_documents_match_the_cpu_reference() {
     let (device, queue) = device();
     for seed in 0..6 {
         let doc = random_doc(seed, 203, 141);
-        let whole = gpu::composite_offscreen(&device, &queue, &doc, doc.bounds()).expect("composite");
-        assert_matches_cpu(&whole, &doc, doc.bounds(), &format!("seed {seed}, whole canvas"));
+        let whole =
+            gpu::composite_offscreen(&device, &queue, &doc, doc.bounds()).expect("composite");
+        assert_matches_cpu(
+            &whole,
+            &doc,
+            doc.bounds(),
+            &format!("seed {seed}, whole canvas"),
+        );
         // A rectangle that starts inside a tile and runs past the canvas.
         let part = CanvasRect::new(37, 21, 400, 100);
         let sub = gpu::composite_offscreen(&device, &queue, &doc, part).expect("composite");
@@ -140,17 +156,31 @@ fn only_changed_tiles_are_uploaded_and_results_stay_exact() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     // 203×141 is 4×3 tiles; the white background shares one tile in all 12 cells.
     let mut doc = Document::new(203, 141, [255, 255, 255, 255]).expect("valid size");
-    let a = doc.add_layer_with_pixels("A", CanvasRect::new(5, 5, 40, 40), &random_pixels(&mut rng, 1600));
+    let a = doc.add_layer_with_pixels(
+        "A",
+        CanvasRect::new(5, 5, 40, 40),
+        &random_pixels(&mut rng, 1600),
+    );
     set(&mut doc, a, |p| p.blend = BlendMode::Multiply);
     let check = |comp: &mut GpuCompositor, doc: &Document, what: &str| {
-        let px = comp.composite_offscreen(&device, &queue, doc, doc.bounds()).expect("composite");
+        let px = comp
+            .composite_offscreen(&device, &queue, doc, doc.bounds())
+            .expect("composite");
         assert_matches_cpu(&px, doc, doc.bounds(), what);
         comp.stats().last_uploaded
     };
 
-    assert_eq!(check(&mut comp, &doc, "first sync"), 2, "one shared background tile + A's tile");
+    assert_eq!(
+        check(&mut comp, &doc, "first sync"),
+        2,
+        "one shared background tile + A's tile"
+    );
     assert_eq!(comp.stats().slots_in_use, 2);
-    assert_eq!(check(&mut comp, &doc, "unchanged"), 0, "nothing changed, nothing uploaded");
+    assert_eq!(
+        check(&mut comp, &doc, "unchanged"),
+        0,
+        "nothing changed, nothing uploaded"
+    );
 
     // Property changes and reordering re-blend without uploading.
     set(&mut doc, a, |p| {
@@ -164,7 +194,11 @@ fn only_changed_tiles_are_uploaded_and_results_stay_exact() {
 
     // A new layer over two tiles (a rect across the border of tiles (1,1) and (2,1)).
     let mut history = History::default();
-    let b = doc.add_layer_with_pixels("B", CanvasRect::new(100, 70, 40, 20), &[200, 30, 90, 255].repeat(800));
+    let b = doc.add_layer_with_pixels(
+        "B",
+        CanvasRect::new(100, 70, 40, 20),
+        &[200, 30, 90, 255].repeat(800),
+    );
     assert_eq!(check(&mut comp, &doc, "new layer"), 2);
 
     // Merging B into A changes exactly those two cells of A; B's slots go.
@@ -172,7 +206,11 @@ fn only_changed_tiles_are_uploaded_and_results_stay_exact() {
         .edit_stack(&mut doc, "Merge down", None, |d| d.merge_down(b))
         .expect("merge");
     assert_eq!(check(&mut comp, &doc, "merge down"), 2);
-    assert_eq!(comp.stats().slots_in_use, 4, "background, A's first tile, two merged tiles");
+    assert_eq!(
+        comp.stats().slots_in_use,
+        4,
+        "background, A's first tile, two merged tiles"
+    );
 
     // Undo brings B back (two uploads) and empties A's merged cells (none).
     history.undo(&mut doc).expect("undo");
@@ -183,7 +221,11 @@ fn only_changed_tiles_are_uploaded_and_results_stay_exact() {
     // Deleting a layer frees its slots.
     doc.delete_layer(a).expect("layer exists");
     assert_eq!(check(&mut comp, &doc, "delete"), 0);
-    assert_eq!(comp.stats().slots_in_use, 1, "only the background tile is left");
+    assert_eq!(
+        comp.stats().slots_in_use,
+        1,
+        "only the background tile is left"
+    );
 
     // A document of another size starts over.
     let other = random_doc(3, 130, 64);
@@ -202,12 +244,17 @@ fn a_huge_sparse_document_uses_a_small_atlas() {
         set(&mut doc, id, |p| p.blend = BlendMode::ALL[i as usize]);
     }
     let view = CanvasRect::new(3980, 2990, 300, 200);
-    let px = comp.composite_offscreen(&device, &queue, &doc, view).expect("composite");
+    let px = comp
+        .composite_offscreen(&device, &queue, &doc, view)
+        .expect("composite");
     assert_matches_cpu(&px, &doc, view, "8192² sparse");
     let stats = comp.stats();
     assert!(stats.slots_in_use <= 4 * 6, "{stats:?}");
     // 5 layers × 16384 cells, yet the atlas keeps its first two pages.
-    assert!(stats.slot_capacity <= 2048, "the atlas grew for a few tiles: {stats:?}");
+    assert!(
+        stats.slot_capacity <= 2048,
+        "the atlas grew for a few tiles: {stats:?}"
+    );
 }
 
 #[test]
@@ -225,7 +272,9 @@ fn the_atlas_grows_past_one_page() {
     let mut doc = Document::new(side, side, [0; 4]).expect("valid size");
     let px = random_pixels(&mut rng, (side * side) as usize);
     doc.add_layer_with_pixels("noise", doc.bounds(), &px);
-    let out = comp.composite_offscreen(&device, &queue, &doc, doc.bounds()).expect("composite");
+    let out = comp
+        .composite_offscreen(&device, &queue, &doc, doc.bounds())
+        .expect("composite");
     assert!(comp.stats().slot_capacity > capacity, "{:?}", comp.stats());
     assert_matches_cpu(&out, &doc, doc.bounds(), "after growing the atlas");
 }
@@ -237,7 +286,11 @@ fn the_canvas_view_draws_zoomed_pixels_checkerboard_and_background() {
     let mut comp = GpuCompositor::new(&device, DisplayTarget::new(format));
     // Left half opaque red, right half transparent.
     let mut doc = Document::new(20, 10, [0; 4]).expect("valid size");
-    doc.add_layer_with_pixels("red", CanvasRect::new(0, 0, 10, 10), &[255, 0, 0, 255].repeat(100));
+    doc.add_layer_with_pixels(
+        "red",
+        CanvasRect::new(0, 0, 10, 10),
+        &[255, 0, 0, 255].repeat(100),
+    );
     comp.sync(&device, &queue, &doc).expect("sync");
     let view = CanvasView {
         zoom: 2.0,
@@ -303,9 +356,17 @@ fn the_canvas_view_draws_zoomed_pixels_checkerboard_and_background() {
         target.size(),
     );
     queue.submit([encoder.finish()]);
-    buffer.slice(..).map_async(wgpu::MapMode::Read, |r| r.expect("map"));
-    device.poll(wgpu::PollType::wait_indefinitely()).expect("poll");
-    let data = buffer.slice(..).get_mapped_range().expect("mapped").to_vec();
+    buffer
+        .slice(..)
+        .map_async(wgpu::MapMode::Read, |r| r.expect("map"));
+    device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .expect("poll");
+    let data = buffer
+        .slice(..)
+        .get_mapped_range()
+        .expect("mapped")
+        .to_vec();
     let at = |x: u32, y: u32| {
         let i = ((y * w + x) * 4) as usize;
         [data[i], data[i + 1], data[i + 2]]

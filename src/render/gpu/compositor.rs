@@ -173,7 +173,11 @@ impl Atlas {
         }
     }
 
-    fn create(device: &wgpu::Device, page_tiles: u32, pages: u32) -> (wgpu::Texture, wgpu::TextureView) {
+    fn create(
+        device: &wgpu::Device,
+        page_tiles: u32,
+        pages: u32,
+    ) -> (wgpu::Texture, wgpu::TextureView) {
         let side = page_tiles * TILE_SIZE;
         let texture = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("atelier tile atlas"),
@@ -186,7 +190,9 @@ impl Atlas {
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
             format: wgpu::TextureFormat::Rgba8Unorm,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST | wgpu::TextureUsages::COPY_SRC,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING
+                | wgpu::TextureUsages::COPY_DST
+                | wgpu::TextureUsages::COPY_SRC,
             view_formats: &[],
         });
         let view = array_view(&texture);
@@ -254,9 +260,32 @@ impl Atlas {
         Ok((slot, true))
     }
 
+    /// The index entry for a cell holding `tile` (0 = draw nothing, else
+    /// slot + 1) and whether it uploaded.
+    fn entry_for(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        tile: Option<&Arc<Tile>>,
+    ) -> Result<(u32, bool), GpuError> {
+        let Some(tile) = tile else {
+            return Ok((0, false));
+        };
+        let stored = self.by_tile.contains_key(&(Arc::as_ptr(tile) as usize));
+        // An all-transparent tile (e.g. erased) draws like an empty cell and
+        // costs no slot; the scan is cheaper than the upload it saves.
+        if !stored && tile.is_transparent() {
+            return Ok((0, false));
+        }
+        let (slot, uploaded) = self.acquire(device, queue, tile)?;
+        Ok((slot + 1, uploaded))
+    }
+
     /// Drops one reference to `slot`; the last one frees it.
     fn release(&mut self, slot: u32) {
-        let Some(entry) = self.slots.get_mut(slot as usize) else { return };
+        let Some(entry) = self.slots.get_mut(slot as usize) else {
+            return;
+        };
         let Some(s) = entry else { return };
         s.refs -= 1;
         if s.refs == 0 {
@@ -270,7 +299,11 @@ impl Atlas {
     fn place(&self, slot: u32) -> (u32, u32, u32) {
         let page = slot / self.per_page();
         let i = slot % self.per_page();
-        (page, (i % self.page_tiles) * TILE_SIZE, (i / self.page_tiles) * TILE_SIZE)
+        (
+            page,
+            (i % self.page_tiles) * TILE_SIZE,
+            (i / self.page_tiles) * TILE_SIZE,
+        )
     }
 
     /// Doubles the pages, copying the old ones on the GPU. Submits at once so
@@ -319,7 +352,12 @@ struct TileIndex {
 
 impl TileIndex {
     fn new(device: &wgpu::Device, tiles_x: u32, tiles_y: u32) -> Self {
-        let max_regions = power_of_two_at_most(device.limits().max_texture_array_layers.min(MAX_GPU_LAYERS as u32));
+        let max_regions = power_of_two_at_most(
+            device
+                .limits()
+                .max_texture_array_layers
+                .min(MAX_GPU_LAYERS as u32),
+        );
         let regions = INITIAL_REGIONS.min(max_regions);
         let (texture, view) = Self::create(device, tiles_x, tiles_y, regions);
         Self {
@@ -334,7 +372,12 @@ impl TileIndex {
         }
     }
 
-    fn create(device: &wgpu::Device, tiles_x: u32, tiles_y: u32, regions: u32) -> (wgpu::Texture, wgpu::TextureView) {
+    fn create(
+        device: &wgpu::Device,
+        tiles_x: u32,
+        tiles_y: u32,
+        regions: u32,
+    ) -> (wgpu::Texture, wgpu::TextureView) {
         let texture = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("atelier tile index"),
             size: wgpu::Extent3d {
@@ -374,7 +417,11 @@ impl TileIndex {
             wgpu::TexelCopyTextureInfo {
                 texture: &self.texture,
                 mip_level: 0,
-                origin: wgpu::Origin3d { x: 0, y: y0, z: region },
+                origin: wgpu::Origin3d {
+                    x: 0,
+                    y: y0,
+                    z: region,
+                },
                 aspect: wgpu::TextureAspect::All,
             },
             bytemuck::cast_slice(&entries[y0 as usize * tx..y1 as usize * tx]),
@@ -552,7 +599,10 @@ impl GpuCompositor {
             display_pipeline,
             offscreen_pipeline,
             globals: buffer("atelier compositor globals", size_of::<Globals>()),
-            layer_params: buffer("atelier layer params", size_of::<LayerParams>() * MAX_GPU_LAYERS),
+            layer_params: buffer(
+                "atelier layer params",
+                size_of::<LayerParams>() * MAX_GPU_LAYERS,
+            ),
             atlas: Atlas::new(device),
             index: TileIndex::new(device, 1, 1),
             bind_group: None,
@@ -584,7 +634,12 @@ impl GpuCompositor {
     /// changed since the last sync, frees those of removed cells and layers,
     /// and writes the layer parameters. Cheap when nothing changed (one
     /// revision compare per cell and layer).
-    pub fn sync(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, doc: &Document) -> Result<(), GpuError> {
+    pub fn sync(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        doc: &Document,
+    ) -> Result<(), GpuError> {
         let max_regions = self.index.max_regions as usize;
         if doc.layers().len() > max_regions {
             return Err(GpuError::TooManyLayers {
@@ -608,7 +663,12 @@ impl GpuCompositor {
             }
         }
         // Free what the document no longer has.
-        let gone: Vec<LayerId> = self.layers.iter().filter(|(_, c)| !c.seen).map(|(id, _)| *id).collect();
+        let gone: Vec<LayerId> = self
+            .layers
+            .iter()
+            .filter(|(_, c)| !c.seen)
+            .map(|(id, _)| *id)
+            .collect();
         for id in gone {
             if let Some(cache) = self.layers.remove(&id) {
                 for &e in &cache.entries {
@@ -688,7 +748,8 @@ impl GpuCompositor {
                 seen: true,
             };
             // A reused region holds a removed layer's entries: clear it.
-            self.index.write_rows(queue, region, &cache.entries, 0, tiles_y);
+            self.index
+                .write_rows(queue, region, &cache.entries, 0, tiles_y);
             self.layers.insert(id, cache);
         }
         let Some(cache) = self.layers.get_mut(&id) else {
@@ -705,27 +766,19 @@ impl GpuCompositor {
                 if rev == cache.revisions[i] {
                     continue;
                 }
-                let new_entry = match grid.tile(c) {
-                    None => 0,
-                    Some(tile) => {
-                        if self.atlas.by_tile.contains_key(&(Arc::as_ptr(tile) as usize)) || !tile.is_transparent() {
-                            match self.atlas.acquire(device, queue, tile) {
-                                Ok((slot, uploaded)) => {
-                                    if uploaded {
-                                        self.stats.last_uploaded += 1;
-                                        self.stats.total_uploaded += 1;
-                                    }
-                                    slot + 1
-                                }
-                                Err(e) => {
-                                    result = Err(e);
-                                    continue;
-                                }
-                            }
-                        } else {
-                            // All transparent: draws like an empty cell, costs no slot.
-                            0
+                // Acquire before releasing the old entry, so a tile that comes
+                // back (undo) while still stored is not uploaded again.
+                let new_entry = match self.atlas.entry_for(device, queue, grid.tile(c)) {
+                    Ok((entry, uploaded)) => {
+                        if uploaded {
+                            self.stats.last_uploaded += 1;
+                            self.stats.total_uploaded += 1;
                         }
+                        entry
+                    }
+                    Err(e) => {
+                        result = Err(e);
+                        continue;
                     }
                 };
                 if cache.entries[i] != 0 {
@@ -738,7 +791,8 @@ impl GpuCompositor {
             }
         }
         if y0 < y1 {
-            self.index.write_rows(queue, cache.region, &cache.entries, y0, y1);
+            self.index
+                .write_rows(queue, cache.region, &cache.entries, y0, y1);
         }
         result
     }
@@ -752,12 +806,14 @@ impl GpuCompositor {
             });
         }
         let regions = (self.index.regions * 2).min(self.index.max_regions);
-        let (texture, view) = TileIndex::create(device, self.index.tiles_x, self.index.tiles_y, regions);
+        let (texture, view) =
+            TileIndex::create(device, self.index.tiles_x, self.index.tiles_y, regions);
         self.index.texture = texture;
         self.index.view = view;
         self.index.regions = regions;
         for cache in self.layers.values() {
-            self.index.write_rows(queue, cache.region, &cache.entries, 0, self.index.tiles_y);
+            self.index
+                .write_rows(queue, cache.region, &cache.entries, 0, self.index.tiles_y);
         }
         self.index_generation += 1;
         Ok(())
@@ -794,13 +850,21 @@ impl GpuCompositor {
     /// egui_wgpu set them for the paint callback). Does nothing before the
     /// first [`set_view`](Self::set_view).
     pub fn paint(&self, render_pass: &mut wgpu::RenderPass<'_>) {
-        let Some((_, bind_group)) = &self.bind_group else { return };
+        let Some((_, bind_group)) = &self.bind_group else {
+            return;
+        };
         render_pass.set_pipeline(&self.display_pipeline);
         render_pass.set_bind_group(0, bind_group, &[]);
         render_pass.draw(0..3, 0..1);
     }
 
-    fn globals_for(&self, transform: &ViewTransform, ppp: f32, samples: u32, style: &CanvasStyle) -> Globals {
+    fn globals_for(
+        &self,
+        transform: &ViewTransform,
+        ppp: f32,
+        samples: u32,
+        style: &CanvasStyle,
+    ) -> Globals {
         let (linear, t) = transform.shader_parts();
         let rgba = |c: [f32; 3]| [c[0], c[1], c[2], 1.0];
         Globals {
@@ -868,7 +932,12 @@ impl GpuCompositor {
         let chunk = MAX_CHUNK_SIDE.min(device.limits().max_texture_dimension_2d);
         for cy in (rect.y..rect.bottom()).step_by(chunk as usize) {
             for cx in (rect.x..rect.right()).step_by(chunk as usize) {
-                let part = CanvasRect::new(cx, cy, chunk.min(rect.right() - cx), chunk.min(rect.bottom() - cy));
+                let part = CanvasRect::new(
+                    cx,
+                    cy,
+                    chunk.min(rect.right() - cx),
+                    chunk.min(rect.bottom() - cy),
+                );
                 let px = self.render_chunk(device, queue, part)?;
                 for y in 0..part.h {
                     let src = (y * part.w * 4) as usize;
@@ -882,7 +951,12 @@ impl GpuCompositor {
     }
 
     /// Renders one chunk into a fresh Rgba8Unorm texture and reads it back.
-    fn render_chunk(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, part: CanvasRect) -> Result<Vec<u8>, GpuError> {
+    fn render_chunk(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        part: CanvasRect,
+    ) -> Result<Vec<u8>, GpuError> {
         let transform = ViewTransform::identity_at([part.x as f32, part.y as f32]);
         let globals = self.globals_for(&transform, 1.0, 1, &CanvasStyle::default());
         queue.write_buffer(&self.globals, 0, bytemuck::bytes_of(&globals));
@@ -908,7 +982,8 @@ impl GpuCompositor {
         let view = target.create_view(&wgpu::TextureViewDescriptor::default());
         // Buffer rows must be 256-byte aligned; the padding is dropped below.
         let row = part.w * 4;
-        let padded_row = row.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+        let padded_row =
+            row.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
         let readback = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("atelier composite readback"),
             size: u64::from(padded_row) * u64::from(part.h),
@@ -956,7 +1031,8 @@ impl GpuCompositor {
             let _ = tx.send(r);
         });
         device.poll(wgpu::PollType::wait_indefinitely())?;
-        rx.recv().map_err(|_| GpuError::Internal("map callback dropped"))??;
+        rx.recv()
+            .map_err(|_| GpuError::Internal("map callback dropped"))??;
         let mut px = Vec::with_capacity((row * part.h) as usize);
         {
             // Only a bug reaches the error: the whole buffer was just mapped.
@@ -977,7 +1053,11 @@ impl GpuCompositor {
 /// two so that a square texture never has a multiple of six layers, which
 /// wgpu's GL backend would take for a cube map.
 fn power_of_two_at_most(n: u32) -> u32 {
-    if n <= 1 { 1 } else { 1 << (31 - n.leading_zeros()) }
+    if n <= 1 {
+        1
+    } else {
+        1 << (31 - n.leading_zeros())
+    }
 }
 
 /// A view of every array layer, typed as an array even when there is one.

@@ -68,9 +68,11 @@ pub enum GpuError {
 /// adapter wgpu finds first (`WGPU_BACKEND` and friends are honoured); on a
 /// machine without a GPU that is Mesa's lavapipe or llvmpipe.
 pub fn headless_device() -> Result<(wgpu::Device, wgpu::Queue), GpuError> {
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
-        .map_err(GpuError::NoAdapter)?;
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter =
+        pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
+            .map_err(GpuError::NoAdapter)?;
     // The lowest limits eframe may give the app (its GL fallback), with the
     // adapter's texture sizes, so that tests prove the compositor within them.
     let limits = wgpu::Limits::downlevel_webgl2_defaults().using_resolution(adapter.limits());
@@ -92,7 +94,8 @@ pub fn composite_offscreen(
     doc: &Document,
     rect: CanvasRect,
 ) -> Result<Vec<u8>, GpuError> {
-    let mut compositor = GpuCompositor::new(device, DisplayTarget::new(wgpu::TextureFormat::Rgba8Unorm));
+    let mut compositor =
+        GpuCompositor::new(device, DisplayTarget::new(wgpu::TextureFormat::Rgba8Unorm));
     compositor.composite_offscreen(device, queue, doc, rect)
 }
 
@@ -107,7 +110,11 @@ pub fn install(render_state: &egui_wgpu::RenderState) {
 /// [`install`] for a render pass with MSAA or a depth buffer.
 pub fn install_with(render_state: &egui_wgpu::RenderState, target: DisplayTarget) {
     let compositor = GpuCompositor::new(&render_state.device, target);
-    render_state.renderer.write().callback_resources.insert(compositor);
+    render_state
+        .renderer
+        .write()
+        .callback_resources
+        .insert(compositor);
 }
 
 /// Per-frame draw data for the canvas widget.
@@ -159,7 +166,9 @@ impl egui_wgpu::CallbackTrait for CanvasPaintCallback {
         callback_resources: &mut egui_wgpu::CallbackResources,
     ) -> Vec<wgpu::CommandBuffer> {
         let Some(compositor) = callback_resources.get_mut::<GpuCompositor>() else {
-            tracing::error!("canvas callback without a GpuCompositor: call render::gpu::install at start-up");
+            tracing::error!(
+                "canvas callback without a GpuCompositor: call render::gpu::install at start-up"
+            );
             return Vec::new();
         };
         if let Err(e) = compositor.sync(device, queue, &self.doc) {

@@ -91,7 +91,10 @@ impl CanvasView {
     pub fn rotate_about(&mut self, anchor: [f32; 2], delta: f32) {
         let (s, c) = delta.sin_cos();
         let d = [self.pan[0] - anchor[0], self.pan[1] - anchor[1]];
-        self.pan = [anchor[0] + c * d[0] - s * d[1], anchor[1] + s * d[0] + c * d[1]];
+        self.pan = [
+            anchor[0] + c * d[0] - s * d[1],
+            anchor[1] + s * d[0] + c * d[1],
+        ];
         self.rotation += delta;
     }
 
@@ -124,7 +127,11 @@ impl ViewTransform {
         } else {
             1.0
         };
-        let rotation = if view.rotation.is_finite() { view.rotation } else { 0.0 };
+        let rotation = if view.rotation.is_finite() {
+            view.rotation
+        } else {
+            0.0
+        };
         let origin = [viewport_min[0] + view.pan[0], viewport_min[1] + view.pan[1]];
         let (s, c) = rotation.sin_cos();
         // canvas_from_screen = R(−θ)/zoom; R(−θ) = [[c, s], [−s, c]].
@@ -202,7 +209,10 @@ mod tests {
         };
         let t = view.transform([100.0, 50.0]);
         for p in [[0.0, 0.0], [10.5, 3.25], [-4.0, 800.0]] {
-            assert!(close(t.canvas_from_screen(t.screen_from_canvas(p)), p), "{p:?}");
+            assert!(
+                close(t.canvas_from_screen(t.screen_from_canvas(p)), p),
+                "{p:?}"
+            );
         }
         assert!(close(t.screen_from_canvas([0.0, 0.0]), [130.0, 38.0]));
     }
