@@ -387,3 +387,97 @@ fn the_canvas_view_draws_zoomed_pixels_checkerboard_and_background() {
         }
     }
 }
+
+#[test]
+fn the_paint_callback_draws_through_egui_wgpu() {
+    for pixels_per_point in [1.0, 2.0] {
+        paint_callback_at(pixels_per_point);
+    }
+}
+
+/// The real egui_wgpu path (install, prepare, paint in egui's render pass),
+/// checked pixel by pixel against the view transform.
+fn paint_callback_at(pixels_per_point: f32) {
+    use eframe::egui;
+    use egui_kittest::wgpu::{WgpuTestRenderer, create_render_state, default_wgpu_setup};
+
+    let render_state = create_render_state(
+        default_wgpu_setup(),
+        eframe::egui_wgpu::RendererOptions::PREDICTABLE,
+    );
+    gpu::install(&render_state);
+    let resources = render_state.renderer.clone();
+    let mut doc = Document::new(20, 10, [0; 4]).expect("valid size");
+    doc.add_layer_with_pixels(
+        "red",
+        CanvasRect::new(0, 0, 10, 10),
+        &[255, 0, 0, 255].repeat(100),
+    );
+    let widget = egui::Rect::from_min_size(egui::pos2(10.0, 10.0), egui::vec2(60.0, 40.0));
+    let view = CanvasView {
+        zoom: 2.0,
+        pan: [4.0, 4.0],
+        rotation: 0.3,
+    };
+    let shown = doc.clone();
+    let mut harness = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(80.0, 60.0))
+        .with_pixels_per_point(pixels_per_point)
+        .renderer(WgpuTestRenderer::from_render_state(render_state))
+        .build_ui(move |ui| {
+            ui.painter().add(
+                gpu::CanvasPaintCallback::new(shown.clone(), view, widget).into_paint_callback(),
+            );
+        });
+    let image = harness.render().expect("render");
+    let transform = view.transform([widget.min.x, widget.min.y]);
+    let style = CanvasStyle::default();
+    let rgb = |c: [f32; 3]| c.map(|v| (v * 255.0).round() as u8);
+    let ppp = pixels_per_point;
+    let (x0, y0) = ((widget.min.x * ppp) as u32, (widget.min.y * ppp) as u32);
+    let (x1, y1) = ((widget.max.x * ppp) as u32, (widget.max.y * ppp) as u32);
+    let mut mismatches = Vec::new();
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let pt = [(x as f32 + 0.5) / ppp, (y as f32 + 0.5) / ppp];
+            let c = transform.canvas_from_screen(pt);
+            // Fragments right on a pixel edge may round either way.
+            let frac = |v: f32| (v - v.round()).abs();
+            if frac(c[0]) < 1e-3 || frac(c[1]) < 1e-3 {
+                continue;
+            }
+            let expected = if c[0] < 0.0 || c[1] < 0.0 || c[0] >= 20.0 || c[1] >= 10.0 {
+                rgb(style.background)
+            } else if c[0] < 10.0 {
+                [255, 0, 0]
+            } else if ((pt[0] / 8.0) as u32 + (pt[1] / 8.0) as u32).is_multiple_of(2) {
+                rgb(style.checker_light)
+            } else {
+                rgb(style.checker_dark)
+            };
+            let got = image.get_pixel(x, y).0;
+            if !(0..3).all(|k| got[k].abs_diff(expected[k]) <= 2) {
+                mismatches.push(format!(
+                    "({x}, {y}) → {c:?}: got {got:?}, expected {expected:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "ppp {ppp}: {} pixels differ, first: {:?}",
+        mismatches.len(),
+        &mismatches[..mismatches.len().min(5)]
+    );
+    let uploaded = |r: &eframe::egui_wgpu::Renderer| {
+        r.callback_resources
+            .get::<GpuCompositor>()
+            .expect("installed")
+            .stats()
+    };
+    assert_eq!(uploaded(&resources.read()).total_uploaded, 1);
+    // Another frame with nothing changed uploads nothing.
+    harness.run();
+    harness.render().expect("render");
+    assert_eq!(uploaded(&resources.read()).last_uploaded, 0);
+}
