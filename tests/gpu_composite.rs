@@ -282,8 +282,7 @@ fn the_atlas_grows_past_one_page() {
 #[test]
 fn the_canvas_view_draws_zoomed_pixels_checkerboard_and_background() {
     let (device, queue) = device();
-    let format = wgpu::TextureFormat::Rgba8Unorm;
-    let mut comp = GpuCompositor::new(&device, DisplayTarget::new(format));
+    let mut comp = GpuCompositor::new(&device, DisplayTarget::new(wgpu::TextureFormat::Rgba8Unorm));
     // Left half opaque red, right half transparent.
     let mut doc = Document::new(20, 10, [0; 4]).expect("valid size");
     doc.add_layer_with_pixels(
@@ -305,68 +304,7 @@ fn the_canvas_view_draws_zoomed_pixels_checkerboard_and_background() {
     };
     let (w, h) = (64u32, 32u32);
     let transform = view.transform([0.0, 0.0]);
-    comp.set_view(&device, &queue, &transform, 1.0, &style);
-    let target = device.create_texture(&wgpu::TextureDescriptor {
-        label: None,
-        size: wgpu::Extent3d {
-            width: w,
-            height: h,
-            depth_or_array_layers: 1,
-        },
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format,
-        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-        view_formats: &[],
-    });
-    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-        label: None,
-        size: u64::from(w * 4 * h),
-        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
-        mapped_at_creation: false,
-    });
-    let mut encoder = device.create_command_encoder(&Default::default());
-    {
-        let target_view = target.create_view(&Default::default());
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: &target_view,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            ..Default::default()
-        });
-        comp.paint(&mut pass);
-    }
-    encoder.copy_texture_to_buffer(
-        target.as_image_copy(),
-        wgpu::TexelCopyBufferInfo {
-            buffer: &buffer,
-            layout: wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(w * 4),
-                rows_per_image: Some(h),
-            },
-        },
-        target.size(),
-    );
-    queue.submit([encoder.finish()]);
-    buffer
-        .slice(..)
-        .map_async(wgpu::MapMode::Read, |r| r.expect("map"));
-    device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .expect("poll");
-    let data = buffer
-        .slice(..)
-        .get_mapped_range()
-        .expect("mapped")
-        .to_vec();
+    let data = draw_view(&device, &queue, &mut comp, &transform, &style, w, h);
     let at = |x: u32, y: u32| {
         let i = ((y * w + x) * 4) as usize;
         [data[i], data[i + 1], data[i + 2]]
@@ -480,4 +418,115 @@ fn paint_callback_at(pixels_per_point: f32) {
     harness.run();
     harness.render().expect("render");
     assert_eq!(uploaded(&resources.read()).last_uploaded, 0);
+}
+
+/// Draws the canvas view with `comp` into a `w × h` Rgba8Unorm texture at one
+/// physical pixel per point and reads it back (rows of `w * 4` bytes).
+fn draw_view(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    comp: &mut GpuCompositor,
+    transform: &gpu::ViewTransform,
+    style: &CanvasStyle,
+    w: u32,
+    h: u32,
+) -> Vec<u8> {
+    assert!((w * 4).is_multiple_of(256), "keep rows copy-aligned");
+    let format = wgpu::TextureFormat::Rgba8Unorm;
+    comp.set_view(device, queue, transform, 1.0, style);
+    let target = device.create_texture(&wgpu::TextureDescriptor {
+        label: None,
+        size: wgpu::Extent3d {
+            width: w,
+            height: h,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    });
+    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: u64::from(w * 4 * h),
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        mapped_at_creation: false,
+    });
+    let mut encoder = device.create_command_encoder(&Default::default());
+    {
+        let target_view = target.create_view(&Default::default());
+        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view: &target_view,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+                    store: wgpu::StoreOp::Store,
+                },
+            })],
+            ..Default::default()
+        });
+        comp.paint(&mut pass);
+    }
+    encoder.copy_texture_to_buffer(
+        target.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buffer,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(w * 4),
+                rows_per_image: Some(h),
+            },
+        },
+        target.size(),
+    );
+    queue.submit([encoder.finish()]);
+    buffer
+        .slice(..)
+        .map_async(wgpu::MapMode::Read, |r| r.expect("map"));
+    device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .expect("poll");
+    buffer
+        .slice(..)
+        .get_mapped_range()
+        .expect("mapped")
+        .to_vec()
+}
+
+#[test]
+fn zoomed_out_views_average_canvas_pixels() {
+    let (device, queue) = device();
+    let mut comp = GpuCompositor::new(&device, DisplayTarget::new(wgpu::TextureFormat::Rgba8Unorm));
+    // One-pixel black and white stripes average to mid grey at 25 %.
+    let (cw, ch) = (256u32, 128u32);
+    let stripes: Vec<u8> = (0..cw * ch)
+        .flat_map(|i| {
+            let v = if (i % cw).is_multiple_of(2) { 0 } else { 255 };
+            [v, v, v, 255]
+        })
+        .collect();
+    let mut doc = Document::new(cw, ch, [0; 4]).expect("valid size");
+    doc.add_layer_with_pixels("stripes", doc.bounds(), &stripes);
+    comp.sync(&device, &queue, &doc).expect("sync");
+    let view = CanvasView {
+        zoom: 0.25,
+        pan: [0.0, 0.0],
+        rotation: 0.0,
+    };
+    let data = draw_view(
+        &device,
+        &queue,
+        &mut comp,
+        &view.transform([0.0, 0.0]),
+        &CanvasStyle::default(),
+        64,
+        32,
+    );
+    for p in data.chunks_exact(4) {
+        assert!(p[0].abs_diff(128) <= 1, "expected mid grey, got {p:?}");
+    }
 }
