@@ -291,11 +291,7 @@ fn the_canvas_view_draws_zoomed_pixels_checkerboard_and_background() {
         &[255, 0, 0, 255].repeat(100),
     );
     comp.sync(&device, &queue, &doc).expect("sync");
-    let view = CanvasView {
-        zoom: 2.0,
-        pan: [8.0, 4.0],
-        rotation: 0.0,
-    };
+    let transform = gpu::ViewTransform::from_origin([8.0, 4.0], 2.0, 0.0);
     let style = CanvasStyle {
         background: [0.0, 0.0, 1.0],
         checker_light: [1.0, 1.0, 1.0],
@@ -303,7 +299,6 @@ fn the_canvas_view_draws_zoomed_pixels_checkerboard_and_background() {
         checker_size: 4.0,
     };
     let (w, h) = (64u32, 32u32);
-    let transform = view.transform([0.0, 0.0]);
     let data = draw_view(&device, &queue, &mut comp, &transform, &style, w, h);
     let at = |x: u32, y: u32| {
         let i = ((y * w + x) * 4) as usize;
@@ -368,7 +363,7 @@ fn paint_callback_at(pixels_per_point: f32) {
             );
         });
     let image = harness.render().expect("render");
-    let transform = view.transform([widget.min.x, widget.min.y]);
+    let transform = view.transform([widget.center().x, widget.center().y], [20.0, 10.0]);
     let style = CanvasStyle::default();
     let rgb = |c: [f32; 3]| c.map(|v| (v * 255.0).round() as u8);
     let ppp = pixels_per_point;
@@ -521,7 +516,8 @@ fn zoomed_out_views_average_canvas_pixels() {
         &device,
         &queue,
         &mut comp,
-        &view.transform([0.0, 0.0]),
+        // Centred in the 64×32 target, the 64×32-point canvas fills it.
+        &view.transform([32.0, 16.0], [cw as f32, ch as f32]),
         &CanvasStyle::default(),
         64,
         32,

@@ -123,7 +123,7 @@ pub fn install_with(render_state: &egui_wgpu::RenderState, target: DisplayTarget
 /// let (rect, response) = ui.allocate_exact_size(ui.available_size(), egui::Sense::click_and_drag());
 /// ui.painter().add(CanvasPaintCallback::new(doc.clone(), view, rect).into_paint_callback());
 /// // Pointer → canvas, the same mapping the shader uses:
-/// let t = view.transform([rect.min.x, rect.min.y]);
+/// let t = view.transform([rect.center().x, rect.center().y], [doc.width() as f32, doc.height() as f32]);
 /// let pos_in_canvas = t.canvas_from_screen([pointer.x, pointer.y]);
 /// ```
 #[derive(Clone, Debug)]
@@ -141,9 +141,17 @@ pub struct CanvasPaintCallback {
 impl CanvasPaintCallback {
     /// Draw data for `doc` seen through `view` in the widget `rect`.
     pub fn new(doc: Document, view: CanvasView, rect: egui::Rect) -> Self {
+        let size = [doc.width() as f32, doc.height() as f32];
+        let transform = view.transform([rect.center().x, rect.center().y], size);
+        Self::with_transform(doc, transform, rect)
+    }
+
+    /// Draw data with a transform the UI resolved itself (e.g. from its own
+    /// view state through [`ViewTransform::from_origin`]).
+    pub fn with_transform(doc: Document, transform: ViewTransform, rect: egui::Rect) -> Self {
         Self {
             doc,
-            transform: view.transform([rect.min.x, rect.min.y]),
+            transform,
             style: CanvasStyle::default(),
             rect,
         }
