@@ -5,7 +5,10 @@
 //! costs 4 bytes of index per layer, and only cells holding a non-transparent
 //! tile take an atlas slot. Identical `Arc<Tile>`s (a background fill shares
 //! one tile across every cell; duplicated layers share all of theirs) take one
-//! slot between them.
+//! slot between them. To make that safe the atlas keeps an `Arc` of every
+//! stored tile, so an address it keys on cannot be reused by another tile;
+//! the price is that the document's next write to a displayed tile copies it
+//! (16 KiB) instead of writing in place, once per frame at most.
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::Arc;

@@ -174,9 +174,13 @@ impl egui_wgpu::CallbackTrait for CanvasPaintCallback {
         callback_resources: &mut egui_wgpu::CallbackResources,
     ) -> Vec<wgpu::CommandBuffer> {
         let Some(compositor) = callback_resources.get_mut::<GpuCompositor>() else {
-            tracing::error!(
-                "canvas callback without a GpuCompositor: call render::gpu::install at start-up"
-            );
+            // A start-up bug, not a per-frame event: say so once.
+            static MISSING: std::sync::Once = std::sync::Once::new();
+            MISSING.call_once(|| {
+                tracing::error!(
+                    "canvas callback without a GpuCompositor: call render::gpu::install at start-up"
+                );
+            });
             return Vec::new();
         };
         if let Err(e) = compositor.sync(device, queue, &self.doc) {

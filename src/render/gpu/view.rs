@@ -142,6 +142,13 @@ impl ViewTransform {
     /// scales by `zoom` (points per canvas pixel, > 0) and turns by
     /// `rotation` radians clockwise about that corner.
     pub fn from_origin(origin: [f32; 2], zoom: f32, rotation: f32) -> Self {
+        // A degenerate view would put infinities into the shader.
+        let zoom = if zoom.is_finite() && zoom > 0.0 {
+            zoom
+        } else {
+            1.0
+        };
+        let rotation = if rotation.is_finite() { rotation } else { 0.0 };
         let (s, c) = rotation.sin_cos();
         // canvas_from_screen = R(−θ)/zoom; R(−θ) = [[c, s], [−s, c]].
         let linear = [c / zoom, -s / zoom, s / zoom, c / zoom];
