@@ -4,3 +4,4 @@
 //! tests); [`gpu`] composites the same way in WGSL for the canvas view and is
 //! held to the reference within 1/255 per channel.
 pub mod cpu;
+pub mod gpu;
