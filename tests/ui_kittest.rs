@@ -193,3 +193,49 @@ fn studio_snapshot() {
             .max_failed_pixels(400),
     );
 }
+
+#[test]
+fn new_canvas_dialog_and_layer_stack_snapshot() {
+    let mut doc = Document::new(300, 200, [0, 0, 0, 0]).expect("size");
+    let mut h = atelier::document::History::default();
+    for (i, mode) in [
+        atelier::document::BlendMode::Multiply,
+        atelier::document::BlendMode::Screen,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        h.edit_stack(&mut doc, "add", None, |d| {
+            let px: Vec<u8> = [200u8, 60 + 100 * i as u8, 40, 255].repeat(120 * 80);
+            let id = d.add_layer_with_pixels(
+                &format!("Shape {i}"),
+                CanvasRect::new(40 + 90 * i as u32, 40, 120, 80),
+                &px,
+            );
+            let mut p = d.layer(id).expect("layer").props.clone();
+            p.blend = mode;
+            p.opacity = 0.8;
+            d.set_props(id, p)
+        })
+        .expect("edit");
+    }
+    let mut h = harness(doc);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::N);
+    h.run_steps(2);
+    h.get_by_label("HD 1920×1080");
+    h.snapshot_options(
+        "layers_and_new_canvas",
+        &egui_kittest::SnapshotOptions::new()
+            .threshold(2.0)
+            .max_failed_pixels(400),
+    );
+    h.get_by_label("Square 1024").click();
+    h.run_steps(1);
+    h.get_by_label("Create").click();
+    h.run_steps(2);
+    assert_eq!(
+        (h.state().doc.width(), h.state().doc.height()),
+        (1024, 1024)
+    );
+    assert_eq!(h.state().doc.layers().len(), 1);
+}

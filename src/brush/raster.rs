@@ -64,6 +64,9 @@ struct Mask {
     /// Distance from the mask's first column/row to the dab's pixel.
     reach: u32,
     cov: Vec<u16>,
+    /// Per row, the columns `start..end` with non-zero coverage (a disc
+    /// leaves a fifth of its square empty; skipping it is free speed).
+    spans: Vec<(u32, u32)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -121,7 +124,20 @@ fn build_mask(key: MaskKey) -> Mask {
             cov.push((c * 256.0).round() as u16);
         }
     }
-    Mask { side, reach, cov }
+    let spans = cov
+        .chunks_exact(side as usize)
+        .map(|row| {
+            let start = row.iter().position(|&c| c > 0).unwrap_or(0) as u32;
+            let end = row.iter().rposition(|&c| c > 0).map_or(0, |e| e as u32 + 1);
+            (start, end.max(start))
+        })
+        .collect();
+    Mask {
+        side,
+        reach,
+        cov,
+        spans,
+    }
 }
 
 /// A layer's tiles as a dab surface, recording touched tiles for undo.
@@ -202,29 +218,82 @@ impl DabSurface for LayerSurface<'_> {
             }
             let tile = self.grid.tile_mut(TileCoord::new(c.tx, c.ty));
             for y in part.y..part.bottom() {
-                let m0 =
-                    ((y as i64 - y0) as u32 * mask.side + (part.x as i64 - x0) as u32) as usize;
-                let mrow = &mask.cov[m0..m0 + part.w as usize];
-                let t0 = ((y % TILE_SIZE) * TILE_SIZE + part.x % TILE_SIZE) as usize * 4;
-                let trow = &mut tile.px[t0..t0 + part.w as usize * 4];
-                let (pixels, _) = trow.as_chunks_mut::<4>();
-                match (paint.mode, self.lock_alpha) {
-                    (PaintMode::Paint, false) => paint_row(pixels, mrow, alpha, color),
-                    (PaintMode::Paint, true) => paint_row_locked(pixels, mrow, alpha, color),
-                    (PaintMode::Erase, false) => erase_row(pixels, mrow, alpha),
-                    // Erasing keeps alpha when it is locked: nothing to do.
-                    (PaintMode::Erase, true) => {}
+                let my = (y as i64 - y0) as u32;
+                // Clip the row to the mask's non-empty span.
+                let (s0, s1) = mask.spans[my as usize];
+                let x_start = (part.x as i64).max(x0 + s0 as i64);
+                let x_end = (part.right() as i64).min(x0 + s1 as i64);
+                if x_end <= x_start {
+                    continue;
                 }
+                let n = (x_end - x_start) as usize;
+                let m0 = (my * mask.side) as usize + (x_start - x0) as usize;
+                let mrow = &mask.cov[m0..m0 + n];
+                let t0 = ((y % TILE_SIZE) * TILE_SIZE + x_start as u32 % TILE_SIZE) as usize * 4;
+                let trow = &mut tile.px[t0..t0 + n * 4];
+                blend_row(trow, mrow, alpha, color, paint.mode, self.lock_alpha);
             }
         }
     }
 }
 
-#[inline]
+/// Blends one row, with the fastest kernel this CPU runs.
+fn blend_row(
+    px: &mut [u8],
+    mask: &[u16],
+    alpha: u32,
+    color: [u32; 3],
+    mode: PaintMode,
+    lock_alpha: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { blend_row_avx2(px, mask, alpha, color, mode, lock_alpha) };
+        return;
+    }
+    blend_row_portable(px, mask, alpha, color, mode, lock_alpha);
+}
+
+/// The same kernel compiled for AVX2 (8 × 32-bit lanes with `vpmulld`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn blend_row_avx2(
+    px: &mut [u8],
+    mask: &[u16],
+    alpha: u32,
+    color: [u32; 3],
+    mode: PaintMode,
+    lock_alpha: bool,
+) {
+    blend_row_portable(px, mask, alpha, color, mode, lock_alpha);
+}
+
+#[inline(always)]
+fn blend_row_portable(
+    px: &mut [u8],
+    mask: &[u16],
+    alpha: u32,
+    color: [u32; 3],
+    mode: PaintMode,
+    lock_alpha: bool,
+) {
+    let (pixels, _) = px.as_chunks_mut::<4>();
+    match (mode, lock_alpha) {
+        (PaintMode::Paint, false) => paint_row(pixels, mask, alpha, color),
+        (PaintMode::Paint, true) => paint_row_locked(pixels, mask, alpha, color),
+        (PaintMode::Erase, false) => erase_row(pixels, mask, alpha),
+        // Erasing keeps alpha when it is locked: nothing to do.
+        (PaintMode::Erase, true) => {}
+    }
+}
+
+#[inline(always)]
 fn mix(src: u32, dst: u8, a: u32) -> u8 {
     ((src * a + dst as u32 * (65536 - a) + 32768) >> 16) as u8
 }
 
+#[inline(always)]
 fn paint_row(px: &mut [[u8; 4]], mask: &[u16], alpha: u32, c: [u32; 3]) {
     for (p, &m) in px.iter_mut().zip(mask) {
         let a = (m as u32 * alpha) >> 8;
@@ -237,6 +306,7 @@ fn paint_row(px: &mut [[u8; 4]], mask: &[u16], alpha: u32, c: [u32; 3]) {
     }
 }
 
+#[inline(always)]
 fn paint_row_locked(px: &mut [[u8; 4]], mask: &[u16], alpha: u32, c: [u32; 3]) {
     for (p, &m) in px.iter_mut().zip(mask) {
         let a = (m as u32 * alpha) >> 8;
@@ -252,6 +322,7 @@ fn paint_row_locked(px: &mut [[u8; 4]], mask: &[u16], alpha: u32, c: [u32; 3]) {
     }
 }
 
+#[inline(always)]
 fn erase_row(px: &mut [[u8; 4]], mask: &[u16], alpha: u32) {
     for (p, &m) in px.iter_mut().zip(mask) {
         let a = (m as u32 * alpha) >> 8;

@@ -7,9 +7,9 @@ use super::commands::Command;
 use super::dialogs::NewCanvasDialog;
 use super::state::AppState;
 use super::tools::{self, Gesture, Tool};
-use super::view::View;
 use crate::brush::raster::MaskCache;
 use crate::document::{CanvasRect, Document, History};
+use crate::render::gpu::CanvasView;
 
 /// The painting studio.
 pub struct AtelierApp {
@@ -20,7 +20,7 @@ pub struct AtelierApp {
     /// Its undo history.
     pub history: History,
     /// How the canvas is shown.
-    pub view: View,
+    pub view: CanvasView,
     /// The active rectangular selection, in canvas space.
     pub selection: Option<CanvasRect>,
     /// Message for the status bar (errors shown to the user).
@@ -43,8 +43,17 @@ pub struct AtelierApp {
 impl AtelierApp {
     /// The app with a fresh document. `cc` gives access to the wgpu renderer.
     pub fn new(cc: &eframe::CreationContext<'_>, doc: Document) -> Self {
-        let _ = cc;
-        Self::with_document(doc, false)
+        let gpu = match &cc.wgpu_render_state {
+            Some(rs) => {
+                crate::render::gpu::install(rs);
+                true
+            }
+            None => {
+                tracing::error!("no wgpu renderer: the canvas cannot be drawn");
+                false
+            }
+        };
+        Self::with_document(doc, gpu)
     }
 
     /// The app around a document, without a window (tests, headless use).
@@ -56,7 +65,7 @@ impl AtelierApp {
             state,
             doc,
             history,
-            view: View::default(),
+            view: CanvasView::default(),
             selection: None,
             status: String::new(),
             gesture: Gesture::Idle,
@@ -134,7 +143,7 @@ impl AtelierApp {
                 Ok(())
             }
             Command::Zoom100 => {
-                self.view = View::actual_size();
+                self.view = CanvasView::centered(1.0);
                 Ok(())
             }
             Command::RotateView(deg) => {
@@ -297,7 +306,9 @@ impl AtelierApp {
 
     /// Screen position of a canvas position in the last frame's layout.
     pub fn screen_from_canvas(&self, p: egui::Pos2) -> egui::Pos2 {
-        super::canvas::screen_pos(self, self.canvas_input.viewport, p)
+        super::canvas::transform(self, self.canvas_input.viewport)
+            .screen_from_canvas(p.into())
+            .into()
     }
 
     /// Shorthand used by tools: the current tool.

@@ -4,10 +4,10 @@ use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, Vec2, pos2, vec2};
 
 use super::app::AtelierApp;
 use super::tools::{self, Gesture, Tool};
-use super::view::View;
 use crate::brush::StrokeSample;
 use crate::document::CanvasRect;
 use crate::render::cpu;
+use crate::render::gpu::{CanvasPaintCallback, CanvasView, ViewTransform};
 
 /// Pointer state the canvas keeps between frames.
 pub struct CanvasInput {
@@ -21,8 +21,6 @@ pub struct CanvasInput {
     stroke_start: f64,
     /// Pressure from the latest touch/pen event (mouse: 1).
     pressure: f32,
-    /// CPU-composited texture used when the GPU compositor is unavailable.
-    fallback: Option<Fallback>,
 }
 
 impl Default for CanvasInput {
@@ -33,20 +31,20 @@ impl Default for CanvasInput {
             panning: false,
             stroke_start: 0.0,
             pressure: 1.0,
-            fallback: None,
         }
     }
-}
-
-struct Fallback {
-    texture: egui::TextureHandle,
-    size: [u32; 2],
-    serial: u64,
 }
 
 /// The canvas size as a vector.
 fn canvas_size(app: &AtelierApp) -> Vec2 {
     vec2(app.doc.width() as f32, app.doc.height() as f32)
+}
+
+/// This frame's screen ↔ canvas mapping for a canvas shown in `viewport`:
+/// `pos_in_canvas = transform(..).canvas_from_screen(pos_in_screen)`.
+pub fn transform(app: &AtelierApp, viewport: Rect) -> ViewTransform {
+    app.view
+        .transform(viewport.center().into(), canvas_size(app).into())
 }
 
 /// Draws the canvas and handles its input.
@@ -56,12 +54,13 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui) {
     app.canvas_input.viewport = viewport;
     let size = canvas_size(app);
     if app.fit_pending && viewport.width() > 32.0 {
-        app.view = View::fit(viewport, size);
+        // A small margin so the canvas edge is visible.
+        app.view = CanvasView::fit(size.into(), (viewport.size() - vec2(16.0, 16.0)).into());
         app.fit_pending = false;
     }
     handle_view_input(app, ui, &response, viewport);
-    let dirty = handle_tool_input(app, ui, &response, viewport);
-    paint(app, ui, viewport, dirty);
+    handle_tool_input(app, ui, &response, viewport);
+    paint(app, ui, viewport);
     paint_overlays(app, ui, viewport);
 }
 
@@ -71,7 +70,6 @@ fn handle_view_input(
     response: &egui::Response,
     viewport: Rect,
 ) {
-    let size = canvas_size(app);
     let (scroll, zoom, space, middle_down, delta) = ui.input(|i| {
         (
             i.smooth_scroll_delta.y,
@@ -85,7 +83,8 @@ fn handle_view_input(
         // Wheel and Ctrl+wheel (reported as zoom) both zoom about the pointer.
         let factor = zoom * (scroll * 0.0025).exp();
         if (factor - 1.0).abs() > 1e-4 {
-            app.view.zoom_about(viewport, size, anchor, factor);
+            app.view
+                .zoom_about(viewport.center().into(), anchor.into(), factor);
         }
     }
     let primary_pan = space && response.is_pointer_button_down_on();
@@ -123,10 +122,10 @@ fn handle_tool_input(
     ui: &egui::Ui,
     response: &egui::Response,
     viewport: Rect,
-) -> CanvasRect {
-    let size = canvas_size(app);
-    let to_canvas = |view: &View, p: Pos2| view.canvas_from_screen(viewport, size, p);
-    app.canvas_input.hover = response.hover_pos().map(|p| to_canvas(&app.view, p));
+) {
+    let t = transform(app, viewport);
+    let to_canvas = |p: Pos2| -> Pos2 { t.canvas_from_screen(p.into()).into() };
+    app.canvas_input.hover = response.hover_pos().map(to_canvas);
     let (pressed, released, alt, time, latest) = ui.input(|i| {
         (
             i.pointer.primary_pressed(),
@@ -137,18 +136,16 @@ fn handle_tool_input(
         )
     });
     if app.canvas_input.panning || ui.input(|i| i.key_down(egui::Key::Space)) {
-        return CanvasRect::default();
+        return;
     }
     let (moves, force) = pointer_positions(ui);
     if let Some(f) = force {
         app.canvas_input.pressure = f.clamp(0.0, 1.0);
     }
-    let pressure = app.canvas_input.pressure;
-    let mut dirty = CanvasRect::default();
 
     if pressed && response.hovered() {
-        let Some(start) = latest.map(|p| to_canvas(&app.view, p)) else {
-            return dirty;
+        let Some(start) = latest.map(to_canvas) else {
+            return;
         };
         app.canvas_input.pressure = force.unwrap_or(1.0);
         app.canvas_input.stroke_start = time;
@@ -158,17 +155,15 @@ fn handle_tool_input(
             app.tool()
         };
         begin(app, tool, start);
-        dirty = dirty.union(&feed(app, start, time));
+        feed(app, start, time);
     } else if !matches!(app.gesture, Gesture::Idle) {
         for p in moves {
-            let c = to_canvas(&app.view, p);
-            dirty = dirty.union(&feed(app, c, time));
+            feed(app, to_canvas(p), time);
         }
-        let _ = pressure;
     }
     if released && !matches!(app.gesture, Gesture::Idle) {
         if let (Gesture::Selecting { start }, Some(end)) = (&app.gesture, latest) {
-            let end = to_canvas(&app.view, end);
+            let end = to_canvas(end);
             let rect =
                 CanvasRect::from_corners(*start, [end.x, end.y], app.doc.width(), app.doc.height());
             app.selection = (!rect.is_empty()).then_some(rect);
@@ -180,7 +175,6 @@ fn handle_tool_input(
             app.state.push_recent(c);
         }
     }
-    dirty
 }
 
 /// Starts a gesture for `tool` at canvas position `at`.
@@ -224,7 +218,7 @@ fn begin(app: &mut AtelierApp, tool: Tool, at: Pos2) {
 }
 
 /// Feeds the pointer at canvas position `at` to the gesture in progress.
-fn feed(app: &mut AtelierApp, at: Pos2, time: f64) -> CanvasRect {
+fn feed(app: &mut AtelierApp, at: Pos2, time: f64) {
     match app.gesture {
         Gesture::Stroke { .. } => {
             let sample = StrokeSample {
@@ -233,13 +227,12 @@ fn feed(app: &mut AtelierApp, at: Pos2, time: f64) -> CanvasRect {
                 pressure: app.canvas_input.pressure,
                 time: (time - app.canvas_input.stroke_start) as f32,
             };
-            tools::stroke_sample(&mut app.gesture, &mut app.doc, &mut app.mask_cache, sample)
+            tools::stroke_sample(&mut app.gesture, &mut app.doc, &mut app.mask_cache, sample);
         }
         Gesture::Moving { .. } => {
             tools::move_to(&mut app.gesture, &mut app.doc, [at.x, at.y]);
-            app.doc.bounds()
         }
-        Gesture::Selecting { .. } | Gesture::Idle => CanvasRect::default(),
+        Gesture::Selecting { .. } | Gesture::Idle => {}
     }
 }
 
@@ -275,86 +268,35 @@ fn fill(app: &mut AtelierApp, at: Pos2) {
     }
 }
 
-fn paint(app: &mut AtelierApp, ui: &mut egui::Ui, viewport: Rect, dirty: CanvasRect) {
-    let painter = ui.painter_at(viewport);
-    let size = canvas_size(app);
-    let corners = app.view.canvas_corners(viewport, size);
-    painter.add(egui::Shape::convex_polygon(
-        corners.to_vec(),
-        checker_color(),
-        Stroke::NONE,
-    ));
-    paint_fallback(app, ui, &painter, viewport, dirty);
-    painter.add(egui::Shape::closed_line(
+fn paint(app: &mut AtelierApp, ui: &mut egui::Ui, viewport: Rect) {
+    if app.gpu {
+        // The document clone is cheap (tiles are shared); the callback uploads
+        // only tiles whose revision changed.
+        let cb = CanvasPaintCallback::with_transform(
+            app.doc.clone(),
+            transform(app, viewport),
+            viewport,
+        );
+        ui.painter_at(viewport).add(cb.into_paint_callback());
+    }
+    let corners = canvas_corners(app, viewport);
+    ui.painter_at(viewport).add(egui::Shape::closed_line(
         corners.to_vec(),
         Stroke::new(1.0, Color32::from_gray(20)),
     ));
 }
 
-fn checker_color() -> Color32 {
-    Color32::from_gray(200)
-}
-
-/// CPU path: a texture of the composite, updated where it changed.
-fn paint_fallback(
-    app: &mut AtelierApp,
-    ui: &egui::Ui,
-    painter: &egui::Painter,
-    viewport: Rect,
-    dirty: CanvasRect,
-) {
-    let size = [app.doc.width(), app.doc.height()];
-    let serial = app.history.serial();
-    let opts = egui::TextureOptions::NEAREST;
-    let image = |rect: CanvasRect| {
-        let px = cpu::composite_rect(&app.doc, rect);
-        egui::ColorImage::from_rgba_premultiplied([rect.w as usize, rect.h as usize], &px)
-    };
-    match &mut app.canvas_input.fallback {
-        Some(f) if f.size == size && f.serial == serial => {
-            if !dirty.is_empty() {
-                f.texture
-                    .set_partial([dirty.x as usize, dirty.y as usize], image(dirty), opts);
-            }
-        }
-        slot => {
-            let texture = ui
-                .ctx()
-                .load_texture("canvas", image(app.doc.bounds()), opts);
-            *slot = Some(Fallback {
-                texture,
-                size,
-                serial,
-            });
-        }
-    }
-    let Some(f) = &app.canvas_input.fallback else {
-        return;
-    };
-    let s = canvas_size(app);
-    let corners = app.view.canvas_corners(viewport, s);
-    let uv = [
-        pos2(0.0, 0.0),
-        pos2(1.0, 0.0),
-        pos2(1.0, 1.0),
-        pos2(0.0, 1.0),
-    ];
-    let mut mesh = egui::Mesh::with_texture(f.texture.id());
-    for (p, t) in corners.iter().zip(uv) {
-        mesh.vertices.push(egui::epaint::Vertex {
-            pos: *p,
-            uv: t,
-            color: Color32::WHITE,
-        });
-    }
-    mesh.indices.extend([0, 1, 2, 0, 2, 3]);
-    painter.add(egui::Shape::mesh(mesh));
+/// Corners of the canvas on screen.
+fn canvas_corners(app: &AtelierApp, viewport: Rect) -> [Pos2; 4] {
+    let t = transform(app, viewport);
+    let (w, h) = (app.doc.width() as f32, app.doc.height() as f32);
+    [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]].map(|p| t.screen_from_canvas(p).into())
 }
 
 fn paint_overlays(app: &AtelierApp, ui: &egui::Ui, viewport: Rect) {
     let painter = ui.painter_at(viewport);
-    let size = canvas_size(app);
-    let to_screen = |p: Pos2| app.view.screen_from_canvas(viewport, size, p);
+    let t = transform(app, viewport);
+    let to_screen = |p: Pos2| -> Pos2 { t.screen_from_canvas(p.into()).into() };
     let selection = match (&app.gesture, app.canvas_input.hover) {
         (Gesture::Selecting { start }, Some(h)) => Some(CanvasRect::from_corners(
             *start,
@@ -397,10 +339,4 @@ fn paint_overlays(app: &AtelierApp, ui: &egui::Ui, viewport: Rect) {
     } else if app.canvas_input.hover.is_some() {
         ui.ctx().set_cursor_icon(egui::CursorIcon::Crosshair);
     }
-}
-
-/// Screen position of a canvas point (tests drive strokes with it).
-pub fn screen_pos(app: &AtelierApp, viewport: Rect, canvas: Pos2) -> Pos2 {
-    app.view
-        .screen_from_canvas(viewport, canvas_size(app), canvas)
 }

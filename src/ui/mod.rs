@@ -12,7 +12,6 @@ pub mod layers_panel;
 pub mod panels;
 pub mod state;
 pub mod tools;
-pub mod view;
 
 pub use app::AtelierApp;
 

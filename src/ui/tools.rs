@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::brush::raster::MaskCache;
 use crate::brush::{BrushSettings, LayerSurface, Paint, StrokeEngine, StrokeSample};
 use crate::document::history::{Change, PixelEdit, Transaction};
-use crate::document::{CanvasRect, Document, History, Layer, LayerId};
+use crate::document::{Document, History, Layer, LayerId};
 
 /// The tools in the toolbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -126,13 +126,13 @@ pub fn begin_stroke(
     })
 }
 
-/// Feeds one pointer sample to a stroke; returns the canvas area changed.
+/// Feeds one pointer sample to a stroke.
 pub fn stroke_sample(
     gesture: &mut Gesture,
     doc: &mut Document,
     cache: &mut MaskCache,
     sample: StrokeSample,
-) -> CanvasRect {
+) {
     let Gesture::Stroke {
         engine,
         edit,
@@ -141,16 +141,15 @@ pub fn stroke_sample(
         ..
     } = gesture
     else {
-        return CanvasRect::default();
+        return;
     };
     let Some(grid) = doc.grid_mut(edit.layer()) else {
-        return CanvasRect::default();
+        return;
     };
     let mut surface = LayerSurface::new(grid, Some(edit), cache, *lock_alpha);
     engine.add_sample(sample, &mut |dab| {
         crate::brush::DabSurface::draw_dab(&mut surface, &dab, paint)
     });
-    surface.dirty()
 }
 
 /// Ends the gesture in progress, recording it as one undo step.

@@ -1,0 +1,143 @@
+//! The command line on the same engine: new → paint → info, and clear errors
+//! (non-zero exit, a message, never a panic) for bad input.
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn atelier(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .args(args)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("the binary runs")
+}
+
+fn assert_clean_failure(out: &Output, expect_in_message: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "expected failure, got success; stderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
+    assert!(
+        stderr
+            .to_lowercase()
+            .contains(&expect_in_message.to_lowercase()),
+        "message {stderr:?} does not mention {expect_in_message:?}"
+    );
+}
+
+#[test]
+fn new_paint_info_round_trip() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let project = dir.path().join("p.atelier");
+    let p = project.to_str().expect("utf-8 path");
+    let out = atelier(&["new", p, "--size", "300x200", "--background", "#102030"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let strokes = dir.path().join("s.json");
+    std::fs::write(
+        &strokes,
+        r##"{"strokes":[{"color":"#ff0000","brush":{"radius":8,"smoothing":0},
+            "samples":[{"x":20,"y":100},{"x":280,"y":100,"pressure":0.5}]}]}"##,
+    )
+    .expect("write strokes");
+    let out = atelier(&["paint", p, "--strokes", strokes.to_str().expect("utf-8")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = atelier::project::load(Path::new(&project)).expect("project loads");
+    assert_eq!((doc.width(), doc.height()), (300, 200));
+    let g = doc.grid(doc.layers()[0].id).expect("layer");
+    assert_eq!(
+        g.pixel(150, 100),
+        [255, 0, 0, 255],
+        "the stroke is on the canvas"
+    );
+    assert_eq!(g.pixel(150, 20), [16, 32, 48, 255], "background elsewhere");
+    let out = atelier(&["info", p, "--json"]);
+    assert!(out.status.success());
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(info["width"], 300);
+    assert_eq!(info["layers"].as_array().map(|a| a.len()), Some(1));
+}
+
+#[test]
+fn impossible_sizes_and_bad_files_fail_cleanly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = dir.path().join("x.atelier");
+    let p = p.to_str().expect("utf-8");
+    assert_clean_failure(&atelier(&["new", p, "--size", "0x10"]), "outside");
+    assert_clean_failure(&atelier(&["new", p, "--size", "100000x100000"]), "outside");
+    assert_clean_failure(&atelier(&["new", p, "--size", "big"]), "WIDTHxHEIGHT");
+    assert_clean_failure(
+        &atelier(&["new", p, "--size", "10x10", "--background", "teal"]),
+        "not a colour",
+    );
+    assert!(atelier(&["new", p, "--size", "64x64"]).status.success());
+    assert_clean_failure(
+        &atelier(&["paint", p, "--strokes", "/nonexistent/strokes.json"]),
+        "cannot read stroke file",
+    );
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"strokes\": [{\"color\": 3}]}").expect("write");
+    assert_clean_failure(
+        &atelier(&["paint", p, "--strokes", bad.to_str().expect("utf-8")]),
+        "not a valid stroke file",
+    );
+    let layer = dir.path().join("layer.json");
+    std::fs::write(
+        &layer,
+        r##"{"strokes":[{"layer":5,"color":"#000000","brush":{},"samples":[{"x":1,"y":1}]}]}"##,
+    )
+    .expect("write");
+    assert_clean_failure(
+        &atelier(&["paint", p, "--strokes", layer.to_str().expect("utf-8")]),
+        "no layer 5",
+    );
+    let junk = dir.path().join("junk.atelier");
+    std::fs::write(&junk, b"this is not a zip").expect("write");
+    assert_clean_failure(
+        &atelier(&["info", junk.to_str().expect("utf-8")]),
+        "not a readable",
+    );
+    assert_clean_failure(
+        &atelier(&["info", "/nonexistent/file.atelier"]),
+        "no such file",
+    );
+}
+
+#[test]
+fn the_app_without_a_display_says_why_and_exits_non_zero() {
+    let out = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("the binary runs");
+    assert_clean_failure(&out, "could not open the window");
+}
+
+#[test]
+fn bench_brush_reports_json() {
+    let out = atelier(&[
+        "bench", "brush", "--dabs", "2000", "--size", "512", "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["pattern"], "stroke");
+    assert_eq!(lines[1]["pattern"], "random");
+    assert!(lines[0]["dabs_per_second"].as_f64().expect("number") > 0.0);
+}
