@@ -21,12 +21,17 @@ WIN=$(timeout 30 xdotool search --sync --onlyvisible --name '^Atelier$' 2>/dev/n
 [ -n "$WIN" ] || { kill $APP 2>/dev/null; cat "$(dirname "$BIN")/../window-smoke.log"; fail "no window appeared within 30 s"; }
 shown=$(date +%s.%N)
 sleep 2
+# Paint a stroke across the canvas with real X pointer events.
+xdotool windowfocus --sync "$WIN" 2>/dev/null || true
+xdotool mousemove 500 300 mousedown 1
+for x in $(seq 520 20 900); do xdotool mousemove "$x" $((300 + (x - 500) / 4)); sleep 0.02; done
+xdotool mouseup 1
+sleep 1
 import -window root "$OUT" 2>/dev/null || fail "screenshot failed"
 # The canvas is white on a dark grey backdrop: a blank or black screen has no spread.
 spread=$(convert "$OUT" -format '%[fx:standard_deviation]' info: 2>/dev/null || echo 0)
 awk "BEGIN{exit !($spread > 0.05)}" || fail "the screenshot is blank (spread $spread)"
-xdotool windowactivate --sync "$WIN" 2>/dev/null || true
-xdotool key --window "$WIN" --clearmodifiers ctrl+q
+xdotool key ctrl+q
 for _ in $(seq 100); do kill -0 $APP 2>/dev/null || break; sleep 0.1; done
 if kill -0 $APP 2>/dev/null; then kill $APP; fail "did not exit within 10 s of Ctrl+Q"; fi
 wait $APP
