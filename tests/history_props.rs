@@ -152,8 +152,11 @@ fn stroke(x0: f32, y0: f32, x1: f32, y1: f32, radius: f32, color: [u8; 3], erase
     }
 }
 
-/// Everything that must come back: layer order, ids, properties, pixels, active layer.
-fn snapshot(doc: &Document) -> Vec<(u64, String, u32, u32, bool, bool, Vec<u8>)> {
+/// One layer as compared: id, name, opacity (×1e6), blend, visible, alpha lock, pixels.
+type LayerSnapshot = (u64, String, u32, u32, bool, bool, Vec<u8>);
+
+/// Everything that must come back: layer order, ids, properties, pixels.
+fn snapshot(doc: &Document) -> Vec<LayerSnapshot> {
     doc.layers()
         .iter()
         .map(|l| {

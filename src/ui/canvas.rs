@@ -88,8 +88,7 @@ fn handle_view_input(
         }
     }
     let primary_pan = space && response.is_pointer_button_down_on();
-    if (middle_down && response.hovered()) || primary_pan || app.canvas_input.panning && primary_pan
-    {
+    if primary_pan || (middle_down && response.hovered()) {
         app.view.pan[0] += delta.x;
         app.view.pan[1] += delta.y;
     }

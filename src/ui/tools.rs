@@ -73,8 +73,8 @@ pub enum Gesture {
     Idle,
     /// Painting or erasing a stroke.
     Stroke {
-        /// Dab placement state.
-        engine: StrokeEngine,
+        /// Dab placement state (boxed: it carries the jitter RNG).
+        engine: Box<StrokeEngine>,
         /// Tiles touched so far (for undo).
         edit: PixelEdit,
         /// What the dabs deposit.
@@ -119,7 +119,7 @@ pub fn begin_stroke(
     settings.eraser = eraser;
     Some(Gesture::Stroke {
         paint: Paint::new(color, &settings),
-        engine: StrokeEngine::new(settings, seed),
+        engine: Box::new(StrokeEngine::new(settings, seed)),
         edit: PixelEdit::new(layer.id),
         lock_alpha: layer.props.lock_alpha,
         label: if eraser { "Erase" } else { "Brush stroke" },
