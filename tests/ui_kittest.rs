@@ -239,3 +239,80 @@ fn new_canvas_dialog_and_layer_stack_snapshot() {
     );
     assert_eq!(h.state().doc.layers().len(), 1);
 }
+
+/// Answers file dialogs with fixed paths.
+struct FixedDialogs(std::path::PathBuf);
+
+impl atelier::ui::files::FileDialogs for FixedDialogs {
+    fn open_project(&self) -> Option<std::path::PathBuf> {
+        Some(self.0.clone())
+    }
+    fn save_project(&self, _suggested: &str) -> Option<std::path::PathBuf> {
+        Some(self.0.clone())
+    }
+}
+
+fn wait_for_file_job(h: &mut Harness<'static, AtelierApp>) {
+    for _ in 0..200 {
+        h.run_steps(1);
+        if !h.state().file_job_running() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the file job did not finish");
+}
+
+#[test]
+fn save_as_then_open_shows_the_same_layers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("saved"); // the app adds .atelier
+    let mut h = harness(white(200, 150));
+    h.state_mut()
+        .set_file_dialogs(Box::new(FixedDialogs(path.clone())));
+    h.get_by_label("Add layer").click();
+    h.run_steps(1);
+    h.get_by_label("Ink").click();
+    h.run_steps(1);
+    drag(&mut h, &[pos2(20.0, 20.0), pos2(180.0, 130.0)]);
+    assert!(h.state().is_dirty());
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::S,
+    );
+    wait_for_file_job(&mut h);
+    let saved = path.with_extension("atelier");
+    assert!(saved.exists(), "status: {}", h.state().status);
+    assert!(!h.state().is_dirty());
+    let painted = h.state().doc.layers()[1]
+        .grid
+        .read_rect(h.state().doc.bounds());
+
+    // A fresh app opens it through File → Open.
+    let mut h = harness(white(64, 64));
+    h.state_mut()
+        .set_file_dialogs(Box::new(FixedDialogs(saved.clone())));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    wait_for_file_job(&mut h);
+    let app = h.state();
+    assert_eq!(
+        (app.doc.width(), app.doc.height()),
+        (200, 150),
+        "status: {}",
+        app.status
+    );
+    let names: Vec<&str> = app
+        .doc
+        .layers()
+        .iter()
+        .map(|l| l.props.name.as_str())
+        .collect();
+    assert_eq!(names, ["Background", "Layer 2"]);
+    assert!(
+        app.doc.layers()[1].grid.read_rect(app.doc.bounds()) == painted,
+        "the stroke came back"
+    );
+    // The layers panel lists them.
+    h.get_by_label("Layer 2");
+    h.get_by_label("Background");
+}

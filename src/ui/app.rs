@@ -5,6 +5,7 @@ use eframe::egui;
 use super::canvas::CanvasInput;
 use super::commands::Command;
 use super::dialogs::NewCanvasDialog;
+use super::files::{FileDialogs, FileJob, FileOutcome, NativeDialogs, display_name};
 use super::state::AppState;
 use super::tools::{self, Gesture, Tool};
 use crate::brush::raster::MaskCache;
@@ -37,6 +38,14 @@ pub struct AtelierApp {
     pub(super) hex_text: String,
     /// Whether the wgpu canvas compositor is available.
     pub(super) gpu: bool,
+    /// The file the document was last opened from or saved to.
+    pub path: Option<std::path::PathBuf>,
+    /// History serial at the last save (unsaved changes when it differs).
+    saved_serial: u64,
+    /// A save or open in progress.
+    pub(super) file_job: Option<FileJob>,
+    dialogs: Box<dyn FileDialogs>,
+    title: String,
     stroke_seed: u64,
 }
 
@@ -79,6 +88,11 @@ impl AtelierApp {
             rename: None,
             hex_text: String::new(),
             gpu,
+            path: None,
+            saved_serial: 0,
+            file_job: None,
+            dialogs: Box::new(NativeDialogs),
+            title: String::new(),
             stroke_seed: 0,
         }
     }
@@ -114,6 +128,32 @@ impl AtelierApp {
             }
             Command::NewCanvas => {
                 self.new_canvas = Some(NewCanvasDialog::default());
+                Ok(())
+            }
+            Command::Open => {
+                if let Some(path) = self.dialogs.open_project() {
+                    self.start_file_job(FileJob::open(path));
+                }
+                Ok(())
+            }
+            Command::Save => {
+                match self.path.clone() {
+                    Some(path) => self.save_to(path),
+                    None => self.apply(ctx, Command::SaveAs),
+                }
+                Ok(())
+            }
+            Command::SaveAs => {
+                let suggested = self
+                    .path
+                    .as_deref()
+                    .map_or("Untitled.atelier".into(), display_name);
+                if let Some(mut path) = self.dialogs.save_project(&suggested) {
+                    if path.extension().is_none() {
+                        path.set_extension("atelier");
+                    }
+                    self.save_to(path);
+                }
                 Ok(())
             }
             Command::SelectTool(t) => {
@@ -221,11 +261,84 @@ impl AtelierApp {
         }
     }
 
+    /// Uses `dialogs` instead of the native file dialogs (tests).
+    pub fn set_file_dialogs(&mut self, dialogs: Box<dyn FileDialogs>) {
+        self.dialogs = dialogs;
+    }
+
+    /// Whether the document changed since it was last saved or opened.
+    pub fn is_dirty(&self) -> bool {
+        self.history.serial() != self.saved_serial
+    }
+
+    /// Whether a save or open is still running.
+    pub fn file_job_running(&self) -> bool {
+        self.file_job.is_some()
+    }
+
+    fn save_to(&mut self, path: std::path::PathBuf) {
+        self.settle();
+        let job = FileJob::save(self.doc.clone(), path, self.history.serial());
+        self.start_file_job(job);
+    }
+
+    fn start_file_job(&mut self, job: FileJob) {
+        if let Some(running) = self.file_job.take() {
+            // One file job at a time: finish the previous one first (rare: a
+            // second request while a save is still writing).
+            self.finish_file_job(running.wait());
+        }
+        self.file_job = Some(job);
+    }
+
+    fn finish_file_job(&mut self, outcome: FileOutcome) {
+        match outcome {
+            FileOutcome::Saved(path, serial) => {
+                self.status = format!("Saved {}", display_name(&path));
+                self.path = Some(path);
+                self.saved_serial = serial;
+            }
+            FileOutcome::Opened(path, doc) => {
+                self.replace_document(*doc);
+                self.status = format!("Opened {}", display_name(&path));
+                self.path = Some(path);
+                self.saved_serial = self.history.serial();
+            }
+            FileOutcome::Failed(message) => {
+                tracing::warn!("{message}");
+                self.status = message;
+            }
+        }
+    }
+
+    fn poll_file_job(&mut self, ctx: &egui::Context) {
+        if let Some(outcome) = self.file_job.as_ref().and_then(FileJob::poll) {
+            self.file_job = None;
+            self.finish_file_job(outcome);
+        }
+        if self.file_job.is_some() {
+            // Keep polling while the worker runs.
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
+        }
+        let name = self.path.as_deref().map_or("Untitled".into(), display_name);
+        let title = format!(
+            "{}{} - Atelier",
+            if self.is_dirty() { "*" } else { "" },
+            name
+        );
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+    }
+
     /// Replaces the document (New canvas); history starts over.
     pub fn replace_document(&mut self, doc: Document) {
         self.gesture = Gesture::Idle;
         self.doc = doc;
         self.history = History::with_budget(self.history.budget());
+        self.saved_serial = 0;
+        self.path = None;
         self.selection = None;
         self.fit_pending = true;
     }
@@ -273,6 +386,7 @@ impl AtelierApp {
     /// Draws the whole window. `AtelierApp` implements `eframe::App` with this.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        self.poll_file_job(&ctx);
         self.handle_shortcuts(&ctx);
         let mut commands = Vec::new();
         egui::Panel::top("menu").show(ui, |ui| super::panels::menu_bar(self, ui, &mut commands));

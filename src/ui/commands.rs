@@ -15,6 +15,12 @@ pub enum Command {
     Redo,
     /// Open the New canvas dialog.
     NewCanvas,
+    /// Open a project file.
+    Open,
+    /// Save to the current file (or ask where).
+    Save,
+    /// Save under a new name.
+    SaveAs,
     /// Pick a tool.
     SelectTool(Tool),
     /// Grow the brush.
@@ -60,6 +66,9 @@ impl Command {
             Command::Undo => "Undo".into(),
             Command::Redo => "Redo".into(),
             Command::NewCanvas => "New canvas…".into(),
+            Command::Open => "Open…".into(),
+            Command::Save => "Save".into(),
+            Command::SaveAs => "Save as…".into(),
             Command::SelectTool(t) => t.label().into(),
             Command::BrushBigger => "Bigger brush".into(),
             Command::BrushSmaller => "Smaller brush".into(),
@@ -93,6 +102,12 @@ impl Command {
                 Key::Z,
             )),
             Command::NewCanvas => cmd(Key::N),
+            Command::Open => cmd(Key::O),
+            Command::Save => cmd(Key::S),
+            Command::SaveAs => Some(KeyboardShortcut::new(
+                Modifiers::COMMAND | Modifiers::SHIFT,
+                Key::S,
+            )),
             Command::SelectTool(t) => plain(t.key()),
             Command::BrushBigger => plain(Key::CloseBracket),
             Command::BrushSmaller => plain(Key::OpenBracket),
@@ -132,6 +147,9 @@ impl Command {
             Command::ResetRotation,
             Command::Deselect,
             Command::NewCanvas,
+            Command::Open,
+            Command::Save,
+            Command::SaveAs,
             Command::ShowShortcuts,
             Command::Quit,
         ]);

@@ -8,6 +8,7 @@ pub mod app;
 pub mod canvas;
 pub mod commands;
 pub mod dialogs;
+pub mod files;
 pub mod layers_panel;
 pub mod panels;
 pub mod state;

@@ -21,6 +21,9 @@ pub fn menu_bar(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>)
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| {
             command_button(ui, Command::NewCanvas, out);
+            command_button(ui, Command::Open, out);
+            command_button(ui, Command::Save, out);
+            command_button(ui, Command::SaveAs, out);
             ui.separator();
             command_button(ui, Command::Quit, out);
         });
@@ -134,6 +137,11 @@ pub fn status_bar(app: &AtelierApp, ui: &mut egui::Ui) {
             app.history.undo_len(),
             app.history.used() as f64 / (1024.0 * 1024.0)
         ));
+        if let Some(job) = &app.file_job {
+            ui.separator();
+            ui.spinner();
+            ui.label(&job.label);
+        }
         if !app.status.is_empty() {
             ui.separator();
             ui.label(&app.status);

@@ -1,0 +1,105 @@
+//! Opening and saving projects: native file dialogs behind a trait (tests use
+//! a double), and the reads and writes themselves on background threads so the
+//! canvas never freezes.
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+
+use crate::document::Document;
+use crate::project;
+
+/// Asks the user for file paths.
+pub trait FileDialogs {
+    /// A project or OpenRaster file to open.
+    fn open_project(&self) -> Option<PathBuf>;
+    /// Where to save a project; `suggested` is a file name.
+    fn save_project(&self, suggested: &str) -> Option<PathBuf>;
+}
+
+/// The platform's dialogs through rfd (the XDG desktop portal on Linux).
+pub struct NativeDialogs;
+
+impl FileDialogs for NativeDialogs {
+    fn open_project(&self) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .add_filter("Atelier project", &["atelier", "ora"])
+            .pick_file()
+    }
+
+    fn save_project(&self, suggested: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .add_filter("Atelier project", &["atelier"])
+            .set_file_name(suggested)
+            .save_file()
+    }
+}
+
+/// What a background file job reports when it ends.
+pub enum FileOutcome {
+    /// The document at this path was saved as of this history serial.
+    Saved(PathBuf, u64),
+    /// This document was read from this path.
+    Opened(PathBuf, Box<Document>),
+    /// It failed; the message names the file and the problem.
+    Failed(String),
+}
+
+/// A save or open running on its own thread.
+pub struct FileJob {
+    rx: Receiver<FileOutcome>,
+    /// Shown in the status bar while it runs.
+    pub label: String,
+}
+
+impl FileJob {
+    /// Saves a snapshot of `doc` (cheap: tiles are shared) at `serial`.
+    pub fn save(doc: Document, path: PathBuf, serial: u64) -> Self {
+        let label = format!("Saving {}…", display_name(&path));
+        Self::spawn(label, move || match project::save(&doc, &path) {
+            Ok(()) => FileOutcome::Saved(path, serial),
+            Err(e) => FileOutcome::Failed(format!("Could not save: {e}")),
+        })
+    }
+
+    /// Reads a project.
+    pub fn open(path: PathBuf) -> Self {
+        let label = format!("Opening {}…", display_name(&path));
+        Self::spawn(label, move || match project::load(&path) {
+            Ok(doc) => FileOutcome::Opened(path, Box::new(doc)),
+            Err(e) => FileOutcome::Failed(format!("Could not open: {e}")),
+        })
+    }
+
+    fn spawn(label: String, work: impl FnOnce() -> FileOutcome + Send + 'static) -> Self {
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            // The receiver may be gone if the app closed; nothing to report then.
+            let _ = tx.send(work());
+        });
+        Self { rx, label }
+    }
+
+    /// The outcome, once the job has finished.
+    pub fn poll(&self) -> Option<FileOutcome> {
+        match self.rx.try_recv() {
+            Ok(outcome) => Some(outcome),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(FileOutcome::Failed(
+                "the file job stopped unexpectedly".into(),
+            )),
+        }
+    }
+
+    /// Waits for the outcome (tests and quitting).
+    pub fn wait(self) -> FileOutcome {
+        self.rx
+            .recv()
+            .unwrap_or_else(|_| FileOutcome::Failed("the file job stopped unexpectedly".into()))
+    }
+}
+
+/// File name for titles and messages.
+pub fn display_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
