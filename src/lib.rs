@@ -2,4 +2,6 @@
 //!
 //! Modules by responsibility (see DESIGN.md):
 //! - [`cli`]: subcommands that drive the same engine without a window.
+//! - [`gan`]: the variation GAN (model, training, checkpoints, metrics).
 pub mod cli;
+pub mod gan;
