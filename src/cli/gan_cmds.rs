@@ -113,7 +113,10 @@ pub struct TrainArgs {
     /// Description of the data for the sidecar (default: the folder's name).
     #[arg(long)]
     pub data_label: Option<String>,
-    /// No progress bar.
+    /// Stop (and save) after this many minutes even if `--steps` are not done.
+    #[arg(long)]
+    pub time_limit_min: Option<f64>,
+    /// No progress bar (prints a line every 50 steps instead).
     #[arg(long)]
     pub quiet: bool,
 }
@@ -168,7 +171,16 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} eta {eta_precise} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let outcome = trainer.run(Arc::new(AtomicBool::new(false)), |p| {
+    let cancel = Arc::new(AtomicBool::new(false));
+    if let Some(min) = a.time_limit_min {
+        let c = cancel.clone();
+        // The trainer checks the flag between steps and saves a checkpoint when it stops.
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs_f64(min * 60.0));
+            c.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+    let outcome = trainer.run(cancel, |p| {
         bar.set_position(p.step);
         let l = p.smoothed;
         bar.set_message(format!("D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3}", l.d, l.g_adv, l.l1, l.ms, l.fm));
@@ -178,7 +190,8 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     })?;
     bar.finish();
     eprintln!(
-        "done: {} steps in {:.1} s, {} rollbacks, model {} (version {})",
+        "{}: {} steps in {:.1} s, {} rollbacks, model {} (version {})",
+        if outcome.cancelled { "stopped at the time limit" } else { "done" },
         outcome.steps,
         outcome.elapsed.as_secs_f64(),
         outcome.rollbacks,

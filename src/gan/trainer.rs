@@ -162,6 +162,9 @@ pub struct TrainOutcome {
 }
 
 /// Trains or fine-tunes a [`VariationModel`].
+///
+/// libtorch's random generator and thread count are process-wide: two trainers
+/// running at once in one process are not individually reproducible.
 pub struct Trainer {
     config: TrainConfig,
     model: VariationModel,
@@ -200,7 +203,12 @@ impl Trainer {
                 m.info.parent = Some(init.info().version_id.clone()).filter(|v| !v.is_empty());
                 (m, init.info().steps, init.info().data.clone())
             }
-            None => (VariationModel::new(config.arch.clone(), config.device), 0, DataSummary::default()),
+            None => {
+                // Initial weights come from libtorch's global generator: seed it so a
+                // seed reproduces the whole run.
+                tch::manual_seed(config.seed as i64);
+                (VariationModel::new(config.arch.clone(), config.device), 0, DataSummary::default())
+            }
         };
         Ok(Self { config, model, source: PairSource::default(), negatives: Vec::new(), data, start_step })
     }
