@@ -2,11 +2,11 @@
 //! the command line.
 use crate::gan::bench;
 use crate::gan::{Precision, TrainConfig, Trainer, VariationModel, VaryRequest};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use tch::Device;
 
 /// Where to run.
@@ -101,6 +101,9 @@ pub struct TrainArgs {
     /// Weight of L1 to the target.
     #[arg(long, default_value_t = 10.0)]
     pub w_l1: f64,
+    /// Weight of L1 to the target after 4×4 average pooling (colour layout only).
+    #[arg(long, default_value_t = 0.0)]
+    pub w_l1_low: f64,
     /// Weight of the mode-seeking term (0 = off).
     #[arg(long, default_value_t = 1.0)]
     pub w_ms: f64,
@@ -125,11 +128,16 @@ pub struct TrainArgs {
 pub fn run_train(a: TrainArgs) -> Result<()> {
     let device = a.device.resolve()?;
     let init = match &a.from {
-        Some(p) => Some(VariationModel::load(p, device).with_context(|| format!("loading {}", p.display()))?),
+        Some(p) => Some(
+            VariationModel::load(p, device).with_context(|| format!("loading {}", p.display()))?,
+        ),
         None => None,
     };
     let label = a.data_label.clone().unwrap_or_else(|| {
-        a.data.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        a.data
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     });
     let config = TrainConfig {
         steps: a.steps,
@@ -139,6 +147,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         lr_g: a.lr_g,
         lr_d: a.lr_d,
         w_l1: a.w_l1,
+        w_l1_low: a.w_l1_low,
         w_ms: a.w_ms,
         w_fm: a.w_fm,
         checkpoint_every: a.checkpoint_every,
@@ -152,7 +161,10 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     let files = crate::gan::data::scan(&a.data)?;
     let set = crate::gan::data::load_images(&files, a.max_side, a.workers.max(1));
     if set.skipped > 0 {
-        eprintln!("warning: skipped {} unreadable file(s) of {}", set.skipped, set.files);
+        eprintln!(
+            "warning: skipped {} unreadable file(s) of {}",
+            set.skipped, set.files
+        );
     }
     if set.images.is_empty() {
         bail!("no readable images under {}", a.data.display());
@@ -166,10 +178,16 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     );
     let mut trainer = Trainer::new(config, init.as_ref())?;
     trainer.set_images(set.images, set.skipped);
-    let bar = if a.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(a.steps) };
+    let bar = if a.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(a.steps)
+    };
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} eta {eta_precise} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} {elapsed_precise} eta {eta_precise} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let cancel = Arc::new(AtomicBool::new(false));
     if let Some(min) = a.time_limit_min {
@@ -183,15 +201,25 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     let outcome = trainer.run(cancel, |p| {
         bar.set_position(p.step);
         let l = p.smoothed;
-        bar.set_message(format!("D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3}", l.d, l.g_adv, l.l1, l.ms, l.fm));
+        bar.set_message(format!(
+            "D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3}",
+            l.d, l.g_adv, l.l1, l.ms, l.fm
+        ));
         if a.quiet && p.step % 50 == 0 {
-            eprintln!("step {} D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} eta {:?}", p.step, l.d, l.g_adv, l.l1, l.ms, l.fm, p.eta);
+            eprintln!(
+                "step {} D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} eta {:?}",
+                p.step, l.d, l.g_adv, l.l1, l.ms, l.fm, p.eta
+            );
         }
     })?;
     bar.finish();
     eprintln!(
         "{}: {} steps in {:.1} s, {} rollbacks, model {} (version {})",
-        if outcome.cancelled { "stopped at the time limit" } else { "done" },
+        if outcome.cancelled {
+            "stopped at the time limit"
+        } else {
+            "done"
+        },
         outcome.steps,
         outcome.elapsed.as_secs_f64(),
         outcome.rollbacks,
@@ -243,8 +271,11 @@ pub struct VaryArgs {
 
 fn load_model(path: Option<&Path>, device: Device) -> Result<VariationModel> {
     Ok(match path {
-        Some(p) => VariationModel::load(p, device).with_context(|| format!("loading model {}", p.display()))?,
-        None => VariationModel::load_default(device).context("loading the embedded default model")?,
+        Some(p) => VariationModel::load(p, device)
+            .with_context(|| format!("loading model {}", p.display()))?,
+        None => {
+            VariationModel::load_default(device).context("loading the embedded default model")?
+        }
     })
 }
 
@@ -256,14 +287,30 @@ pub fn run_vary(a: VaryArgs) -> Result<()> {
     }
     let mut model = load_model(a.model.as_deref(), device)?;
     model.set_inference(a.precision.into(), a.channels_last);
-    let input = image::open(&a.input).with_context(|| format!("reading {}", a.input.display()))?.to_rgb8();
+    let input = image::open(&a.input)
+        .with_context(|| format!("reading {}", a.input.display()))?
+        .to_rgb8();
     let mask = match &a.mask {
-        Some(p) => Some(image::open(p).with_context(|| format!("reading {}", p.display()))?.to_luma8()),
+        Some(p) => Some(
+            image::open(p)
+                .with_context(|| format!("reading {}", p.display()))?
+                .to_luma8(),
+        ),
         None => None,
     };
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let stem = a.input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "input".into());
-    let req = VaryRequest { count: a.count, seed: a.seed, strength: a.strength, mask, latents: None };
+    let stem = a
+        .input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "input".into());
+    let req = VaryRequest {
+        count: a.count,
+        seed: a.seed,
+        strength: a.strength,
+        mask,
+        latents: None,
+    };
     let mut records = Vec::new();
     let mut err = None;
     model.vary(&input, &req, |i, v| {
@@ -347,7 +394,12 @@ pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
         bench::dump_reference(&model, size, a.count, p)?;
     }
     let mut inference = Vec::new();
-    for (precision, cl) in [(Precision::Fp32, false), (Precision::Fp32, true), (Precision::Bf16, false), (Precision::Bf16, true)] {
+    for (precision, cl) in [
+        (Precision::Fp32, false),
+        (Precision::Fp32, true),
+        (Precision::Bf16, false),
+        (Precision::Bf16, true),
+    ] {
         let diff = bench::max_diff_vs_fp32(&mut model, precision, cl, size);
         let ms = bench::time_generator(&model, size, a.count, a.reps);
         inference.push(serde_json::json!({
@@ -355,8 +407,12 @@ pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
             "generator_ms": ms, "max_abs_diff_vs_fp32": diff,
         }));
         if !a.json {
-            println!("generator {precision:?}{} : {ms:.1} ms for {} × {}² (max |Δ| vs fp32 {diff:.2e})",
-                if cl { " channels-last" } else { "" }, a.count, a.size);
+            println!(
+                "generator {precision:?}{} : {ms:.1} ms for {} × {}² (max |Δ| vs fp32 {diff:.2e})",
+                if cl { " channels-last" } else { "" },
+                a.count,
+                a.size
+            );
         }
     }
     model.set_inference(Precision::Fp32, false);
@@ -367,7 +423,14 @@ pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
     let train_ms = if a.no_train {
         None
     } else {
-        let cfg = TrainConfig { batch: 8, size: 64, device, threads: Some(a.threads), workers: 1, ..TrainConfig::default() };
+        let cfg = TrainConfig {
+            batch: 8,
+            size: 64,
+            device,
+            threads: Some(a.threads),
+            workers: 1,
+            ..TrainConfig::default()
+        };
         let ms = bench::time_train_step(cfg, a.train_steps)?;
         if !a.json {
             println!("training step (batch 8 of 64², 2 variations per canvas, G + D): {ms:.1} ms");
@@ -382,7 +445,11 @@ pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("device {device:?}, {} threads, cpu flags {:?}", tch::get_num_threads(), cpu_flags());
+        println!(
+            "device {device:?}, {} threads, cpu flags {:?}",
+            tch::get_num_threads(),
+            cpu_flags()
+        );
     }
     Ok(())
 }
@@ -434,7 +501,8 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
     if set.images.is_empty() {
         bail!("no readable images under {}", a.data.display());
     }
-    let (m, examples) = bench::evaluate_quality(&model, &set.images, a.size, a.count, a.strength, a.seed)?;
+    let (m, examples) =
+        bench::evaluate_quality(&model, &set.images, a.size, a.count, a.strength, a.seed)?;
     if let Some(dir) = &a.examples {
         std::fs::create_dir_all(dir)?;
         for (k, (sketch, outs)) in examples.iter().enumerate() {
@@ -445,7 +513,10 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
         }
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::to_value(&m)?)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::to_value(&m)?)?
+        );
     } else {
         println!(
             "faithfulness {:.4} (≤ 0.08)  diversity {:.4} (≥ 0.04)  SWD×1e3 outputs {:.2} vs sketches {:.2} ({:+.1}%)",
@@ -457,7 +528,9 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
         );
     }
     if a.record {
-        let Some(p) = &a.model else { bail!("--record needs --model") };
+        let Some(p) = &a.model else {
+            bail!("--record needs --model")
+        };
         model.info_mut().metrics = Some(m);
         model.save(p)?;
     }

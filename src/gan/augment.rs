@@ -21,7 +21,11 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Self { colour: true, translation: true, cutout: true }
+        Self {
+            colour: true,
+            translation: true,
+            cutout: true,
+        }
     }
 }
 
@@ -60,7 +64,10 @@ fn colour(x: &Tensor) -> Tensor {
 
 fn translation(x: &Tensor, ratio: f64) -> Tensor {
     let (n, h, w) = (x.size()[0], x.size()[2], x.size()[3]);
-    let (sh, sw) = (((h as f64) * ratio).round() as i64, ((w as f64) * ratio).round() as i64);
+    let (sh, sw) = (
+        ((h as f64) * ratio).round() as i64,
+        ((w as f64) * ratio).round() as i64,
+    );
     if sh == 0 && sw == 0 {
         return x.shallow_clone();
     }
@@ -84,9 +91,16 @@ fn cutout(x: &Tensor, ratio: f64) -> Tensor {
     let cx = Tensor::randint_low(0, w + (1 - cw % 2), [n, 1, 1, 1], (Kind::Int64, dev));
     let ys = Tensor::arange(h, (Kind::Int64, dev)).view([1, 1, h, 1]);
     let xs = Tensor::arange(w, (Kind::Int64, dev)).view([1, 1, 1, w]);
-    let inside_y = (&ys - &cy + ch / 2).ge(0).logical_and(&(&ys - &cy + ch / 2).lt(ch));
-    let inside_x = (&xs - &cx + cw / 2).ge(0).logical_and(&(&xs - &cx + cw / 2).lt(cw));
-    let keep = inside_y.logical_and(&inside_x).logical_not().to_kind(x.kind());
+    let inside_y = (&ys - &cy + ch / 2)
+        .ge(0)
+        .logical_and(&(&ys - &cy + ch / 2).lt(ch));
+    let inside_x = (&xs - &cx + cw / 2)
+        .ge(0)
+        .logical_and(&(&xs - &cx + cw / 2).lt(cw));
+    let keep = inside_y
+        .logical_and(&inside_x)
+        .logical_not()
+        .to_kind(x.kind());
     x * keep
 }
 
@@ -97,7 +111,8 @@ mod tests {
     #[test]
     fn shapes_are_kept_and_gradients_flow() {
         tch::manual_seed(0);
-        let x = Tensor::rand([3, 6, 16, 16], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true);
+        let x =
+            Tensor::rand([3, 6, 16, 16], (Kind::Float, tch::Device::Cpu)).set_requires_grad(true);
         let y = diff_augment(&x, Policy::default());
         assert_eq!(y.size(), x.size());
         y.sum(Kind::Float).backward();

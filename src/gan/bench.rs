@@ -1,23 +1,27 @@
 //! Measurements behind `atelier bench gan` and `atelier bench gan-quality`: generator
 //! inference time, training-step time, the held-out quality metrics, and the tensor
 //! dump that `benches/torch_reference.py` checks the PyTorch port against.
+use super::GanError;
 use super::checkpoint::QualityMetrics;
 use super::infer::{Precision, VariationModel, VaryRequest};
 use super::metrics;
-use super::sketchify::{sketchify, ALL_STYLES};
+use super::sketchify::{ALL_STYLES, sketchify};
 use super::trainer::{TrainConfig, Trainer};
-use super::GanError;
 use rand::SeedableRng;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 use tch::{Kind, Tensor};
 
 /// Median of a list of milliseconds.
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
-    if v.is_empty() { f64::NAN } else { v[v.len() / 2] }
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v[v.len() / 2]
+    }
 }
 
 /// A deterministic benchmark input: `[1, 4, size, size]` (smooth random colours, mask 1)
@@ -60,9 +64,19 @@ pub fn time_generator(model: &VariationModel, size: i64, count: usize, reps: usi
 
 /// Milliseconds for the whole public `vary` call (generator + compositing + critic +
 /// image conversion) on a `size`² image.
-pub fn time_vary(model: &VariationModel, size: u32, count: usize, reps: usize) -> Result<f64, GanError> {
-    let img = image::RgbImage::from_fn(size, size, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
-    let req = VaryRequest { count, ..VaryRequest::default() };
+pub fn time_vary(
+    model: &VariationModel,
+    size: u32,
+    count: usize,
+    reps: usize,
+) -> Result<f64, GanError> {
+    let img = image::RgbImage::from_fn(size, size, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    });
+    let req = VaryRequest {
+        count,
+        ..VaryRequest::default()
+    };
     model.vary(&img, &req, |_, _| true)?;
     let mut times = Vec::new();
     for _ in 0..reps {
@@ -74,7 +88,12 @@ pub fn time_vary(model: &VariationModel, size: u32, count: usize, reps: usize) -
 }
 
 /// Max |out − out_fp32| of the current inference mode against fp32, on the benchmark input.
-pub fn max_diff_vs_fp32(model: &mut VariationModel, precision: Precision, channels_last: bool, size: i64) -> f64 {
+pub fn max_diff_vs_fp32(
+    model: &mut VariationModel,
+    precision: Precision,
+    channels_last: bool,
+    size: i64,
+) -> f64 {
     let zdim = model.info().arch.latent_dim as i64;
     let (x, zs) = bench_input(size, zdim, 1, 1);
     model.set_inference(Precision::Fp32, false);
@@ -88,22 +107,47 @@ pub fn max_diff_vs_fp32(model: &mut VariationModel, precision: Precision, channe
 /// synthetic images, with the given batch and crop size.
 pub fn time_train_step(config: TrainConfig, steps: u64) -> Result<f64, GanError> {
     let images: Vec<image::RgbImage> = (0..4u32)
-        .map(|k| image::RgbImage::from_fn(160, 160, |x, y| image::Rgb([(x * 3 + k * 40) as u8, (y * 2) as u8, ((x ^ y) * 4) as u8])))
+        .map(|k| {
+            image::RgbImage::from_fn(160, 160, |x, y| {
+                image::Rgb([(x * 3 + k * 40) as u8, (y * 2) as u8, ((x ^ y) * 4) as u8])
+            })
+        })
         .collect();
-    let mut t = Trainer::new(TrainConfig { steps: steps + 2, checkpoint_every: u64::MAX, ..config }, None)?;
+    let mut t = Trainer::new(
+        TrainConfig {
+            steps: steps + 2,
+            checkpoint_every: u64::MAX,
+            ..config
+        },
+        None,
+    )?;
     t.set_images(images, 0);
     let mut stamps = Vec::new();
-    let _ = t.run(Arc::new(AtomicBool::new(false)), |_| stamps.push(Instant::now()))?;
-    let times: Vec<f64> = stamps.windows(2).skip(1).map(|w| (w[1] - w[0]).as_secs_f64() * 1e3).collect();
+    let _ = t.run(Arc::new(AtomicBool::new(false)), |_| {
+        stamps.push(Instant::now())
+    })?;
+    let times: Vec<f64> = stamps
+        .windows(2)
+        .skip(1)
+        .map(|w| (w[1] - w[0]).as_secs_f64() * 1e3)
+        .collect();
     Ok(median(times))
 }
 
 /// Writes the cross-check file for `benches/torch_reference.py`: `input` `[1,4,S,S]`,
 /// `z` `[count,zdim]` and `output` `[count,3,S,S]` (fp32 generator outputs).
-pub fn dump_reference(model: &VariationModel, size: i64, count: usize, path: &Path) -> Result<(), GanError> {
+pub fn dump_reference(
+    model: &VariationModel,
+    size: i64,
+    count: usize,
+    path: &Path,
+) -> Result<(), GanError> {
     let zdim = model.info().arch.latent_dim as i64;
     let (x, zs) = bench_input(size, zdim, count, 0);
-    let outs: Vec<Tensor> = zs.iter().map(|z| model.generate_raw(&x, z).to_device(tch::Device::Cpu)).collect();
+    let outs: Vec<Tensor> = zs
+        .iter()
+        .map(|z| model.generate_raw(&x, z).to_device(tch::Device::Cpu))
+        .collect();
     let named = vec![
         ("input".to_string(), x),
         ("z".to_string(), Tensor::cat(&zs, 0)),
@@ -116,9 +160,19 @@ pub fn dump_reference(model: &VariationModel, size: i64, count: usize, path: &Pa
 /// Centre square crop resized to `size`.
 pub fn square(img: &image::RgbImage, size: u32) -> image::RgbImage {
     let side = img.width().min(img.height());
-    let c = image::imageops::crop_imm(img, (img.width() - side) / 2, (img.height() - side) / 2, side, side).to_image();
+    let c = image::imageops::crop_imm(
+        img,
+        (img.width() - side) / 2,
+        (img.height() - side) / 2,
+        side,
+        side,
+    )
+    .to_image();
     image::imageops::resize(&c, size, size, image::imageops::FilterType::Lanczos3)
 }
+
+/// One benchmark input: the sketch and its variations.
+pub type Example = (image::RgbImage, Vec<image::RgbImage>);
 
 /// The held-out quality benchmark: each image is centre-cropped to `size`², sketchified
 /// (styles in turn, fixed seed), varied `count` times at `strength`; returns
@@ -131,7 +185,7 @@ pub fn evaluate_quality(
     count: usize,
     strength: f32,
     seed: u64,
-) -> Result<(QualityMetrics, Vec<(image::RgbImage, Vec<image::RgbImage>)>), GanError> {
+) -> Result<(QualityMetrics, Vec<Example>), GanError> {
     let s = size as usize;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let (mut faith, mut div) = (0.0, 0.0);
@@ -141,17 +195,33 @@ pub fn evaluate_quality(
         let o = square(orig, size);
         let of = metrics::to_f32(&o);
         let sk = sketchify(&of, s, s, ALL_STYLES[k % ALL_STYLES.len()], &mut rng);
-        let sk_img = image::RgbImage::from_raw(size, size, sk.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect())
-            .ok_or_else(|| GanError::InvalidRequest("sketch buffer".into()))?;
+        let sk_img = image::RgbImage::from_raw(
+            size,
+            size,
+            sk.iter()
+                .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+                .collect(),
+        )
+        .ok_or_else(|| GanError::InvalidRequest("sketch buffer".into()))?;
         let skf = metrics::to_f32(&sk_img);
         let mut outs = Vec::new();
-        let req = VaryRequest { count, seed: seed.wrapping_add(1000 * k as u64), strength, mask: None, latents: None };
+        let req = VaryRequest {
+            count,
+            seed: seed.wrapping_add(1000 * k as u64),
+            strength,
+            mask: None,
+            latents: None,
+        };
         model.vary(&sk_img, &req, |_, v| {
             outs.push(v.image);
             true
         })?;
         let outs_f: Vec<Vec<f32>> = outs.iter().map(metrics::to_f32).collect();
-        faith += outs_f.iter().map(|of| metrics::faithfulness(of, &skf, s, s)).sum::<f64>() / count as f64;
+        faith += outs_f
+            .iter()
+            .map(|of| metrics::faithfulness(of, &skf, s, s))
+            .sum::<f64>()
+            / count as f64;
         div += metrics::diversity(&outs_f);
         for _ in 0..count {
             set_orig.push((of.clone(), s, s));

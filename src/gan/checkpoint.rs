@@ -30,7 +30,12 @@ pub struct ArchConfig {
 
 impl Default for ArchConfig {
     fn default() -> Self {
-        Self { base_width: 32, latent_dim: super::DEFAULT_LATENT_DIM, levels: 4, d_width: 32 }
+        Self {
+            base_width: 32,
+            latent_dim: super::DEFAULT_LATENT_DIM,
+            levels: 4,
+            d_width: 32,
+        }
     }
 }
 
@@ -114,10 +119,15 @@ impl ModelInfo {
 
     /// Parses a sidecar.
     pub fn from_json(text: &str, path: &Path) -> Result<Self, GanError> {
-        let info: Self = serde_json::from_str(text)
-            .map_err(|e| GanError::BadSidecar { path: path.to_owned(), reason: e.to_string() })?;
+        let info: Self = serde_json::from_str(text).map_err(|e| GanError::BadSidecar {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
         if info.format_version > FORMAT_VERSION {
-            return Err(GanError::UnsupportedVersion { found: info.format_version, supported: FORMAT_VERSION });
+            return Err(GanError::UnsupportedVersion {
+                found: info.format_version,
+                supported: FORMAT_VERSION,
+            });
         }
         Ok(info)
     }
@@ -139,7 +149,10 @@ pub fn content_id(named: &[(String, Tensor)]) -> String {
     };
     for (name, t) in named {
         eat(name.as_bytes());
-        let t = t.to_device(tch::Device::Cpu).to_kind(Kind::Float).contiguous();
+        let t = t
+            .to_device(tch::Device::Cpu)
+            .to_kind(Kind::Float)
+            .contiguous();
         let n = t.numel();
         let mut buf = vec![0f32; n];
         t.copy_data(&mut buf, n);
@@ -153,32 +166,56 @@ pub fn content_id(named: &[(String, Tensor)]) -> String {
 /// Writes tensors (sorted by name) and the sidecar, each via a temporary file and a
 /// rename so that a crash never leaves a half-written checkpoint behind.
 pub fn write(path: &Path, named: &[(String, Tensor)], info: &ModelInfo) -> Result<(), GanError> {
-    let io = |source| GanError::Io { path: path.to_owned(), source };
+    let io = |source| GanError::Io {
+        path: path.to_owned(),
+        source,
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let cpu: Vec<(String, Tensor)> =
-        named.iter().map(|(n, t)| (n.clone(), t.detach().to_device(tch::Device::Cpu).contiguous())).collect();
+    let cpu: Vec<(String, Tensor)> = named
+        .iter()
+        .map(|(n, t)| {
+            (
+                n.clone(),
+                t.detach().to_device(tch::Device::Cpu).contiguous(),
+            )
+        })
+        .collect();
     let tmp = path.with_extension("safetensors.tmp");
     Tensor::write_safetensors(&cpu, &tmp)?;
     std::fs::rename(&tmp, path).map_err(io)?;
     let side = sidecar_path(path);
-    let text = serde_json::to_string_pretty(info)
-        .map_err(|e| GanError::BadSidecar { path: side.clone(), reason: e.to_string() })?;
+    let text = serde_json::to_string_pretty(info).map_err(|e| GanError::BadSidecar {
+        path: side.clone(),
+        reason: e.to_string(),
+    })?;
     let tmp = side.with_extension("json.tmp");
-    std::fs::write(&tmp, text).map_err(|source| GanError::Io { path: tmp.clone(), source })?;
-    std::fs::rename(&tmp, &side).map_err(|source| GanError::Io { path: side.clone(), source })?;
+    std::fs::write(&tmp, text).map_err(|source| GanError::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, &side).map_err(|source| GanError::Io {
+        path: side.clone(),
+        source,
+    })?;
     Ok(())
 }
 
 /// Parses safetensors bytes into CPU tensors keyed by name.
 pub fn parse(bytes: &[u8], origin: &Path) -> Result<HashMap<String, Tensor>, GanError> {
-    let st = safetensors::SafeTensors::deserialize(bytes)
-        .map_err(|e| GanError::CorruptCheckpoint { path: origin.to_owned(), reason: e.to_string() })?;
+    let st =
+        safetensors::SafeTensors::deserialize(bytes).map_err(|e| GanError::CorruptCheckpoint {
+            path: origin.to_owned(),
+            reason: e.to_string(),
+        })?;
     let mut out = HashMap::new();
     for (name, view) in st.tensors() {
         if view.dtype() != safetensors::Dtype::F32 {
-            return Err(GanError::WrongDtype { name, found: format!("{:?}", view.dtype()) });
+            return Err(GanError::WrongDtype {
+                name,
+                found: format!("{:?}", view.dtype()),
+            });
         }
         let t = Tensor::try_from(view)?;
         out.insert(name, t);
@@ -188,20 +225,31 @@ pub fn parse(bytes: &[u8], origin: &Path) -> Result<HashMap<String, Tensor>, Gan
 
 /// Copies `file` tensors into `vars` (name → variable), checking that the two sets
 /// have the same names and shapes.
-pub fn assign(vars: &HashMap<String, Tensor>, file: &HashMap<String, Tensor>) -> Result<(), GanError> {
+pub fn assign(
+    vars: &HashMap<String, Tensor>,
+    file: &HashMap<String, Tensor>,
+) -> Result<(), GanError> {
     let mut names: Vec<&String> = vars.keys().collect();
     names.sort();
     for name in names {
         let var = &vars[name];
-        let src = file.get(name).ok_or_else(|| GanError::MissingVariable { name: name.clone() })?;
+        let src = file
+            .get(name)
+            .ok_or_else(|| GanError::MissingVariable { name: name.clone() })?;
         if src.size() != var.size() {
-            return Err(GanError::ShapeMismatch { name: name.clone(), expected: var.size(), found: src.size() });
+            return Err(GanError::ShapeMismatch {
+                name: name.clone(),
+                expected: var.size(),
+                found: src.size(),
+            });
         }
     }
     let mut extra: Vec<&String> = file.keys().filter(|k| !vars.contains_key(*k)).collect();
     extra.sort();
     if let Some(name) = extra.first() {
-        return Err(GanError::UnexpectedVariable { name: (*name).clone() });
+        return Err(GanError::UnexpectedVariable {
+            name: (*name).clone(),
+        });
     }
     tch::no_grad(|| -> Result<(), GanError> {
         for (name, var) in vars {

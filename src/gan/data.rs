@@ -4,13 +4,13 @@
 //!
 //! Batches are reproducible: batch `k` depends only on `(seed, k)`, whichever worker
 //! makes it, and the loader hands them out in order.
-use super::sketchify::{sketchify, ALL_STYLES};
 use super::GanError;
+use super::sketchify::{ALL_STYLES, sketchify};
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{Arc, mpsc};
 
 /// File extensions the pipeline tries to decode.
 pub const EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp", "gif"];
@@ -31,7 +31,10 @@ pub fn scan(dir: &Path) -> Result<Vec<PathBuf>, GanError> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
-        let rd = std::fs::read_dir(&d).map_err(|source| GanError::Io { path: d.clone(), source })?;
+        let rd = std::fs::read_dir(&d).map_err(|source| GanError::Io {
+            path: d.clone(),
+            source,
+        })?;
         for entry in rd.flatten() {
             let p = entry.path();
             if p.is_dir() {
@@ -83,11 +86,18 @@ pub fn load_images(paths: &[PathBuf], max_short_side: u32, threads: usize) -> Im
     all.sort_by_key(|(i, _)| *i);
     let files = paths.len();
     let images: Vec<image::RgbImage> = all.into_iter().filter_map(|(_, img)| img).collect();
-    ImageSet { skipped: files - images.len(), images, files }
+    ImageSet {
+        skipped: files - images.len(),
+        images,
+        files,
+    }
 }
 
 fn decode(p: &Path) -> Result<image::RgbImage, image::ImageError> {
-    Ok(image::ImageReader::open(p)?.with_guessed_format()?.decode()?.to_rgb8())
+    Ok(image::ImageReader::open(p)?
+        .with_guessed_format()?
+        .decode()?
+        .to_rgb8())
 }
 
 fn shrink(img: image::RgbImage, max_short_side: u32) -> image::RgbImage {
@@ -97,7 +107,10 @@ fn shrink(img: image::RgbImage, max_short_side: u32) -> image::RgbImage {
         return img;
     }
     let s = f64::from(max_short_side) / f64::from(short);
-    let (nw, nh) = (((f64::from(w) * s).round() as u32).max(1), ((f64::from(h) * s).round() as u32).max(1));
+    let (nw, nh) = (
+        ((f64::from(w) * s).round() as u32).max(1),
+        ((f64::from(h) * s).round() as u32).max(1),
+    );
     image::imageops::resize(&img, nw, nh, image::imageops::FilterType::Triangle)
 }
 
@@ -131,7 +144,9 @@ const MASKED_FRACTION: f64 = 0.25;
 impl PairSource {
     /// Makes batch number `index` for `seed` (pure function of its arguments).
     pub fn make_batch(&self, seed: u64, index: u64, n: usize, size: usize) -> Batch {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
+            seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
         let plane = size * size;
         let mut b = Batch {
             input: Vec::with_capacity(n * 3 * plane),
@@ -141,10 +156,16 @@ impl PairSource {
             size,
         };
         for _ in 0..n {
-            let use_extra = !self.extra_pairs.is_empty() && (self.images.is_empty() || rng.random_bool(0.5));
+            let use_extra =
+                !self.extra_pairs.is_empty() && (self.images.is_empty() || rng.random_bool(0.5));
             let (input, target) = if use_extra {
                 let (inp, tgt) = &self.extra_pairs[rng.random_range(0..self.extra_pairs.len())];
-                let geo = Crop::random(inp.width().min(tgt.width()), inp.height().min(tgt.height()), size, &mut rng);
+                let geo = Crop::random(
+                    inp.width().min(tgt.width()),
+                    inp.height().min(tgt.height()),
+                    size,
+                    &mut rng,
+                );
                 (geo.apply(inp, size), geo.apply(tgt, size))
             } else {
                 let img = &self.images[rng.random_range(0..self.images.len())];
@@ -156,7 +177,13 @@ impl PairSource {
             let mask = random_mask(size, &mut rng);
             // Outside the mask the canvas is already finished: show the real image there.
             let input: Vec<f32> = (0..plane * 3)
-                .map(|i| if mask[i / 3] > 0.5 { input[i] } else { target[i] })
+                .map(|i| {
+                    if mask[i / 3] > 0.5 {
+                        input[i]
+                    } else {
+                        target[i]
+                    }
+                })
                 .collect();
             push_planar(&mut b.input, &input, plane);
             push_planar(&mut b.target, &target, plane);
@@ -184,7 +211,11 @@ fn random_mask(size: usize, rng: &mut impl Rng) -> Vec<f32> {
     (0..size * size)
         .map(|i| {
             let (x, y) = (i % size, i / size);
-            if (x0..x0 + mw).contains(&x) && (y0..y0 + mh).contains(&y) { 1.0 } else { 0.0 }
+            if (x0..x0 + mw).contains(&x) && (y0..y0 + mh).contains(&y) {
+                1.0
+            } else {
+                0.0
+            }
         })
         .collect()
 }
@@ -218,7 +249,12 @@ impl Crop {
         let mut r = if self.side as usize == size {
             view
         } else {
-            image::imageops::resize(&view, size as u32, size as u32, image::imageops::FilterType::Triangle)
+            image::imageops::resize(
+                &view,
+                size as u32,
+                size as u32,
+                image::imageops::FilterType::Triangle,
+            )
         };
         if self.flip {
             image::imageops::flip_horizontal_in_place(&mut r);
@@ -238,13 +274,21 @@ pub struct BatchLoader {
 
 impl BatchLoader {
     /// Starts `workers` threads making batches `start, start+1, …` of `n` pairs of `size`².
-    pub fn start(source: Arc<PairSource>, seed: u64, start: u64, n: usize, size: usize, workers: usize) -> Self {
+    pub fn start(
+        source: Arc<PairSource>,
+        seed: u64,
+        start: u64,
+        n: usize,
+        size: usize,
+        workers: usize,
+    ) -> Self {
         let (tx, rx) = mpsc::sync_channel(workers.max(1) * 2);
         let stop = Arc::new(AtomicBool::new(false));
         let counter = Arc::new(AtomicU64::new(start));
         let handles = (0..workers.max(1))
             .map(|_| {
-                let (tx, stop, counter, source) = (tx.clone(), stop.clone(), counter.clone(), source.clone());
+                let (tx, stop, counter, source) =
+                    (tx.clone(), stop.clone(), counter.clone(), source.clone());
                 std::thread::spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         let k = counter.fetch_add(1, Ordering::Relaxed);
@@ -256,7 +300,13 @@ impl BatchLoader {
                 })
             })
             .collect();
-        Self { rx, pending: BTreeMap::new(), next: start, stop, workers: handles }
+        Self {
+            rx,
+            pending: BTreeMap::new(),
+            next: start,
+            stop,
+            workers: handles,
+        }
     }
 
     /// The next batch in order; None only if every worker died.
@@ -292,8 +342,13 @@ mod tests {
     use super::*;
 
     fn source() -> PairSource {
-        let img = image::RgbImage::from_fn(50, 40, |x, y| image::Rgb([(x * 5) as u8, (y * 6) as u8, 128]));
-        PairSource { images: vec![img], extra_pairs: vec![] }
+        let img = image::RgbImage::from_fn(50, 40, |x, y| {
+            image::Rgb([(x * 5) as u8, (y * 6) as u8, 128])
+        });
+        PairSource {
+            images: vec![img],
+            extra_pairs: vec![],
+        }
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //! named, non-trainable variable (`…/sn_u`) so that it is saved with the weights and
 //! a reloaded critic scores exactly as the saved one did.
 use super::checkpoint::ArchConfig;
-use super::nn_util::{lrelu02, Conv};
-use tch::{nn, Kind, Tensor};
+use super::nn_util::{Conv, lrelu02};
+use tch::{Kind, Tensor, nn};
 
 /// A conv whose weight is spectrally normalised.
 #[derive(Debug)]
@@ -27,7 +27,7 @@ impl SnConv {
         tch::no_grad(|| {
             let r = Tensor::randn([c_out], (Kind::Float, u.device()));
             let r = &r / (r.norm() + 1e-12);
-            let _ = u.shallow_clone().copy_(&r);
+            u.shallow_clone().copy_(&r);
         });
         Self { conv, u }
     }
@@ -49,7 +49,7 @@ impl SnConv {
         });
         if update {
             tch::no_grad(|| {
-                let _ = self.u.shallow_clone().copy_(&u);
+                self.u.shallow_clone().copy_(&u);
             });
         }
         // σ = uᵀ W v, differentiable through W (u, v are constants, as in Miyato et al.).
@@ -102,7 +102,10 @@ impl Discriminator {
             h = lrelu02(&l.forward(&h, update_sn));
             features.push(h.shallow_clone());
         }
-        DOutput { scores: self.out.forward(&h, update_sn), features }
+        DOutput {
+            scores: self.out.forward(&h, update_sn),
+            features,
+        }
     }
 
     /// Convenience: concatenates condition and image, then scores.
@@ -131,7 +134,12 @@ mod tests {
     #[test]
     fn patch_scores_shape() {
         let vs = nn::VarStore::new(tch::Device::Cpu);
-        let cfg = ArchConfig { base_width: 8, latent_dim: 4, levels: 4, d_width: 8 };
+        let cfg = ArchConfig {
+            base_width: 8,
+            latent_dim: 4,
+            levels: 4,
+            d_width: 8,
+        };
         let d = Discriminator::new(&(vs.root() / "d"), &cfg);
         let a = Tensor::zeros([2, 3, 64, 64], (Kind::Float, tch::Device::Cpu));
         let out = d.forward(&a, &a, false);

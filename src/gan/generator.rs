@@ -15,7 +15,7 @@
 //! identity and training time goes into the changes, not into copying the input.
 use super::checkpoint::ArchConfig;
 use super::nn_util::{Conv, Film};
-use tch::{nn, Kind, Tensor};
+use tch::{Kind, Tensor, nn};
 
 /// Width of encoder level `i` (0 = full resolution).
 pub fn level_width(cfg: &ArchConfig, i: usize) -> i64 {
@@ -88,7 +88,17 @@ impl Generator {
         tch::no_grad(|| {
             let _ = head.weight.shallow_clone().zero_();
         });
-        Self { stem, downs, mid_film, mid_conv, ups, head, levels, kind: Kind::Float, channels_last: false }
+        Self {
+            stem,
+            downs,
+            mid_film,
+            mid_conv,
+            ups,
+            head,
+            levels,
+            kind: Kind::Float,
+            channels_last: false,
+        }
     }
 
     /// Multiple that input height and width must have.
@@ -134,7 +144,10 @@ impl Generator {
             downs: self
                 .downs
                 .iter()
-                .map(|d| Down { down: d.down.converted(kind, channels_last), conv: d.conv.converted(kind, channels_last) })
+                .map(|d| Down {
+                    down: d.down.converted(kind, channels_last),
+                    conv: d.conv.converted(kind, channels_last),
+                })
                 .collect(),
             mid_film: self.mid_film.converted(kind),
             mid_conv: self.mid_conv.converted(kind, channels_last),
@@ -160,7 +173,12 @@ mod tests {
     use super::*;
 
     fn tiny() -> ArchConfig {
-        ArchConfig { base_width: 8, latent_dim: 4, levels: 4, d_width: 8 }
+        ArchConfig {
+            base_width: 8,
+            latent_dim: 4,
+            levels: 4,
+            d_width: 8,
+        }
     }
 
     #[test]

@@ -5,20 +5,26 @@
 //! for the U-Net and the result cropped back. Everything here runs under
 //! `tch::no_grad`, and the caller's thread blocks while it runs, so the UI calls it
 //! from a worker thread.
+use super::GanError;
 use super::checkpoint::{self, ArchConfig, ModelInfo};
 use super::discriminator::Discriminator;
 use super::generator::Generator;
 use super::nn_util::{gray_to_tensor, rgb_to_tensor, tensor_to_rgb};
-use super::GanError;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
 use std::path::Path;
-use tch::{nn, Device, Kind, Tensor};
+use tch::{Device, Kind, Tensor, nn};
 
 /// The embedded default model (weights, then sidecar), trained by the project; see
 /// `assets/models/README.md`.
-static DEFAULT_WEIGHTS: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/models/default.safetensors"));
-static DEFAULT_SIDECAR: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/models/default.json"));
+static DEFAULT_WEIGHTS: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/models/default.safetensors"
+));
+static DEFAULT_SIDECAR: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/models/default.json"
+));
 
 /// Strength used when the caller does not choose one (CLI default, quality benchmark).
 pub const DEFAULT_STRENGTH: f32 = 0.8;
@@ -55,7 +61,13 @@ pub struct VaryRequest {
 
 impl Default for VaryRequest {
     fn default() -> Self {
-        Self { count: 4, seed: 0, strength: DEFAULT_STRENGTH, mask: None, latents: None }
+        Self {
+            count: 4,
+            seed: 0,
+            strength: DEFAULT_STRENGTH,
+            mask: None,
+            latents: None,
+        }
     }
 }
 
@@ -87,7 +99,10 @@ pub struct VariationModel {
 
 impl std::fmt::Debug for VariationModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VariationModel").field("info", &self.info).field("device", &self.device).finish()
+        f.debug_struct("VariationModel")
+            .field("info", &self.info)
+            .field("device", &self.device)
+            .finish()
     }
 }
 
@@ -111,7 +126,15 @@ impl VariationModel {
         let vs_d = nn::VarStore::new(device);
         let generator = Generator::new(&(vs_g.root() / "g"), &arch);
         let discriminator = Discriminator::new(&(vs_d.root() / "d"), &arch);
-        Self { vs_g, vs_d, generator, discriminator, info: ModelInfo::fresh(arch), device, fast: None }
+        Self {
+            vs_g,
+            vs_d,
+            generator,
+            discriminator,
+            info: ModelInfo::fresh(arch),
+            device,
+            fast: None,
+        }
     }
 
     /// The embedded default model.
@@ -124,14 +147,24 @@ impl VariationModel {
     /// Loads `path` (`.safetensors`) and its sidecar (`.json` beside it).
     pub fn load(path: &Path, device: Device) -> Result<Self, GanError> {
         let side = checkpoint::sidecar_path(path);
-        let text = std::fs::read_to_string(&side)
-            .map_err(|e| GanError::BadSidecar { path: side.clone(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(&side).map_err(|e| GanError::BadSidecar {
+            path: side.clone(),
+            reason: e.to_string(),
+        })?;
         let info = ModelInfo::from_json(&text, &side)?;
-        let bytes = std::fs::read(path).map_err(|source| GanError::Io { path: path.to_owned(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| GanError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::from_parts(&bytes, info, path, device)
     }
 
-    fn from_parts(bytes: &[u8], info: ModelInfo, origin: &Path, device: Device) -> Result<Self, GanError> {
+    fn from_parts(
+        bytes: &[u8],
+        info: ModelInfo,
+        origin: &Path,
+        device: Device,
+    ) -> Result<Self, GanError> {
         let file = checkpoint::parse(bytes, origin)?;
         let mut model = Self::new(info.arch.clone(), device);
         checkpoint::assign(&model.variables(), &file)?;
@@ -179,7 +212,11 @@ impl VariationModel {
 
     /// Number of generator parameters.
     pub fn generator_parameters(&self) -> i64 {
-        self.vs_g.trainable_variables().iter().map(|t| t.numel() as i64).sum()
+        self.vs_g
+            .trainable_variables()
+            .iter()
+            .map(|t| t.numel() as i64)
+            .sum()
     }
 
     /// Chooses the precision and memory layout of generator inference. Fp32 without
@@ -203,7 +240,8 @@ impl VariationModel {
     pub fn generate_raw(&self, x: &Tensor, z: &Tensor) -> Tensor {
         tch::no_grad(|| {
             let g = self.fast.as_ref().unwrap_or(&self.generator);
-            g.forward(&x.to_device(self.device), &z.to_device(self.device)).to_kind(Kind::Float)
+            g.forward(&x.to_device(self.device), &z.to_device(self.device))
+                .to_kind(Kind::Float)
         })
     }
 
@@ -212,7 +250,11 @@ impl VariationModel {
         let m = self.generator.size_multiple();
         let (h, w) = (t.size()[2], t.size()[3]);
         let (ph, pw) = ((m - h % m) % m, (m - w % m) % m);
-        if ph == 0 && pw == 0 { t.shallow_clone() } else { t.pad([0, pw, 0, ph], "replicate", None) }
+        if ph == 0 && pw == 0 {
+            t.shallow_clone()
+        } else {
+            t.pad([0, pw, 0, ph], "replicate", None)
+        }
     }
 
     /// Generates one variation per latent code, calling `on_each(index, variation)` as
@@ -228,13 +270,19 @@ impl VariationModel {
             return Err(GanError::InvalidRequest("empty input image".into()));
         }
         if !(0.0..=1.0).contains(&request.strength) {
-            return Err(GanError::InvalidRequest(format!("strength {} is outside 0..1", request.strength)));
+            return Err(GanError::InvalidRequest(format!(
+                "strength {} is outside 0..1",
+                request.strength
+            )));
         }
         let zdim = self.info.arch.latent_dim;
         let codes: Vec<(Vec<f32>, u64)> = match &request.latents {
             Some(latents) => {
                 if let Some(bad) = latents.iter().find(|z| z.len() != zdim) {
-                    return Err(GanError::InvalidRequest(format!("latent has {} values, model wants {zdim}", bad.len())));
+                    return Err(GanError::InvalidRequest(format!(
+                        "latent has {} values, model wants {zdim}",
+                        bad.len()
+                    )));
                 }
                 latents.iter().map(|z| (z.clone(), request.seed)).collect()
             }
@@ -256,17 +304,27 @@ impl VariationModel {
                     )));
                 }
                 Some(m) => gray_to_tensor(m).to_device(self.device),
-                None => Tensor::ones([1, 1, i64::from(h), i64::from(w)], (Kind::Float, self.device)),
+                None => Tensor::ones(
+                    [1, 1, i64::from(h), i64::from(w)],
+                    (Kind::Float, self.device),
+                ),
             };
             let x = self.pad(&Tensor::cat(&[&canvas, &mask], 1));
             let s = f64::from(request.strength);
             for (i, (z, seed)) in codes.into_iter().enumerate() {
                 let zt = (Tensor::from_slice(&z).view([1, zdim as i64]) * s).to_device(self.device);
-                let out = self.generate_raw(&x, &zt).narrow(2, 0, i64::from(h)).narrow(3, 0, i64::from(w));
+                let out = self
+                    .generate_raw(&x, &zt)
+                    .narrow(2, 0, i64::from(h))
+                    .narrow(3, 0, i64::from(w));
                 let blended = &canvas + (out - &canvas) * s;
                 let result = &mask * blended + (mask.neg() + 1.0) * &canvas;
                 // D needs a few pixels per stride; score the padded pair so tiny inputs work.
-                let critic = self.discriminator.forward(&x.narrow(1, 0, 3), &self.pad(&result), false).scores.mean(Kind::Float);
+                let critic = self
+                    .discriminator
+                    .forward(&x.narrow(1, 0, 3), &self.pad(&result), false)
+                    .scores
+                    .mean(Kind::Float);
                 let variation = Variation {
                     image: tensor_to_rgb(&result)?,
                     z,
@@ -283,14 +341,24 @@ impl VariationModel {
 
     /// The critic's mean patch score for `candidate` as a variation of `input`
     /// (same size); higher looks more real to the discriminator.
-    pub fn critic_score(&self, input: &image::RgbImage, candidate: &image::RgbImage) -> Result<f32, GanError> {
+    pub fn critic_score(
+        &self,
+        input: &image::RgbImage,
+        candidate: &image::RgbImage,
+    ) -> Result<f32, GanError> {
         if input.dimensions() != candidate.dimensions() {
-            return Err(GanError::InvalidRequest("candidate and input differ in size".into()));
+            return Err(GanError::InvalidRequest(
+                "candidate and input differ in size".into(),
+            ));
         }
         tch::no_grad(|| {
             let a = self.pad(&rgb_to_tensor(input).to_device(self.device));
             let b = self.pad(&rgb_to_tensor(candidate).to_device(self.device));
-            let s = self.discriminator.forward(&a, &b, false).scores.mean(Kind::Float);
+            let s = self
+                .discriminator
+                .forward(&a, &b, false)
+                .scores
+                .mean(Kind::Float);
             Ok(s.double_value(&[]) as f32)
         })
     }

@@ -7,7 +7,8 @@ use tch::{Kind, Tensor};
 /// Discriminator hinge loss: `E[relu(1 − D(real))] + E[relu(1 + D(fake))]`, plus the
 /// same fake term for extra negatives (rejected candidates) when given.
 pub fn d_hinge(real: &Tensor, fake: &Tensor, extra_negatives: Option<&Tensor>) -> Tensor {
-    let mut loss = (real.neg() + 1.0).relu().mean(Kind::Float) + (fake + 1.0).relu().mean(Kind::Float);
+    let mut loss =
+        (real.neg() + 1.0).relu().mean(Kind::Float) + (fake + 1.0).relu().mean(Kind::Float);
     if let Some(neg) = extra_negatives {
         loss += (neg + 1.0).relu().mean(Kind::Float);
     }
@@ -46,7 +47,10 @@ pub fn feature_matching(real: &[Tensor], fake: &[Tensor]) -> Tensor {
             let mf = f.mean_dim(dims.as_slice(), false, Kind::Float);
             (mr - mf).abs().mean(Kind::Float)
         })
-        .fold(Tensor::zeros([], (Kind::Float, real[0].device())), |a, b| a + b)
+        .fold(
+            Tensor::zeros([], (Kind::Float, real[0].device())),
+            |a, b| a + b,
+        )
 }
 
 #[cfg(test)]
@@ -71,7 +75,8 @@ mod tests {
     fn mode_seeking_prefers_diverse_outputs() {
         let z1 = t(&[0.0, 0.0]);
         let z2 = t(&[1.0, 1.0]);
-        let close = mode_seeking(&t(&[0.0, 0.0]), &t(&[0.1, 0.1]), &z1, &z2, 1e-5).double_value(&[]);
+        let close =
+            mode_seeking(&t(&[0.0, 0.0]), &t(&[0.1, 0.1]), &z1, &z2, 1e-5).double_value(&[]);
         let far = mode_seeking(&t(&[0.0, 0.0]), &t(&[1.0, 1.0]), &z1, &z2, 1e-5).double_value(&[]);
         assert!(far < close);
         assert!((far - 1.0).abs() < 1e-3);
@@ -80,7 +85,10 @@ mod tests {
     #[test]
     fn feature_matching_zero_for_equal_stats() {
         let a = Tensor::ones([2, 4, 3, 3], (Kind::Float, tch::Device::Cpu));
-        assert_eq!(feature_matching(&[a.shallow_clone()], &[a.shallow_clone()]).double_value(&[]), 0.0);
+        assert_eq!(
+            feature_matching(&[a.shallow_clone()], &[a.shallow_clone()]).double_value(&[]),
+            0.0
+        );
         let b = &a * 3.0;
         assert!((feature_matching(&[a], &[b]).double_value(&[]) - 2.0).abs() < 1e-6);
     }

@@ -17,7 +17,9 @@ pub fn to_f32(img: &image::RgbImage) -> Vec<f32> {
 
 fn gaussian_kernel(sigma: f32) -> Vec<f32> {
     let r = (3.0 * sigma).ceil().max(1.0) as i64;
-    let k: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp()).collect();
+    let k: Vec<f32> = (-r..=r)
+        .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
+        .collect();
     let s: f32 = k.iter().sum();
     k.into_iter().map(|v| v / s).collect()
 }
@@ -67,7 +69,11 @@ pub fn faithfulness(out: &[f32], input: &[f32], w: usize, h: usize) -> f64 {
 }
 
 fn mean_abs_diff(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| f64::from((x - y).abs())).sum::<f64>() / a.len().max(1) as f64
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| f64::from((x - y).abs()))
+        .sum::<f64>()
+        / a.len().max(1) as f64
 }
 
 /// Mean over all pairs (i < j) of mean |out_i − out_j|; 0 for fewer than two images.
@@ -125,12 +131,20 @@ fn upsample(l: &Level, w: usize, h: usize) -> Vec<f32> {
 /// Gaussian level last. Summing the upsampled levels reconstructs the image exactly.
 pub fn laplacian_pyramid(img: &[f32], w: usize, h: usize, levels: usize) -> Vec<Level> {
     let mut out = Vec::with_capacity(levels);
-    let mut cur = Level { data: img.to_vec(), w, h };
+    let mut cur = Level {
+        data: img.to_vec(),
+        w,
+        h,
+    };
     for _ in 1..levels {
         let next = downsample(&cur);
         let up = upsample(&next, cur.w, cur.h);
         let band: Vec<f32> = cur.data.iter().zip(&up).map(|(a, b)| a - b).collect();
-        out.push(Level { data: band, w: cur.w, h: cur.h });
+        out.push(Level {
+            data: band,
+            w: cur.w,
+            h: cur.h,
+        });
         cur = next;
     }
     out.push(cur);
@@ -142,7 +156,11 @@ pub fn reconstruct(pyr: &[Level]) -> Vec<f32> {
     let mut cur = pyr[pyr.len() - 1].clone();
     for band in pyr[..pyr.len() - 1].iter().rev() {
         let up = upsample(&cur, band.w, band.h);
-        cur = Level { data: up.iter().zip(&band.data).map(|(a, b)| a + b).collect(), w: band.w, h: band.h };
+        cur = Level {
+            data: up.iter().zip(&band.data).map(|(a, b)| a + b).collect(),
+            w: band.w,
+            h: band.h,
+        };
     }
     cur.data
 }
@@ -150,7 +168,14 @@ pub fn reconstruct(pyr: &[Level]) -> Vec<f32> {
 /// Sliced Wasserstein distance between two equally sized point sets of dimension
 /// `dim` (row-major `n·dim`): the mean, over `dirs` random unit directions repeated
 /// `repeats` times, of the mean |sorted projections of a − sorted projections of b|.
-pub fn sliced_wasserstein(a: &[f32], b: &[f32], dim: usize, dirs: usize, repeats: usize, rng: &mut impl Rng) -> f64 {
+pub fn sliced_wasserstein(
+    a: &[f32],
+    b: &[f32],
+    dim: usize,
+    dirs: usize,
+    repeats: usize,
+    rng: &mut impl Rng,
+) -> f64 {
     let n = a.len() / dim;
     assert_eq!(b.len() / dim, n, "sliced_wasserstein needs equal set sizes");
     let mut total = 0.0;
@@ -159,12 +184,20 @@ pub fn sliced_wasserstein(a: &[f32], b: &[f32], dim: usize, dirs: usize, repeats
         let norm = d.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
         d.iter_mut().for_each(|v| *v /= norm);
         let proj = |s: &[f32]| {
-            let mut p: Vec<f32> = s.chunks_exact(dim).map(|r| r.iter().zip(&d).map(|(x, y)| x * y).sum()).collect();
+            let mut p: Vec<f32> = s
+                .chunks_exact(dim)
+                .map(|r| r.iter().zip(&d).map(|(x, y)| x * y).sum())
+                .collect();
             p.sort_by(f32::total_cmp);
             p
         };
         let (pa, pb) = (proj(a), proj(b));
-        total += pa.iter().zip(&pb).map(|(x, y)| f64::from((x - y).abs())).sum::<f64>() / n as f64;
+        total += pa
+            .iter()
+            .zip(&pb)
+            .map(|(x, y)| f64::from((x - y).abs()))
+            .sum::<f64>()
+            / n as f64;
     }
     total / (repeats * dirs) as f64
 }
@@ -200,7 +233,10 @@ fn descriptors(levels: &[&Level], count: usize, rng: &mut impl Rng) -> Vec<f32> 
         let mean = vals.clone().sum::<f32>() / n;
         let var = vals.map(|v| (v - mean).powi(2)).sum::<f32>() / n;
         let sd = var.sqrt().max(1e-8);
-        out.iter_mut().skip(c).step_by(3).for_each(|v| *v = (*v - mean) / sd);
+        out.iter_mut()
+            .skip(c)
+            .step_by(3)
+            .for_each(|v| *v = (*v - mean) / sd);
     }
     out
 }
@@ -208,11 +244,22 @@ fn descriptors(levels: &[&Level], count: usize, rng: &mut impl Rng) -> Vec<f32> 
 /// Progressive GAN's SWD (×1e3, averaged over 3 Laplacian levels) between two sets of
 /// same-sized or differently sized RGB images (`(data, w, h)`), using
 /// `descriptors_per_level` 7×7 patches from each set per level. Deterministic for a seed.
-pub fn swd(a: &[(Vec<f32>, usize, usize)], b: &[(Vec<f32>, usize, usize)], descriptors_per_level: usize, seed: u64) -> f64 {
+pub fn swd(
+    a: &[(Vec<f32>, usize, usize)],
+    b: &[(Vec<f32>, usize, usize)],
+    descriptors_per_level: usize,
+    seed: u64,
+) -> f64 {
     const LEVELS: usize = 3;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let pa: Vec<Vec<Level>> = a.iter().map(|(d, w, h)| laplacian_pyramid(d, *w, *h, LEVELS)).collect();
-    let pb: Vec<Vec<Level>> = b.iter().map(|(d, w, h)| laplacian_pyramid(d, *w, *h, LEVELS)).collect();
+    let pa: Vec<Vec<Level>> = a
+        .iter()
+        .map(|(d, w, h)| laplacian_pyramid(d, *w, *h, LEVELS))
+        .collect();
+    let pb: Vec<Vec<Level>> = b
+        .iter()
+        .map(|(d, w, h)| laplacian_pyramid(d, *w, *h, LEVELS))
+        .collect();
     let mut sum = 0.0;
     for lvl in 0..LEVELS {
         let la: Vec<&Level> = pa.iter().map(|p| &p[lvl]).collect();
@@ -249,10 +296,12 @@ mod tests {
     fn faithfulness_ignores_fine_detail() {
         // A 1-px checkerboard of mean 0.5 blurs to ≈ flat 0.5.
         let (w, h) = (32, 32);
-        let check: Vec<f32> = (0..w * h).flat_map(|i| {
-            let v = if (i % w + i / w) % 2 == 0 { 0.0 } else { 1.0 };
-            [v, v, v]
-        }).collect();
+        let check: Vec<f32> = (0..w * h)
+            .flat_map(|i| {
+                let v = if (i % w + i / w) % 2 == 0 { 0.0 } else { 1.0 };
+                [v, v, v]
+            })
+            .collect();
         assert!(faithfulness(&check, &flat(w, h, 0.5), w, h) < 0.01);
     }
 
@@ -267,7 +316,9 @@ mod tests {
     #[test]
     fn laplacian_pyramid_reconstructs_exactly() {
         let (w, h) = (23, 17);
-        let img: Vec<f32> = (0..w * h * 3).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect();
+        let img: Vec<f32> = (0..w * h * 3)
+            .map(|i| ((i * 7919) % 255) as f32 / 255.0)
+            .collect();
         let pyr = laplacian_pyramid(&img, w, h, 3);
         assert_eq!(pyr.len(), 3);
         assert_eq!((pyr[2].w, pyr[2].h), (6, 5));
@@ -289,7 +340,9 @@ mod tests {
     #[test]
     fn swd_is_zero_for_identical_sets_and_grows_with_difference() {
         let (w, h) = (32, 32);
-        let noise: Vec<f32> = (0..w * h * 3).map(|i| ((i * 7919 + 13) % 97) as f32 / 97.0).collect();
+        let noise: Vec<f32> = (0..w * h * 3)
+            .map(|i| ((i * 7919 + 13) % 97) as f32 / 97.0)
+            .collect();
         let smooth = blur_rgb(&noise, w, h, 2.0);
         let set_n = vec![(noise.clone(), w, h)];
         let set_s = vec![(smooth, w, h)];

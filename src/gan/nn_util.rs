@@ -4,7 +4,7 @@
 //! Layers hold their tensors directly (instead of `tch::nn::Conv2D`) so that an
 //! inference copy can be re-laid out (channels-last) or cast (bf16) without a
 //! second `VarStore`.
-use tch::{nn, Kind, Tensor};
+use tch::{Kind, Tensor, nn};
 
 /// A 2-D convolution with bias; weights live under `path` as `weight` / `bias`.
 #[derive(Debug)]
@@ -27,20 +27,42 @@ impl Conv {
         let weight = path.var(
             "weight",
             &[c_out, c_in, k, k],
-            nn::Init::Uniform { lo: -bound, up: bound },
+            nn::Init::Uniform {
+                lo: -bound,
+                up: bound,
+            },
         );
         let bias = path.var("bias", &[c_out], nn::Init::Const(0.0));
-        Self { weight, bias, stride, padding }
+        Self {
+            weight,
+            bias,
+            stride,
+            padding,
+        }
     }
 
     /// Applies the convolution.
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        x.conv2d(&self.weight, Some(&self.bias), [self.stride], [self.padding], [1], 1)
+        x.conv2d(
+            &self.weight,
+            Some(&self.bias),
+            [self.stride],
+            [self.padding],
+            [1],
+            1,
+        )
     }
 
     /// Applies the convolution with an explicit (e.g. spectrally normalised) weight.
     pub fn forward_with(&self, x: &Tensor, weight: &Tensor) -> Tensor {
-        x.conv2d(weight, Some(&self.bias), [self.stride], [self.padding], [1], 1)
+        x.conv2d(
+            weight,
+            Some(&self.bias),
+            [self.stride],
+            [self.padding],
+            [1],
+            1,
+        )
     }
 
     /// A detached copy for inference with the given dtype and memory layout.
@@ -69,16 +91,30 @@ impl Film {
     /// Creates the map; initial weights are small so that z modulates gently at first.
     pub fn new(path: &nn::Path, zdim: i64, channels: i64) -> Self {
         let std = 0.5 / (zdim as f64).sqrt();
-        let weight = path.var("weight", &[2 * channels, zdim], nn::Init::Randn { mean: 0.0, stdev: std });
+        let weight = path.var(
+            "weight",
+            &[2 * channels, zdim],
+            nn::Init::Randn {
+                mean: 0.0,
+                stdev: std,
+            },
+        );
         let bias = path.var("bias", &[2 * channels], nn::Init::Const(0.0));
-        Self { weight, bias, channels }
+        Self {
+            weight,
+            bias,
+            channels,
+        }
     }
 
     /// Modulates `x` (`[N, C, H, W]`) with `z` (`[N, zdim]`).
     pub fn forward(&self, x: &Tensor, z: &Tensor) -> Tensor {
         let gb = z.linear(&self.weight, Some(&self.bias));
         let gamma = gb.narrow(1, 0, self.channels).unsqueeze(-1).unsqueeze(-1);
-        let beta = gb.narrow(1, self.channels, self.channels).unsqueeze(-1).unsqueeze(-1);
+        let beta = gb
+            .narrow(1, self.channels, self.channels)
+            .unsqueeze(-1)
+            .unsqueeze(-1);
         x * (gamma + 1.0) + beta
     }
 
@@ -111,7 +147,11 @@ pub fn lrelu02(x: &Tensor) -> Tensor {
 /// RGB image → `[1, 3, H, W]` float tensor in [-1, 1].
 pub fn rgb_to_tensor(img: &image::RgbImage) -> Tensor {
     let (w, h) = img.dimensions();
-    let data: Vec<f32> = img.as_raw().iter().map(|&v| f32::from(v) / 127.5 - 1.0).collect();
+    let data: Vec<f32> = img
+        .as_raw()
+        .iter()
+        .map(|&v| f32::from(v) / 127.5 - 1.0)
+        .collect();
     Tensor::from_slice(&data)
         .view([i64::from(h), i64::from(w), 3])
         .permute([2, 0, 1])
@@ -128,7 +168,11 @@ pub fn gray_to_tensor(img: &image::GrayImage) -> Tensor {
 
 /// `[3, H, W]` or `[1, 3, H, W]` tensor in [-1, 1] → RGB image (rounded, clamped).
 pub fn tensor_to_rgb(t: &Tensor) -> Result<image::RgbImage, tch::TchError> {
-    let t = if t.dim() == 4 { t.squeeze_dim(0) } else { t.shallow_clone() };
+    let t = if t.dim() == 4 {
+        t.squeeze_dim(0)
+    } else {
+        t.shallow_clone()
+    };
     let (h, w) = (t.size()[1], t.size()[2]);
     let bytes = ((t.to_kind(Kind::Float).clamp(-1.0, 1.0) + 1.0) * 127.5)
         .round()

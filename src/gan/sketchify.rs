@@ -23,8 +23,13 @@ pub enum Style {
 }
 
 /// All styles, for uniform sampling.
-pub const ALL_STYLES: [Style; 5] =
-    [Style::BlurPosterize, Style::KMeansPalette, Style::LowRes, Style::FlatEdges, Style::RoughStrokes];
+pub const ALL_STYLES: [Style; 5] = [
+    Style::BlurPosterize,
+    Style::KMeansPalette,
+    Style::LowRes,
+    Style::FlatEdges,
+    Style::RoughStrokes,
+];
 
 /// Applies `style` to `img` (`w·h·3`, [0, 1]).
 pub fn sketchify(img: &[f32], w: usize, h: usize, style: Style, rng: &mut impl Rng) -> Vec<f32> {
@@ -79,8 +84,12 @@ pub fn sketchify(img: &[f32], w: usize, h: usize, style: Style, rng: &mut impl R
 fn kmeans_quantize(img: &[f32], k: usize, rng: &mut impl Rng) -> Vec<f32> {
     let n = img.len() / 3;
     let px = |i: usize| [img[i * 3], img[i * 3 + 1], img[i * 3 + 2]];
-    let sample: Vec<[f32; 3]> = (0..n.min(1024)).map(|_| px(rng.random_range(0..n))).collect();
-    let mut centers: Vec<[f32; 3]> = (0..k).map(|_| sample[rng.random_range(0..sample.len())]).collect();
+    let sample: Vec<[f32; 3]> = (0..n.min(1024))
+        .map(|_| px(rng.random_range(0..n)))
+        .collect();
+    let mut centers: Vec<[f32; 3]> = (0..k)
+        .map(|_| sample[rng.random_range(0..sample.len())])
+        .collect();
     let nearest = |p: &[f32; 3], centers: &[[f32; 3]]| {
         let mut best = (f32::MAX, 0);
         for (j, c) in centers.iter().enumerate() {
@@ -148,7 +157,10 @@ fn rough_strokes(img: &[f32], w: usize, h: usize, rng: &mut impl Rng) -> Vec<f32
     let side = w.min(h) as f32;
     let strokes = ((w * h) as f32 / 60.0).sqrt() as usize + 20;
     for _ in 0..strokes {
-        let (x0, y0) = (rng.random_range(0.0..w as f32), rng.random_range(0.0..h as f32));
+        let (x0, y0) = (
+            rng.random_range(0.0..w as f32),
+            rng.random_range(0.0..h as f32),
+        );
         let i0 = ((y0 as usize).min(h - 1) * w + (x0 as usize).min(w - 1)) * 3;
         let col = [colour_src[i0], colour_src[i0 + 1], colour_src[i0 + 2]];
         let angle = rng.random_range(0.0..std::f32::consts::TAU);
@@ -184,7 +196,9 @@ mod tests {
     #[test]
     fn every_style_keeps_size_and_range() {
         let (w, h) = (40, 24);
-        let img: Vec<f32> = (0..w * h * 3).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
+        let img: Vec<f32> = (0..w * h * 3)
+            .map(|i| ((i * 37) % 101) as f32 / 100.0)
+            .collect();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         for s in ALL_STYLES {
             let out = sketchify(&img, w, h, s, &mut rng);

@@ -8,18 +8,18 @@
 //! (and written to `checkpoint_path` when set); a non-finite or exploding loss
 //! restores the last snapshot, halves the learning rates and carries on.
 //! Adam's moment estimates are not checkpointed: a resumed run restarts them.
-use super::augment::{diff_augment, Policy};
+use super::GanError;
+use super::augment::{Policy, diff_augment};
 use super::checkpoint::{ArchConfig, DataSummary};
 use super::data::{Batch, BatchLoader, PairSource};
 use super::infer::VariationModel;
 use super::losses;
-use super::GanError;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
+use tch::{Device, Kind, Tensor, nn, nn::OptimizerConfig};
 
 /// Training settings.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -40,8 +40,12 @@ pub struct TrainConfig {
     pub lr_d: f64,
     /// Weight of the generator's hinge loss.
     pub w_adv: f64,
-    /// Weight of L1 to the target.
+    /// Weight of L1 to the target at full resolution.
     pub w_l1: f64,
+    /// Weight of L1 to the target after 4×4 average pooling: anchors colour layout
+    /// (what faithfulness measures) while leaving fine detail to the adversarial and
+    /// mode-seeking terms, so variations differ in texture rather than in global colour.
+    pub w_l1_low: f64,
     /// Weight of the mode-seeking term (0 disables it).
     pub w_ms: f64,
     /// ε of the mode-seeking term `1/(ratio + ε)`; larger bounds its gradient.
@@ -82,6 +86,7 @@ impl Default for TrainConfig {
             lr_d: 2e-4,
             w_adv: 1.0,
             w_l1: 10.0,
+            w_l1_low: 0.0,
             w_ms: 1.0,
             ms_eps: 0.1,
             w_fm: 1.0,
@@ -179,8 +184,11 @@ impl Trainer {
     /// (fine-tuning / resuming: same architecture, weights copied, steps continue,
     /// `parent` = init's version).
     pub fn new(config: TrainConfig, init: Option<&VariationModel>) -> Result<Self, GanError> {
-        if config.size % 16 != 0 || config.size == 0 {
-            return Err(GanError::InvalidRequest(format!("crop size {} is not a multiple of 16", config.size)));
+        if !config.size.is_multiple_of(16) || config.size == 0 {
+            return Err(GanError::InvalidRequest(format!(
+                "crop size {} is not a multiple of 16",
+                config.size
+            )));
         }
         if config.batch == 0 {
             return Err(GanError::InvalidRequest("batch size 0".into()));
@@ -194,7 +202,9 @@ impl Trainer {
                 tch::no_grad(|| -> Result<(), GanError> {
                     let src = init.variables();
                     for (name, var) in m.variables() {
-                        let s = src.get(&name).ok_or_else(|| GanError::MissingVariable { name: name.clone() })?;
+                        let s = src
+                            .get(&name)
+                            .ok_or_else(|| GanError::MissingVariable { name: name.clone() })?;
                         var.shallow_clone().f_copy_(s)?;
                     }
                     Ok(())
@@ -207,10 +217,21 @@ impl Trainer {
                 // Initial weights come from libtorch's global generator: seed it so a
                 // seed reproduces the whole run.
                 tch::manual_seed(config.seed as i64);
-                (VariationModel::new(config.arch.clone(), config.device), 0, DataSummary::default())
+                (
+                    VariationModel::new(config.arch.clone(), config.device),
+                    0,
+                    DataSummary::default(),
+                )
             }
         };
-        Ok(Self { config, model, source: PairSource::default(), negatives: Vec::new(), data, start_step })
+        Ok(Self {
+            config,
+            model,
+            source: PairSource::default(),
+            negatives: Vec::new(),
+            data,
+            start_step,
+        })
     }
 
     /// Sets the real images (from [`super::data::load_images`]) and records them in the sidecar.
@@ -240,15 +261,28 @@ impl Trainer {
 
     /// Runs `config.steps` steps (fewer if `cancel` becomes true), reporting each step
     /// to `on_progress`, and returns the model.
-    pub fn run(mut self, cancel: Arc<AtomicBool>, mut on_progress: impl FnMut(&Progress)) -> Result<TrainOutcome, GanError> {
+    pub fn run(
+        mut self,
+        cancel: Arc<AtomicBool>,
+        mut on_progress: impl FnMut(&Progress),
+    ) -> Result<TrainOutcome, GanError> {
         if self.source.images.is_empty() && self.source.extra_pairs.is_empty() {
-            return Err(GanError::NoData("no images and no pairs to train on".into()));
+            return Err(GanError::NoData(
+                "no images and no pairs to train on".into(),
+            ));
         }
         let cfg = self.config.clone();
         tch::manual_seed(cfg.seed.wrapping_add(self.start_step) as i64);
         let negatives = self.negative_tensor();
         let source = Arc::new(std::mem::take(&mut self.source));
-        let mut loader = BatchLoader::start(source.clone(), cfg.seed, self.start_step, cfg.batch, cfg.size, cfg.workers);
+        let mut loader = BatchLoader::start(
+            source.clone(),
+            cfg.seed,
+            self.start_step,
+            cfg.batch,
+            cfg.size,
+            cfg.workers,
+        );
         let (mut opt_g, mut opt_d) = self.optimizers(1.0)?;
         let mut lr_scale = 1.0;
         let mut snapshot = self.snapshot();
@@ -271,9 +305,13 @@ impl Trainer {
             }
             if !losses.is_sane() {
                 rollbacks += 1;
-                tracing::warn!("step {done}: losses diverged ({losses:?}); restoring last good snapshot");
+                tracing::warn!(
+                    "step {done}: losses diverged ({losses:?}); restoring last good snapshot"
+                );
                 if rollbacks > 3 {
-                    return Err(GanError::Diverged(format!("{rollbacks} rollbacks, last losses {losses:?}")));
+                    return Err(GanError::Diverged(format!(
+                        "{rollbacks} rollbacks, last losses {losses:?}"
+                    )));
                 }
                 self.restore(&snapshot)?;
                 lr_scale *= 0.5;
@@ -285,8 +323,15 @@ impl Trainer {
             s.blend(&losses, 0.05);
             let elapsed = t0.elapsed();
             let eta = elapsed.mul_f64((cfg.steps - done) as f64 / done as f64);
-            on_progress(&Progress { step: done, total: cfg.steps, losses, smoothed: *s, eta, rollbacks });
-            if done % cfg.checkpoint_every.max(1) == 0 && done < cfg.steps {
+            on_progress(&Progress {
+                step: done,
+                total: cfg.steps,
+                losses,
+                smoothed: *s,
+                eta,
+                rollbacks,
+            });
+            if done.is_multiple_of(cfg.checkpoint_every.max(1)) && done < cfg.steps {
                 snapshot = self.snapshot();
                 self.finish_info(done, smoothed.unwrap_or_default());
                 if let Some(p) = &cfg.checkpoint_path {
@@ -303,7 +348,14 @@ impl Trainer {
         }
         let named = self.model.named_variables();
         self.model.info.version_id = super::checkpoint::content_id(&named);
-        Ok(TrainOutcome { model: self.model, steps: done, cancelled, rollbacks, losses, elapsed: t0.elapsed() })
+        Ok(TrainOutcome {
+            model: self.model,
+            steps: done,
+            cancelled,
+            rollbacks,
+            losses,
+            elapsed: t0.elapsed(),
+        })
     }
 
     fn finish_info(&mut self, done: u64, l: Losses) {
@@ -322,14 +374,24 @@ impl Trainer {
     }
 
     fn optimizers(&self, scale: f64) -> Result<(nn::Optimizer, nn::Optimizer), GanError> {
-        let adam = nn::Adam { beta1: 0.5, beta2: 0.999, wd: 0.0, eps: 1e-8, amsgrad: false };
+        let adam = nn::Adam {
+            beta1: 0.5,
+            beta2: 0.999,
+            wd: 0.0,
+            eps: 1e-8,
+            amsgrad: false,
+        };
         let g = adam.build(&self.model.vs_g, self.config.lr_g * scale)?;
         let d = adam.build(&self.model.vs_d, self.config.lr_d * scale)?;
         Ok((g, d))
     }
 
     fn snapshot(&self) -> Vec<(String, Tensor)> {
-        self.model.named_variables().into_iter().map(|(n, t)| (n, t.detach().copy())).collect()
+        self.model
+            .named_variables()
+            .into_iter()
+            .map(|(n, t)| (n, t.detach().copy()))
+            .collect()
     }
 
     fn restore(&mut self, snap: &[(String, Tensor)]) -> Result<(), GanError> {
@@ -352,11 +414,26 @@ impl Trainer {
         let s = self.config.size as u32;
         let prep = |img: &image::RgbImage| {
             let side = img.width().min(img.height());
-            let c = image::imageops::crop_imm(img, (img.width() - side) / 2, (img.height() - side) / 2, side, side).to_image();
-            super::nn_util::rgb_to_tensor(&image::imageops::resize(&c, s, s, image::imageops::FilterType::Triangle))
+            let c = image::imageops::crop_imm(
+                img,
+                (img.width() - side) / 2,
+                (img.height() - side) / 2,
+                side,
+                side,
+            )
+            .to_image();
+            super::nn_util::rgb_to_tensor(&image::imageops::resize(
+                &c,
+                s,
+                s,
+                image::imageops::FilterType::Triangle,
+            ))
         };
-        let parts: Vec<Tensor> =
-            self.negatives.iter().map(|(a, b)| Tensor::cat(&[prep(a), prep(b)], 1)).collect();
+        let parts: Vec<Tensor> = self
+            .negatives
+            .iter()
+            .map(|(a, b)| Tensor::cat(&[prep(a), prep(b)], 1))
+            .collect();
         Some(Tensor::cat(&parts, 0).to_device(self.config.device))
     }
 
@@ -371,9 +448,15 @@ impl Trainer {
         let cfg = &self.config;
         let dev = cfg.device;
         let (n, s) = (batch.n as i64, batch.size as i64);
-        let canvas = Tensor::from_slice(&batch.input).view([n, 3, s, s]).to_device(dev);
-        let target = Tensor::from_slice(&batch.target).view([n, 3, s, s]).to_device(dev);
-        let mask = Tensor::from_slice(&batch.mask).view([n, 1, s, s]).to_device(dev);
+        let canvas = Tensor::from_slice(&batch.input)
+            .view([n, 3, s, s])
+            .to_device(dev);
+        let target = Tensor::from_slice(&batch.target)
+            .view([n, 3, s, s])
+            .to_device(dev);
+        let mask = Tensor::from_slice(&batch.mask)
+            .view([n, 1, s, s])
+            .to_device(dev);
         let zdim = self.model.info.arch.latent_dim as i64;
         let z1 = Tensor::randn([n, zdim], (Kind::Float, dev));
         let z2 = Tensor::randn([n, zdim], (Kind::Float, dev));
@@ -382,7 +465,10 @@ impl Trainer {
         let canvas2 = Tensor::cat(&[&canvas, &canvas], 0);
         let mask2 = Tensor::cat(&[&mask, &mask], 0);
         let target2 = Tensor::cat(&[&target, &target], 0);
-        let raw = self.model.generator.forward(&x2, &Tensor::cat(&[&z1, &z2], 0));
+        let raw = self
+            .model
+            .generator
+            .forward(&x2, &Tensor::cat(&[&z1, &z2], 0));
         let fake = &mask2 * raw + (mask2.neg() + 1.0) * &canvas2;
 
         // Discriminator.
@@ -394,7 +480,11 @@ impl Trainer {
         let neg_scores = negatives.map(|neg| {
             let k = neg.size()[0].min(n);
             let idx = Tensor::randint(neg.size()[0], [k], (Kind::Int64, dev));
-            d.forward_pair(&diff_augment(&neg.index_select(0, &idx), cfg.augment), false).scores
+            d.forward_pair(
+                &diff_augment(&neg.index_select(0, &idx), cfg.augment),
+                false,
+            )
+            .scores
         });
         let d_loss = losses::d_hinge(&dr.scores, &df.scores, neg_scores.as_ref());
         opt_d.zero_grad();
@@ -402,12 +492,30 @@ impl Trainer {
         opt_d.step();
 
         // Generator.
-        let dg = d.forward_pair(&diff_augment(&Tensor::cat(&[&canvas2, &fake], 1), cfg.augment), false);
+        let dg = d.forward_pair(
+            &diff_augment(&Tensor::cat(&[&canvas2, &fake], 1), cfg.augment),
+            false,
+        );
         let g_adv = losses::g_hinge(&dg.scores);
         let l1 = losses::l1(&fake, &target2);
-        let ms = losses::mode_seeking(&fake.narrow(0, 0, n), &fake.narrow(0, n, n), &z1, &z2, cfg.ms_eps);
+        let l1_low = if cfg.w_l1_low > 0.0 {
+            losses::l1(
+                &fake.avg_pool2d([4, 4], [4, 4], [0, 0], false, true, None::<i64>),
+                &target2.avg_pool2d([4, 4], [4, 4], [0, 0], false, true, None::<i64>),
+            )
+        } else {
+            Tensor::zeros([], (Kind::Float, cfg.device))
+        };
+        let ms = losses::mode_seeking(
+            &fake.narrow(0, 0, n),
+            &fake.narrow(0, n, n),
+            &z1,
+            &z2,
+            cfg.ms_eps,
+        );
         let fm = losses::feature_matching(&dr.features, &dg.features);
-        let mut g_loss = &g_adv * cfg.w_adv + &l1 * cfg.w_l1 + &fm * cfg.w_fm;
+        let mut g_loss =
+            &g_adv * cfg.w_adv + &l1 * cfg.w_l1 + &l1_low * cfg.w_l1_low + &fm * cfg.w_fm;
         if cfg.w_ms > 0.0 {
             g_loss += &ms * cfg.w_ms;
         }
