@@ -5,7 +5,8 @@ Loads the same safetensors weights (+ JSON sidecar) as the Rust code, checks tha
 outputs match the tensors the Rust side dumped (`atelier bench gan --dump-reference`)
 to max |diff| <= 1e-4 in fp32, then times the same work: COUNT sequential generator
 forwards of one SIZE x SIZE image on THREADS CPU threads (eager fp32, channels-last,
-bf16 autocast, and optionally torch.compile).
+bf16 autocast, and optionally torch.compile), and the same with the z-independent encoder
+run once for all codes (as `vary` does).
 
 Usage:
   atelier bench gan --size 512 --count 4 --dump-reference /tmp/ref.safetensors
@@ -50,13 +51,20 @@ class Generator(torch.nn.Module):
         return x * (gamma + 1.0) + beta
 
     def forward(self, x, z):
-        rgb = x[:, :3]
+        return self.decode(self.encode(x), z)
+
+    def encode(self, x):
+        rgb_logit = torch.atanh(x[:, :3].float().clamp(-0.999, 0.999))
         h = F.leaky_relu(self.conv(x, "stem"), 0.01)
         skips = []
         for i in range(1, self.levels + 1):
             skips.append(h)
             h = F.leaky_relu(self.conv(h, f"down{i}.down", stride=2), 0.01)
             h = F.leaky_relu(self.conv(h, f"down{i}.conv"), 0.01)
+        return rgb_logit, skips, h
+
+    def decode(self, enc, z):
+        rgb_logit, skips, h = enc
         h = self.film(h, z, "mid.film")
         h = F.leaky_relu(self.conv(h, "mid.conv"), 0.01)
         for i in reversed(range(self.levels)):
@@ -64,8 +72,8 @@ class Generator(torch.nn.Module):
             h = F.interpolate(p, size=skips[i].shape[2:], mode="nearest") + skips[i]
             h = F.leaky_relu(self.conv(h, f"up{i}.conv"), 0.01)
             h = self.film(h, z, f"up{i}.film")
-        delta = self.conv(h, "head")
-        return torch.tanh(torch.atanh(rgb.clamp(-0.999, 0.999)) + delta)
+        delta = self.conv(h, "head").float()
+        return torch.tanh(rgb_logit + delta)
 
 
 def time_it(fn, reps):
@@ -103,24 +111,35 @@ def main():
     results = {"max_abs_diff_vs_rust": max_diff, "threads": torch.get_num_threads(), "size": x.shape[-1], "count": count,
                "torch": torch.__version__}
 
-    def run(model, xx, cast=None):
+    def run(model, xx, cast=None, shared=False):
+        def work():
+            if shared:
+                enc = model.encode(xx)
+                for i in range(count):
+                    model.decode(enc, zs[i : i + 1])
+            else:
+                for i in range(count):
+                    model(xx, zs[i : i + 1])
+
         def f():
             with torch.inference_mode():
                 if cast is None:
-                    for i in range(count):
-                        model(xx, zs[i : i + 1])
+                    work()
                 else:
                     with torch.autocast("cpu", dtype=cast):
-                        for i in range(count):
-                            model(xx, zs[i : i + 1])
+                        work()
         return f
 
     results["eager_fp32_ms"] = time_it(run(g, x), a.reps)
+    results["eager_fp32_shared_encoder_ms"] = time_it(run(g, x, shared=True), a.reps)
     g_cl = Generator(load_file(a.model), arch).eval().to(memory_format=torch.channels_last)
     x_cl = x.contiguous(memory_format=torch.channels_last)
     results["eager_fp32_channels_last_ms"] = time_it(run(g_cl, x_cl), a.reps)
     results["eager_bf16_autocast_ms"] = time_it(run(g, x, torch.bfloat16), a.reps)
     results["eager_bf16_autocast_channels_last_ms"] = time_it(run(g_cl, x_cl, torch.bfloat16), a.reps)
+    results["eager_bf16_autocast_channels_last_shared_encoder_ms"] = time_it(
+        run(g_cl, x_cl, torch.bfloat16, shared=True), a.reps
+    )
     if a.compile:
         gc = torch.compile(g_cl)
         results["compile_bf16_channels_last_ms"] = time_it(run(gc, x_cl, torch.bfloat16), a.reps)

@@ -318,3 +318,11 @@ fn cuda_vary_matches_cpu_when_a_gpu_exists() {
         assert!(max <= 2, "CPU and CUDA differ by {max}/255");
     }
 }
+
+#[test]
+fn model_and_trainer_can_move_to_a_worker_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<VariationModel>();
+    assert_send::<atelier::gan::Trainer>();
+    assert_send::<atelier::gan::Variation>();
+}

@@ -401,14 +401,15 @@ pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
         (Precision::Bf16, true),
     ] {
         let diff = bench::max_diff_vs_fp32(&mut model, precision, cl, size);
-        let ms = bench::time_generator(&model, size, a.count, a.reps);
+        let full = bench::time_generator(&model, size, a.count, a.reps, false);
+        let shared = bench::time_generator(&model, size, a.count, a.reps, true);
         inference.push(serde_json::json!({
             "precision": format!("{precision:?}").to_lowercase(), "channels_last": cl,
-            "generator_ms": ms, "max_abs_diff_vs_fp32": diff,
+            "generator_ms": full, "generator_shared_encoder_ms": shared, "max_abs_diff_vs_fp32": diff,
         }));
         if !a.json {
             println!(
-                "generator {precision:?}{} : {ms:.1} ms for {} × {}² (max |Δ| vs fp32 {diff:.2e})",
+                "generator {precision:?}{}: {full:.1} ms for {} × {}² ({shared:.1} ms sharing the encoder; max |Δ| vs fp32 {diff:.2e})",
                 if cl { " channels-last" } else { "" },
                 a.count,
                 a.size

@@ -36,15 +36,26 @@ pub fn bench_input(size: i64, zdim: i64, count: usize, seed: i64) -> (Tensor, Ve
     (x, zs)
 }
 
-/// Milliseconds (median of `reps` after one warm-up) for `count` sequential generator
-/// forwards of one `size`² image each — the work of one "vary" of `count` variations.
-pub fn time_generator(model: &VariationModel, size: i64, count: usize, reps: usize) -> f64 {
+/// Milliseconds (median of `reps` after one warm-up) for `count` variations of one
+/// `size`² image: `count` full generator forwards, or with `shared` one encoder pass and
+/// `count` decoder passes (what `vary` does).
+pub fn time_generator(
+    model: &VariationModel,
+    size: i64,
+    count: usize,
+    reps: usize,
+    shared: bool,
+) -> f64 {
     let zdim = model.info().arch.latent_dim as i64;
     let (x, zs) = bench_input(size, zdim, count, 0);
     let x = x.to_device(model.device());
     let run = || {
-        for z in &zs {
-            let _ = model.generate_raw(&x, z);
+        if shared {
+            let _ = model.generate_raw_shared(&x, &zs);
+        } else {
+            for z in &zs {
+                let _ = model.generate_raw(&x, z);
+            }
         }
         if let tch::Device::Cuda(i) = model.device() {
             tch::Cuda::synchronize(i as i64);

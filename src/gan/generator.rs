@@ -37,6 +37,14 @@ struct Up {
     film: Film,
 }
 
+/// Encoder features of one batch of canvases (see [`Generator::encode`]).
+#[derive(Debug)]
+pub struct Encoded {
+    rgb_logit: Tensor,
+    skips: Vec<Tensor>,
+    bottom: Tensor,
+}
+
 /// The U-Net generator. Variable paths (under the `g` root): `stem`, `down{i}.down`,
 /// `down{i}.conv`, `mid.film`, `mid.conv`, `up{i}.proj|conv|film`, `head`.
 #[derive(Debug)]
@@ -111,11 +119,21 @@ impl Generator {
         self.kind
     }
 
-    /// Runs the network. `x`: `[N, 4, H, W]`, `z`: `[N, zdim]`.
+    /// Runs the network. `x`: `[N, 4, H, W]`, `z`: `[N, zdim]`. Returns fp32.
     pub fn forward(&self, x: &Tensor, z: &Tensor) -> Tensor {
+        self.decode(&self.encode(x), z)
+    }
+
+    /// The z-independent half: encoder features of `x` (`[N, 4, H, W]`). z enters only
+    /// at the bottleneck and in the decoder, so N variations of one canvas share this.
+    pub fn encode(&self, x: &Tensor) -> Encoded {
+        // The residual path stays fp32 even in bf16 mode: it carries the canvas itself.
+        let rgb_logit = x
+            .narrow(1, 0, 3)
+            .to_kind(Kind::Float)
+            .clamp(-0.999, 0.999)
+            .atanh();
         let x = super::nn_util::relayout(&x.to_kind(self.kind), self.channels_last);
-        let z = z.to_kind(self.kind);
-        let rgb = x.narrow(1, 0, 3);
         let mut h = self.stem.forward(&x).leaky_relu();
         let mut skips = Vec::with_capacity(self.levels);
         for d in &self.downs {
@@ -123,18 +141,29 @@ impl Generator {
             h = d.down.forward(&h).leaky_relu();
             h = d.conv.forward(&h).leaky_relu();
         }
-        h = self.mid_film.forward(&h, &z);
+        Encoded {
+            rgb_logit,
+            skips,
+            bottom: h,
+        }
+    }
+
+    /// The z-dependent half: decodes `e` with codes `z` (`[N, zdim]`, N matching `e`,
+    /// or 1 to broadcast). Returns fp32 RGB in [-1, 1].
+    pub fn decode(&self, e: &Encoded, z: &Tensor) -> Tensor {
+        let z = z.to_kind(self.kind);
+        let mut h = self.mid_film.forward(&e.bottom, &z);
         h = self.mid_conv.forward(&h).leaky_relu();
         for (i, up) in self.ups.iter().enumerate().rev() {
             let p = up.proj.forward(&h);
-            let (sh, sw) = (skips[i].size()[2], skips[i].size()[3]);
-            h = p.upsample_nearest2d([sh, sw], None, None) + &skips[i];
+            let (sh, sw) = (e.skips[i].size()[2], e.skips[i].size()[3]);
+            h = p.upsample_nearest2d([sh, sw], None, None) + &e.skips[i];
             h = up.conv.forward(&h).leaky_relu();
             h = up.film.forward(&h, &z);
         }
-        let delta = self.head.forward(&h);
-        // Residual in logit space; the clamp keeps atanh finite for ±1 inputs.
-        (rgb.clamp(-0.999, 0.999).atanh() + delta).tanh()
+        let delta = self.head.forward(&h).to_kind(Kind::Float);
+        // Residual in logit space (see the module doc).
+        (&e.rgb_logit + delta).tanh()
     }
 
     /// A detached copy for inference in `kind` (Float or BFloat16), optionally channels-last.

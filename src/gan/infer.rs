@@ -235,13 +235,28 @@ impl VariationModel {
         self.fast = None;
     }
 
+    fn inference_generator(&self) -> &Generator {
+        self.fast.as_ref().unwrap_or(&self.generator)
+    }
+
     /// Raw generator forward on an already padded `[N, 4, H, W]` input (for the
     /// PyTorch cross-check and benchmarks); returns `[N, 3, H, W]` in fp32.
     pub fn generate_raw(&self, x: &Tensor, z: &Tensor) -> Tensor {
         tch::no_grad(|| {
-            let g = self.fast.as_ref().unwrap_or(&self.generator);
-            g.forward(&x.to_device(self.device), &z.to_device(self.device))
-                .to_kind(Kind::Float)
+            self.inference_generator()
+                .forward(&x.to_device(self.device), &z.to_device(self.device))
+        })
+    }
+
+    /// Like [`Self::generate_raw`] for one canvas and several codes, running the
+    /// z-independent encoder once: what [`Self::vary`] does.
+    pub fn generate_raw_shared(&self, x: &Tensor, zs: &[Tensor]) -> Vec<Tensor> {
+        tch::no_grad(|| {
+            let g = self.inference_generator();
+            let e = g.encode(&x.to_device(self.device));
+            zs.iter()
+                .map(|z| g.decode(&e, &z.to_device(self.device)))
+                .collect()
         })
     }
 
@@ -310,11 +325,14 @@ impl VariationModel {
                 ),
             };
             let x = self.pad(&Tensor::cat(&[&canvas, &mask], 1));
+            // z enters only after the encoder: encode the canvas once for all codes.
+            let encoded = self.inference_generator().encode(&x);
             let s = f64::from(request.strength);
             for (i, (z, seed)) in codes.into_iter().enumerate() {
                 let zt = (Tensor::from_slice(&z).view([1, zdim as i64]) * s).to_device(self.device);
                 let out = self
-                    .generate_raw(&x, &zt)
+                    .inference_generator()
+                    .decode(&encoded, &zt)
                     .narrow(2, 0, i64::from(h))
                     .narrow(3, 0, i64::from(w));
                 let blended = &canvas + (out - &canvas) * s;
