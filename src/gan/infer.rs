@@ -26,6 +26,9 @@ static DEFAULT_SIDECAR: &str = include_str!(concat!(
     "/assets/models/default.json"
 ));
 
+/// Mirrored border added around the canvas before the generator runs (pixels).
+const MARGIN: i64 = 16;
+
 /// Strength used when the caller does not choose one (CLI default, quality benchmark).
 pub const DEFAULT_STRENGTH: f32 = 0.8;
 
@@ -272,6 +275,21 @@ impl VariationModel {
         }
     }
 
+    /// Adds a mirrored margin of [`MARGIN`] pixels on every side, then pads to a
+    /// multiple of 16. The convolutions' zero padding makes the outermost pixels of
+    /// the output unreliable (bright seams at the image border); with the margin those
+    /// pixels fall outside the crop that is kept.
+    fn pad_with_margin(&self, t: &Tensor) -> Tensor {
+        let (h, w) = (t.size()[2], t.size()[3]);
+        // Reflection needs the image to be larger than the margin.
+        let mode = if h > MARGIN && w > MARGIN {
+            "reflect"
+        } else {
+            "replicate"
+        };
+        self.pad(&t.pad([MARGIN, MARGIN, MARGIN, MARGIN], mode, None))
+    }
+
     /// Generates one variation per latent code, calling `on_each(index, variation)` as
     /// each finishes; returning false from `on_each` cancels the rest.
     pub fn vary(
@@ -324,23 +342,24 @@ impl VariationModel {
                     (Kind::Float, self.device),
                 ),
             };
-            let x = self.pad(&Tensor::cat(&[&canvas, &mask], 1));
+            let x = self.pad_with_margin(&Tensor::cat(&[&canvas, &mask], 1));
             // z enters only after the encoder: encode the canvas once for all codes.
             let encoded = self.inference_generator().encode(&x);
+            let canvas_padded = self.pad(&canvas);
             let s = f64::from(request.strength);
             for (i, (z, seed)) in codes.into_iter().enumerate() {
                 let zt = (Tensor::from_slice(&z).view([1, zdim as i64]) * s).to_device(self.device);
                 let out = self
                     .inference_generator()
                     .decode(&encoded, &zt)
-                    .narrow(2, 0, i64::from(h))
-                    .narrow(3, 0, i64::from(w));
+                    .narrow(2, MARGIN, i64::from(h))
+                    .narrow(3, MARGIN, i64::from(w));
                 let blended = &canvas + (out - &canvas) * s;
                 let result = &mask * blended + (mask.neg() + 1.0) * &canvas;
                 // D needs a few pixels per stride; score the padded pair so tiny inputs work.
                 let critic = self
                     .discriminator
-                    .forward(&x.narrow(1, 0, 3), &self.pad(&result), false)
+                    .forward(&canvas_padded, &self.pad(&result), false)
                     .scores
                     .mean(Kind::Float);
                 let variation = Variation {
