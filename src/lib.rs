@@ -1,15 +1,17 @@
 //! Atelier: a painting application in which an artist and a GAN paint together.
 //!
-//! Modules by responsibility (see DESIGN.md):
+//! Modules by responsibility:
 //! - [`document`]: layers of sparse premultiplied tiles, blend modes, undo history.
 //! - [`brush`]: the deterministic brush engine (strokes are data, dabs onto a surface).
 //! - [`render`]: the CPU reference compositor and the wgpu canvas compositor.
+//! - [`gan`]: the variation GAN (model, training, checkpoints, metrics).
 //! - [`project`]: `.atelier` files (OpenRaster-compatible zip), atomic saves.
 //! - [`ui`]: the egui app: panels, commands, tools, canvas view.
 //! - [`cli`]: subcommands that drive the same engine without a window.
 pub mod brush;
 pub mod cli;
 pub mod document;
+pub mod gan;
 pub mod project;
 pub mod render;
 pub mod ui;

@@ -6,22 +6,13 @@
 //! along a serpentine stroke, or at uniformly random positions.
 use std::time::Instant;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use crate::brush::raster::MaskCache;
 use crate::brush::{Dab, DabSurface, LayerSurface, Paint, PaintMode};
 use crate::document::TileGrid;
 use crate::document::history::PixelEdit;
-
-/// Which benchmark `atelier bench` runs.
-#[derive(Debug, Subcommand)]
-pub enum BenchWhich {
-    /// Brush dab throughput.
-    Brush(BrushBenchArgs),
-    /// Resident memory of a large layered document with full undo history.
-    Memory(MemoryBenchArgs),
-}
 
 /// `atelier bench memory [--size 4096] [--layers 10] [--strokes 200] [--json]`
 #[derive(Debug, Args)]

@@ -2,10 +2,11 @@
 //! same engine headless for automation, batch work, benchmarks and tests.
 mod bench;
 mod doc_cmds;
+pub mod gan_cmds;
 
 use clap::{Parser, Subcommand};
 
-pub use bench::{BenchWhich, BrushBenchArgs, BrushBenchReport, run_brush_bench};
+pub use bench::{BrushBenchArgs, BrushBenchReport, MemoryBenchArgs, run_brush_bench};
 pub use doc_cmds::{InfoArgs, NewArgs, PaintArgs, StrokeFile};
 
 /// Top-level command line.
@@ -24,14 +25,31 @@ pub enum Command {
     New(NewArgs),
     /// Replay strokes from a JSON file onto a project.
     Paint(PaintArgs),
-    /// Describe a project or image file.
+    /// Describe a project file.
     Info(InfoArgs),
-    /// Measure speed on this machine.
+    /// Train (or fine-tune) a variation GAN on a folder of images.
+    Train(gan_cmds::TrainArgs),
+    /// Write N GAN variations of an image.
+    Vary(gan_cmds::VaryArgs),
+    /// Measure speed (and GAN quality) on this machine.
     Bench {
-        /// Which benchmark.
+        /// What to measure.
         #[command(subcommand)]
         which: BenchWhich,
     },
+}
+
+/// `atelier bench` targets.
+#[derive(Debug, Subcommand)]
+pub enum BenchWhich {
+    /// Brush dab throughput.
+    Brush(BrushBenchArgs),
+    /// Resident memory of a large layered document with full undo history.
+    Memory(MemoryBenchArgs),
+    /// GAN inference and training-step speed.
+    Gan(gan_cmds::BenchGanArgs),
+    /// GAN quality metrics on held-out images.
+    GanQuality(gan_cmds::BenchGanQualityArgs),
 }
 
 /// Runs one subcommand.
@@ -40,9 +58,13 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::New(args) => doc_cmds::new(args),
         Command::Paint(args) => doc_cmds::paint(args),
         Command::Info(args) => doc_cmds::info(args),
+        Command::Train(args) => gan_cmds::run_train(args),
+        Command::Vary(args) => gan_cmds::run_vary(args),
         Command::Bench { which } => match which {
             BenchWhich::Brush(args) => bench::brush(args),
             BenchWhich::Memory(args) => bench::memory(args),
+            BenchWhich::Gan(args) => gan_cmds::run_bench_gan(args),
+            BenchWhich::GanQuality(args) => gan_cmds::run_bench_gan_quality(args),
         },
     }
 }

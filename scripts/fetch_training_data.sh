@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Fetches the default model's training images reproducibly from Debian's archive:
+# the photographs and paintings of mate-backgrounds 1.26.0-1 (GPL-2+ and
+# CC-BY-SA-4.0, see the package's debian/copyright, copied next to the images).
+# Held-out images for the quality benchmark go to a separate folder and are never
+# trained on.
+#
+# Usage: scripts/fetch_training_data.sh [DEST]   (default: data/mate-backgrounds)
+# Produces DEST/train/*.jpg|png, DEST/heldout/*.jpg|png, DEST/copyright.
+set -euo pipefail
+DEST="${1:-data/mate-backgrounds}"
+PKG="mate-backgrounds"
+VERSION="1.26.0-1"
+SHA256="7bf4c2209f34b4f61ba6d24c8b58c28b361e82e4b943aae6d42c030169af9e04"
+HELDOUT=(nature/Storm.jpg nature/LadyBird.jpg nature/Wood.jpg abstract/Flow.png)
+# Duplicates (other resolutions of Elephants.jpg) and an image without a licence line.
+SKIP=(abstract/Elephants_3840x2160.jpg abstract/Elephants_5640x3172.jpg abstract/Arc-Colors-Transparent-Wallpaper.png)
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+(cd "$work" && apt-get download "$PKG=$VERSION" >/dev/null)
+deb="$(ls "$work"/*.deb)"
+got="$(sha256sum "$deb" | cut -d' ' -f1)"
+if [[ "$got" != "$SHA256" ]]; then
+  echo "checksum mismatch for $(basename "$deb"): $got (expected $SHA256)" >&2
+  exit 1
+fi
+dpkg-deb -x "$deb" "$work/x"
+src="$work/x/usr/share/backgrounds/mate"
+mkdir -p "$DEST/train" "$DEST/heldout"
+cp "$work/x/usr/share/doc/$PKG/copyright" "$DEST/copyright"
+n_train=0; n_held=0
+while IFS= read -r -d '' f; do
+  rel="${f#"$src"/}"
+  name="$(echo "$rel" | tr '/' '_')"
+  for s in "${SKIP[@]}"; do [[ "$rel" == "$s" ]] && continue 2; done
+  held=0
+  for h in "${HELDOUT[@]}"; do [[ "$rel" == "$h" ]] && held=1; done
+  if [[ $held == 1 ]]; then cp "$f" "$DEST/heldout/$name"; n_held=$((n_held+1));
+  else cp "$f" "$DEST/train/$name"; n_train=$((n_train+1)); fi
+done < <(find "$src" -type f \( -name '*.jpg' -o -name '*.png' \) -print0 | sort -z)
+echo "$n_train training images in $DEST/train, $n_held held-out images in $DEST/heldout" >&2

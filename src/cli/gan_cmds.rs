@@ -1,0 +1,539 @@
+//! `atelier train`, `atelier vary` and `atelier bench gan|gan-quality`: the GAN from
+//! the command line.
+use crate::gan::bench;
+use crate::gan::{Precision, TrainConfig, Trainer, VariationModel, VaryRequest};
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use tch::Device;
+
+/// Where to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DeviceArg {
+    /// CUDA if available, else CPU.
+    #[default]
+    Auto,
+    /// CPU.
+    Cpu,
+    /// The first CUDA GPU (fails if there is none).
+    Cuda,
+}
+
+impl DeviceArg {
+    fn resolve(self) -> Result<Device> {
+        Ok(match self {
+            DeviceArg::Auto => Device::cuda_if_available(),
+            DeviceArg::Cpu => Device::Cpu,
+            DeviceArg::Cuda => {
+                if !tch::Cuda::is_available() {
+                    bail!("--device cuda: no CUDA device available");
+                }
+                Device::Cuda(0)
+            }
+        })
+    }
+}
+
+/// Inference precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PrecisionArg {
+    /// 32-bit float.
+    #[default]
+    Fp32,
+    /// bfloat16.
+    Bf16,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(p: PrecisionArg) -> Self {
+        match p {
+            PrecisionArg::Fp32 => Precision::Fp32,
+            PrecisionArg::Bf16 => Precision::Bf16,
+        }
+    }
+}
+
+/// `atelier train`: trains (or, with `--from`, fine-tunes / resumes) a variation GAN.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Folder of training images (nested folders are searched).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output model (`.safetensors`; the sidecar `.json` is written beside it).
+    /// Checkpoints go here every `--checkpoint-every` steps.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Start from this model (fine-tune or resume) instead of from scratch.
+    #[arg(long)]
+    pub from: Option<PathBuf>,
+    /// Steps to run.
+    #[arg(long, default_value_t = 2000)]
+    pub steps: u64,
+    /// Canvases per batch.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    /// Crop size (multiple of 16).
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Device.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
+    /// libtorch threads (default: libtorch's choice).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Data worker threads.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Checkpoint every N steps.
+    #[arg(long, default_value_t = 250)]
+    pub checkpoint_every: u64,
+    /// Generator learning rate.
+    #[arg(long, default_value_t = 2e-4)]
+    pub lr_g: f64,
+    /// Discriminator learning rate.
+    #[arg(long, default_value_t = 2e-4)]
+    pub lr_d: f64,
+    /// Weight of L1 to the target.
+    #[arg(long, default_value_t = 10.0)]
+    pub w_l1: f64,
+    /// Weight of L1 to the target after 4×4 average pooling (colour layout only).
+    #[arg(long, default_value_t = 0.0)]
+    pub w_l1_low: f64,
+    /// Weight of the mode-seeking term (0 = off).
+    #[arg(long, default_value_t = 1.0)]
+    pub w_ms: f64,
+    /// Weight of discriminator feature matching.
+    #[arg(long, default_value_t = 1.0)]
+    pub w_fm: f64,
+    /// Images are downscaled so their shorter side is at most this many pixels.
+    #[arg(long, default_value_t = 384)]
+    pub max_side: u32,
+    /// Description of the data for the sidecar (default: the folder's name).
+    #[arg(long)]
+    pub data_label: Option<String>,
+    /// Stop (and save) after this many minutes even if `--steps` are not done.
+    #[arg(long)]
+    pub time_limit_min: Option<f64>,
+    /// No progress bar (prints a line every 50 steps instead).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Runs `atelier train`.
+pub fn run_train(a: TrainArgs) -> Result<()> {
+    let device = a.device.resolve()?;
+    let init = match &a.from {
+        Some(p) => Some(
+            VariationModel::load(p, device).with_context(|| format!("loading {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let label = a.data_label.clone().unwrap_or_else(|| {
+        a.data
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
+    let config = TrainConfig {
+        steps: a.steps,
+        batch: a.batch,
+        size: a.size,
+        seed: a.seed,
+        lr_g: a.lr_g,
+        lr_d: a.lr_d,
+        w_l1: a.w_l1,
+        w_l1_low: a.w_l1_low,
+        w_ms: a.w_ms,
+        w_fm: a.w_fm,
+        checkpoint_every: a.checkpoint_every,
+        checkpoint_path: Some(a.out.clone()),
+        device,
+        threads: a.threads,
+        workers: a.workers,
+        data_source: label,
+        ..TrainConfig::default()
+    };
+    let files = crate::gan::data::scan(&a.data)?;
+    let set = crate::gan::data::load_images(&files, a.max_side, a.workers.max(1));
+    if set.skipped > 0 {
+        eprintln!(
+            "warning: skipped {} unreadable file(s) of {}",
+            set.skipped, set.files
+        );
+    }
+    if set.images.is_empty() {
+        bail!("no readable images under {}", a.data.display());
+    }
+    eprintln!(
+        "training on {} images ({} skipped), device {:?}, {} libtorch threads",
+        set.images.len(),
+        set.skipped,
+        device,
+        tch::get_num_threads()
+    );
+    let mut trainer = Trainer::new(config, init.as_ref())?;
+    trainer.set_images(set.images, set.skipped);
+    let bar = if a.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(a.steps)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} {elapsed_precise} eta {eta_precise} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let cancel = Arc::new(AtomicBool::new(false));
+    if let Some(min) = a.time_limit_min {
+        let c = cancel.clone();
+        // The trainer checks the flag between steps and saves a checkpoint when it stops.
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs_f64(min * 60.0));
+            c.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+    let outcome = trainer.run(cancel, |p| {
+        bar.set_position(p.step);
+        let l = p.smoothed;
+        bar.set_message(format!(
+            "D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3}",
+            l.d, l.g_adv, l.l1, l.ms, l.fm
+        ));
+        if a.quiet && p.step % 50 == 0 {
+            eprintln!(
+                "step {} D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} eta {:?}",
+                p.step, l.d, l.g_adv, l.l1, l.ms, l.fm, p.eta
+            );
+        }
+    })?;
+    bar.finish();
+    eprintln!(
+        "{}: {} steps in {:.1} s, {} rollbacks, model {} (version {})",
+        if outcome.cancelled {
+            "stopped at the time limit"
+        } else {
+            "done"
+        },
+        outcome.steps,
+        outcome.elapsed.as_secs_f64(),
+        outcome.rollbacks,
+        a.out.display(),
+        outcome.model.info().version_id
+    );
+    Ok(())
+}
+
+/// `atelier vary`: writes N variations of an image.
+#[derive(Debug, Args)]
+pub struct VaryArgs {
+    /// Input image.
+    pub input: PathBuf,
+    /// Number of variations.
+    #[arg(long, default_value_t = 4)]
+    pub count: usize,
+    /// Seed (variation i uses seed + i).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// 0..1: how far the variations may move from the input.
+    #[arg(long, default_value_t = crate::gan::infer::DEFAULT_STRENGTH)]
+    pub strength: f32,
+    /// Grayscale mask, white = regenerate (same size as the input).
+    #[arg(long)]
+    pub mask: Option<PathBuf>,
+    /// Model (`.safetensors`); default: the embedded one.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Print per-variation z, seed and critic score as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Device.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
+    /// libtorch threads.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Inference precision.
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Fp32)]
+    pub precision: PrecisionArg,
+    /// Channels-last memory layout.
+    #[arg(long)]
+    pub channels_last: bool,
+}
+
+fn load_model(path: Option<&Path>, device: Device) -> Result<VariationModel> {
+    Ok(match path {
+        Some(p) => VariationModel::load(p, device)
+            .with_context(|| format!("loading model {}", p.display()))?,
+        None => {
+            VariationModel::load_default(device).context("loading the embedded default model")?
+        }
+    })
+}
+
+/// Runs `atelier vary`.
+pub fn run_vary(a: VaryArgs) -> Result<()> {
+    let device = a.device.resolve()?;
+    if let Some(t) = a.threads {
+        tch::set_num_threads(t as i32);
+    }
+    let mut model = load_model(a.model.as_deref(), device)?;
+    model.set_inference(a.precision.into(), a.channels_last);
+    let input = image::open(&a.input)
+        .with_context(|| format!("reading {}", a.input.display()))?
+        .to_rgb8();
+    let mask = match &a.mask {
+        Some(p) => Some(
+            image::open(p)
+                .with_context(|| format!("reading {}", p.display()))?
+                .to_luma8(),
+        ),
+        None => None,
+    };
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let stem = a
+        .input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "input".into());
+    let req = VaryRequest {
+        count: a.count,
+        seed: a.seed,
+        strength: a.strength,
+        mask,
+        latents: None,
+    };
+    let mut records = Vec::new();
+    let mut err = None;
+    model.vary(&input, &req, |i, v| {
+        let file = a.out.join(format!("{stem}_var{i}.png"));
+        if let Err(e) = v.image.save(&file) {
+            err = Some(anyhow::anyhow!("writing {}: {e}", file.display()));
+            return false;
+        }
+        records.push(serde_json::json!({
+            "index": i, "file": file.to_string_lossy(), "seed": v.seed, "critic": v.critic, "z": v.z,
+        }));
+        true
+    })?;
+    if let Some(e) = err {
+        return Err(e);
+    }
+    if a.json {
+        let doc = serde_json::json!({
+            "model": model.info().version_id, "strength": a.strength, "variations": records,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        eprintln!("wrote {} variations to {}", records.len(), a.out.display());
+    }
+    Ok(())
+}
+
+/// `atelier bench gan`: inference and training-step speed.
+#[derive(Debug, Args)]
+pub struct BenchGanArgs {
+    /// Image side for inference.
+    #[arg(long, default_value_t = 512)]
+    pub size: u32,
+    /// Variations per inference run.
+    #[arg(long, default_value_t = 4)]
+    pub count: usize,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// libtorch threads (default 2, the setting).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Device.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
+    /// Timed repetitions (median reported).
+    #[arg(long, default_value_t = 5)]
+    pub reps: usize,
+    /// Model (default: embedded).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Training steps to time.
+    #[arg(long, default_value_t = 10)]
+    pub train_steps: u64,
+    /// Skip the training-step timing.
+    #[arg(long)]
+    pub no_train: bool,
+    /// Also write the PyTorch cross-check tensors (input, z, fp32 outputs) here.
+    #[arg(long)]
+    pub dump_reference: Option<PathBuf>,
+}
+
+fn cpu_flags() -> Vec<String> {
+    let text = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let flags = text.lines().find(|l| l.starts_with("flags")).unwrap_or("");
+    ["avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"]
+        .iter()
+        .filter(|f| flags.split_whitespace().any(|x| x == **f))
+        .map(|f| f.to_string())
+        .collect()
+}
+
+/// Runs `atelier bench gan`.
+pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
+    let device = a.device.resolve()?;
+    tch::set_num_threads(a.threads as i32);
+    let mut model = load_model(a.model.as_deref(), device)?;
+    let size = i64::from(a.size);
+    if let Some(p) = &a.dump_reference {
+        model.set_inference(Precision::Fp32, false);
+        bench::dump_reference(&model, size, a.count, p)?;
+    }
+    let mut inference = Vec::new();
+    for (precision, cl) in [
+        (Precision::Fp32, false),
+        (Precision::Fp32, true),
+        (Precision::Bf16, false),
+        (Precision::Bf16, true),
+    ] {
+        let diff = bench::max_diff_vs_fp32(&mut model, precision, cl, size);
+        let full = bench::time_generator(&model, size, a.count, a.reps, false);
+        let shared = bench::time_generator(&model, size, a.count, a.reps, true);
+        inference.push(serde_json::json!({
+            "precision": format!("{precision:?}").to_lowercase(), "channels_last": cl,
+            "generator_ms": full, "generator_shared_encoder_ms": shared, "max_abs_diff_vs_fp32": diff,
+        }));
+        if !a.json {
+            println!(
+                "generator {precision:?}{}: {full:.1} ms for {} × {}² ({shared:.1} ms sharing the encoder; max |Δ| vs fp32 {diff:.2e})",
+                if cl { " channels-last" } else { "" },
+                a.count,
+                a.size
+            );
+        }
+    }
+    model.set_inference(Precision::Fp32, false);
+    let vary_ms = bench::time_vary(&model, a.size, a.count, a.reps.min(3))?;
+    if !a.json {
+        println!("vary() fp32 end to end (generator + critic + conversion): {vary_ms:.1} ms");
+    }
+    let train_ms = if a.no_train {
+        None
+    } else {
+        let cfg = TrainConfig {
+            batch: 8,
+            size: 64,
+            device,
+            threads: Some(a.threads),
+            workers: 1,
+            ..TrainConfig::default()
+        };
+        let ms = bench::time_train_step(cfg, a.train_steps)?;
+        if !a.json {
+            println!("training step (batch 8 of 64², 2 variations per canvas, G + D): {ms:.1} ms");
+        }
+        Some(ms)
+    };
+    let report = serde_json::json!({
+        "device": format!("{device:?}"), "threads": tch::get_num_threads(), "cpu_flags": cpu_flags(),
+        "size": a.size, "count": a.count, "generator_parameters": model.generator_parameters(),
+        "inference": inference, "vary_fp32_ms": vary_ms, "train_step_ms": train_ms,
+    });
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "device {device:?}, {} threads, cpu flags {:?}",
+            tch::get_num_threads(),
+            cpu_flags()
+        );
+    }
+    Ok(())
+}
+
+/// `atelier bench gan-quality`: the held-out quality metrics of a model.
+#[derive(Debug, Args)]
+pub struct BenchGanQualityArgs {
+    /// Folder of held-out images (never used in training).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Model (default: embedded).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Evaluation size.
+    #[arg(long, default_value_t = 512)]
+    pub size: u32,
+    /// Variations per input.
+    #[arg(long, default_value_t = 4)]
+    pub count: usize,
+    /// Strength.
+    #[arg(long, default_value_t = crate::gan::infer::DEFAULT_STRENGTH)]
+    pub strength: f32,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write sketches and variations as PNGs here.
+    #[arg(long)]
+    pub examples: Option<PathBuf>,
+    /// Store the metrics in the model's sidecar (only with --model).
+    #[arg(long)]
+    pub record: bool,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// libtorch threads.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Runs `atelier bench gan-quality`.
+pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
+    if let Some(t) = a.threads {
+        tch::set_num_threads(t as i32);
+    }
+    let device = Device::cuda_if_available();
+    let mut model = load_model(a.model.as_deref(), device)?;
+    let files = crate::gan::data::scan(&a.data)?;
+    let set = crate::gan::data::load_images(&files, 4096, 2);
+    if set.images.is_empty() {
+        bail!("no readable images under {}", a.data.display());
+    }
+    let (m, examples) =
+        bench::evaluate_quality(&model, &set.images, a.size, a.count, a.strength, a.seed)?;
+    if let Some(dir) = &a.examples {
+        std::fs::create_dir_all(dir)?;
+        for (k, (sketch, outs)) in examples.iter().enumerate() {
+            sketch.save(dir.join(format!("{k}_sketch.png")))?;
+            for (i, o) in outs.iter().enumerate() {
+                o.save(dir.join(format!("{k}_var{i}.png")))?;
+            }
+        }
+    }
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::to_value(&m)?)?
+        );
+    } else {
+        println!(
+            "faithfulness {:.4} (≤ 0.08)  diversity {:.4} (≥ 0.04)  SWD×1e3 outputs {:.2} vs sketches {:.2} ({:+.1}%)",
+            m.faithfulness,
+            m.diversity,
+            m.swd_outputs,
+            m.swd_inputs,
+            (m.swd_outputs / m.swd_inputs - 1.0) * 100.0
+        );
+    }
+    if a.record {
+        let Some(p) = &a.model else {
+            bail!("--record needs --model")
+        };
+        model.info_mut().metrics = Some(m);
+        model.save(p)?;
+    }
+    Ok(())
+}

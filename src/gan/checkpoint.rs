@@ -1,0 +1,260 @@
+//! Checkpoints: the weights of G and D in one safetensors file with stable, named
+//! variable paths (`g.…`, `d.…`), plus a JSON sidecar (`<name>.json` beside
+//! `<name>.safetensors`) holding [`ModelInfo`]: architecture, lineage, data, steps
+//! and metrics.
+//!
+//! Loading checks every variable against the architecture the sidecar describes
+//! and reports the first problem as a typed [`GanError`] (missing, unexpected,
+//! wrong shape, wrong dtype, corrupt file) instead of a libtorch panic.
+use super::GanError;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use tch::{Kind, Tensor};
+
+/// Sidecar format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Architecture hyper-parameters; everything needed to rebuild the variables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchConfig {
+    /// Generator width at full resolution (doubles per level up to 8×).
+    pub base_width: usize,
+    /// Size of the latent code z.
+    pub latent_dim: usize,
+    /// Number of stride-2 levels; inputs are padded to a multiple of `2^levels`.
+    pub levels: usize,
+    /// Discriminator width of its first layer.
+    pub d_width: usize,
+}
+
+impl Default for ArchConfig {
+    fn default() -> Self {
+        Self {
+            base_width: 32,
+            latent_dim: super::DEFAULT_LATENT_DIM,
+            levels: 4,
+            d_width: 32,
+        }
+    }
+}
+
+/// What a model was trained on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataSummary {
+    /// Where the images came from (folder name or description; no absolute paths).
+    pub source: String,
+    /// Images decoded and used.
+    pub images: usize,
+    /// Files skipped because they could not be decoded.
+    pub skipped: usize,
+    /// Extra (input, target) pairs from accepted candidates (fine-tuning).
+    #[serde(default)]
+    pub extra_pairs: usize,
+    /// Extra negatives for D from rejected candidates (fine-tuning).
+    #[serde(default)]
+    pub extra_negatives: usize,
+}
+
+/// Quality numbers measured on held-out images (see [`super::metrics`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QualityMetrics {
+    /// Mean |blur(out) − blur(input)|, σ = 4 px, [0, 1] values.
+    pub faithfulness: f64,
+    /// Mean pairwise |out_i − out_j| over the variations of one input.
+    pub diversity: f64,
+    /// SWD (×1e3) between outputs and the originals.
+    pub swd_outputs: f64,
+    /// SWD (×1e3) between the sketchified inputs and the originals.
+    pub swd_inputs: f64,
+    /// Evaluation size in pixels (square).
+    pub size: u32,
+    /// Held-out images used.
+    pub images: usize,
+    /// Strength the outputs were generated with.
+    pub strength: f32,
+}
+
+/// The JSON sidecar of a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Sidecar format version ([`FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// Content hash of the weights; identifies this model version.
+    pub version_id: String,
+    /// Version this one was fine-tuned from, if any.
+    pub parent: Option<String>,
+    /// Architecture.
+    pub arch: ArchConfig,
+    /// Training data summary.
+    pub data: DataSummary,
+    /// Total optimisation steps, including the parent's.
+    pub steps: u64,
+    /// Training settings of the last run (free-form, for the record).
+    #[serde(default)]
+    pub training: serde_json::Value,
+    /// Quality metrics, once measured.
+    #[serde(default)]
+    pub metrics: Option<QualityMetrics>,
+    /// Last smoothed losses by name.
+    #[serde(default)]
+    pub losses: BTreeMap<String, f64>,
+}
+
+impl ModelInfo {
+    /// Info for a freshly initialised model.
+    pub fn fresh(arch: ArchConfig) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            version_id: String::new(),
+            parent: None,
+            arch,
+            data: DataSummary::default(),
+            steps: 0,
+            training: serde_json::Value::Null,
+            metrics: None,
+            losses: BTreeMap::new(),
+        }
+    }
+
+    /// Parses a sidecar.
+    pub fn from_json(text: &str, path: &Path) -> Result<Self, GanError> {
+        let info: Self = serde_json::from_str(text).map_err(|e| GanError::BadSidecar {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if info.format_version > FORMAT_VERSION {
+            return Err(GanError::UnsupportedVersion {
+                found: info.format_version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        Ok(info)
+    }
+}
+
+/// The sidecar path belonging to a weights path.
+pub fn sidecar_path(weights: &Path) -> PathBuf {
+    weights.with_extension("json")
+}
+
+/// FNV-1a over names and raw bytes: a stable content id for a set of tensors.
+pub fn content_id(named: &[(String, Tensor)]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |b: &[u8]| {
+        for &x in b {
+            h ^= u64::from(x);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for (name, t) in named {
+        eat(name.as_bytes());
+        let t = t
+            .to_device(tch::Device::Cpu)
+            .to_kind(Kind::Float)
+            .contiguous();
+        let n = t.numel();
+        let mut buf = vec![0f32; n];
+        t.copy_data(&mut buf, n);
+        for v in buf {
+            eat(&v.to_le_bytes());
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// Writes tensors (sorted by name) and the sidecar, each via a temporary file and a
+/// rename so that a crash never leaves a half-written checkpoint behind.
+pub fn write(path: &Path, named: &[(String, Tensor)], info: &ModelInfo) -> Result<(), GanError> {
+    let io = |source| GanError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let cpu: Vec<(String, Tensor)> = named
+        .iter()
+        .map(|(n, t)| {
+            (
+                n.clone(),
+                t.detach().to_device(tch::Device::Cpu).contiguous(),
+            )
+        })
+        .collect();
+    let tmp = path.with_extension("safetensors.tmp");
+    Tensor::write_safetensors(&cpu, &tmp)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    let side = sidecar_path(path);
+    let text = serde_json::to_string_pretty(info).map_err(|e| GanError::BadSidecar {
+        path: side.clone(),
+        reason: e.to_string(),
+    })?;
+    let tmp = side.with_extension("json.tmp");
+    std::fs::write(&tmp, text).map_err(|source| GanError::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, &side).map_err(|source| GanError::Io {
+        path: side.clone(),
+        source,
+    })?;
+    Ok(())
+}
+
+/// Parses safetensors bytes into CPU tensors keyed by name.
+pub fn parse(bytes: &[u8], origin: &Path) -> Result<HashMap<String, Tensor>, GanError> {
+    let st =
+        safetensors::SafeTensors::deserialize(bytes).map_err(|e| GanError::CorruptCheckpoint {
+            path: origin.to_owned(),
+            reason: e.to_string(),
+        })?;
+    let mut out = HashMap::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != safetensors::Dtype::F32 {
+            return Err(GanError::WrongDtype {
+                name,
+                found: format!("{:?}", view.dtype()),
+            });
+        }
+        let t = Tensor::try_from(view)?;
+        out.insert(name, t);
+    }
+    Ok(out)
+}
+
+/// Copies `file` tensors into `vars` (name → variable), checking that the two sets
+/// have the same names and shapes.
+pub fn assign(
+    vars: &HashMap<String, Tensor>,
+    file: &HashMap<String, Tensor>,
+) -> Result<(), GanError> {
+    let mut names: Vec<&String> = vars.keys().collect();
+    names.sort();
+    for name in names {
+        let var = &vars[name];
+        let src = file
+            .get(name)
+            .ok_or_else(|| GanError::MissingVariable { name: name.clone() })?;
+        if src.size() != var.size() {
+            return Err(GanError::ShapeMismatch {
+                name: name.clone(),
+                expected: var.size(),
+                found: src.size(),
+            });
+        }
+    }
+    let mut extra: Vec<&String> = file.keys().filter(|k| !vars.contains_key(*k)).collect();
+    extra.sort();
+    if let Some(name) = extra.first() {
+        return Err(GanError::UnexpectedVariable {
+            name: (*name).clone(),
+        });
+    }
+    tch::no_grad(|| -> Result<(), GanError> {
+        for (name, var) in vars {
+            var.shallow_clone().f_copy_(&file[name])?;
+        }
+        Ok(())
+    })
+}

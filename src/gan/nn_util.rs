@@ -1,0 +1,186 @@
+//! Small building blocks shared by the generator and the discriminator, plus
+//! conversions between `image` buffers and tensors.
+//!
+//! Layers hold their tensors directly (instead of `tch::nn::Conv2D`) so that an
+//! inference copy can be re-laid out (channels-last) or cast (bf16) without a
+//! second `VarStore`.
+use tch::{Kind, Tensor, nn};
+
+/// A 2-D convolution with bias; weights live under `path` as `weight` / `bias`.
+#[derive(Debug)]
+pub struct Conv {
+    /// `[out, in, k, k]`.
+    pub weight: Tensor,
+    /// `[out]`.
+    pub bias: Tensor,
+    /// Stride in both directions.
+    pub stride: i64,
+    /// Zero padding in both directions.
+    pub padding: i64,
+}
+
+impl Conv {
+    /// Creates a conv with Kaiming-uniform weights (leaky ReLU gain) and zero bias.
+    pub fn new(path: &nn::Path, c_in: i64, c_out: i64, k: i64, stride: i64, padding: i64) -> Self {
+        let fan_in = (c_in * k * k) as f64;
+        let bound = (6.0 / fan_in).sqrt();
+        let weight = path.var(
+            "weight",
+            &[c_out, c_in, k, k],
+            nn::Init::Uniform {
+                lo: -bound,
+                up: bound,
+            },
+        );
+        let bias = path.var("bias", &[c_out], nn::Init::Const(0.0));
+        Self {
+            weight,
+            bias,
+            stride,
+            padding,
+        }
+    }
+
+    /// Applies the convolution.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        x.conv2d(
+            &self.weight,
+            Some(&self.bias),
+            [self.stride],
+            [self.padding],
+            [1],
+            1,
+        )
+    }
+
+    /// Applies the convolution with an explicit (e.g. spectrally normalised) weight.
+    pub fn forward_with(&self, x: &Tensor, weight: &Tensor) -> Tensor {
+        x.conv2d(
+            weight,
+            Some(&self.bias),
+            [self.stride],
+            [self.padding],
+            [1],
+            1,
+        )
+    }
+
+    /// A detached copy for inference with the given dtype and memory layout.
+    pub fn converted(&self, kind: Kind, channels_last: bool) -> Self {
+        Self {
+            weight: relayout(&self.weight.detach().to_kind(kind), channels_last),
+            bias: self.bias.detach().to_kind(kind),
+            stride: self.stride,
+            padding: self.padding,
+        }
+    }
+}
+
+/// FiLM: a linear map from the latent code to a per-channel scale and shift,
+/// `x * (1 + gamma(z)) + beta(z)` (identity when the map outputs zero).
+#[derive(Debug)]
+pub struct Film {
+    /// `[2C, zdim]`.
+    pub weight: Tensor,
+    /// `[2C]`.
+    pub bias: Tensor,
+    channels: i64,
+}
+
+impl Film {
+    /// Creates the map; initial weights are small so that z modulates gently at first.
+    pub fn new(path: &nn::Path, zdim: i64, channels: i64) -> Self {
+        let std = 0.5 / (zdim as f64).sqrt();
+        let weight = path.var(
+            "weight",
+            &[2 * channels, zdim],
+            nn::Init::Randn {
+                mean: 0.0,
+                stdev: std,
+            },
+        );
+        let bias = path.var("bias", &[2 * channels], nn::Init::Const(0.0));
+        Self {
+            weight,
+            bias,
+            channels,
+        }
+    }
+
+    /// Modulates `x` (`[N, C, H, W]`) with `z` (`[N, zdim]`).
+    pub fn forward(&self, x: &Tensor, z: &Tensor) -> Tensor {
+        let gb = z.linear(&self.weight, Some(&self.bias));
+        let gamma = gb.narrow(1, 0, self.channels).unsqueeze(-1).unsqueeze(-1);
+        let beta = gb
+            .narrow(1, self.channels, self.channels)
+            .unsqueeze(-1)
+            .unsqueeze(-1);
+        x * (gamma + 1.0) + beta
+    }
+
+    /// A detached copy for inference with the given dtype.
+    pub fn converted(&self, kind: Kind) -> Self {
+        Self {
+            weight: self.weight.detach().to_kind(kind),
+            bias: self.bias.detach().to_kind(kind),
+            channels: self.channels,
+        }
+    }
+}
+
+/// Returns `t` in channels-last memory layout (NHWC strides, same logical NCHW
+/// shape) when asked; oneDNN picks its faster NHWC kernels for such tensors.
+/// tch 0.26 has no memory-format API, so this goes through a permute + contiguous.
+pub fn relayout(t: &Tensor, channels_last: bool) -> Tensor {
+    if channels_last && t.dim() == 4 {
+        t.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+    } else {
+        t.shallow_clone()
+    }
+}
+
+/// Leaky ReLU with slope 0.2, the usual choice for GAN discriminators.
+pub fn lrelu02(x: &Tensor) -> Tensor {
+    x.maximum(&(x * 0.2))
+}
+
+/// RGB image → `[1, 3, H, W]` float tensor in [-1, 1].
+pub fn rgb_to_tensor(img: &image::RgbImage) -> Tensor {
+    let (w, h) = img.dimensions();
+    let data: Vec<f32> = img
+        .as_raw()
+        .iter()
+        .map(|&v| f32::from(v) / 127.5 - 1.0)
+        .collect();
+    Tensor::from_slice(&data)
+        .view([i64::from(h), i64::from(w), 3])
+        .permute([2, 0, 1])
+        .unsqueeze(0)
+        .contiguous()
+}
+
+/// Gray image → `[1, 1, H, W]` float tensor in [0, 1].
+pub fn gray_to_tensor(img: &image::GrayImage) -> Tensor {
+    let (w, h) = img.dimensions();
+    let data: Vec<f32> = img.as_raw().iter().map(|&v| f32::from(v) / 255.0).collect();
+    Tensor::from_slice(&data).view([1, 1, i64::from(h), i64::from(w)])
+}
+
+/// `[3, H, W]` or `[1, 3, H, W]` tensor in [-1, 1] → RGB image (rounded, clamped).
+pub fn tensor_to_rgb(t: &Tensor) -> Result<image::RgbImage, tch::TchError> {
+    let t = if t.dim() == 4 {
+        t.squeeze_dim(0)
+    } else {
+        t.shallow_clone()
+    };
+    let (h, w) = (t.size()[1], t.size()[2]);
+    let bytes = ((t.to_kind(Kind::Float).clamp(-1.0, 1.0) + 1.0) * 127.5)
+        .round()
+        .permute([1, 2, 0])
+        .contiguous()
+        .to_kind(Kind::Uint8)
+        .to_device(tch::Device::Cpu);
+    let data = Vec::<u8>::try_from(bytes.flatten(0, -1))?;
+    image::RgbImage::from_raw(w as u32, h as u32, data)
+        .ok_or_else(|| tch::TchError::Convert("image buffer size".into()))
+}

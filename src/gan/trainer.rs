@@ -1,0 +1,533 @@
+//! The training loop. Training from scratch and fine-tuning from an existing model
+//! are the same code path: [`Trainer::new`] takes an optional initial model.
+//!
+//! Each step: the generator makes two variations (codes z1, z2) of every canvas in
+//! the batch; D learns real vs fake (hinge, DiffAugment, plus extra negatives such
+//! as rejected candidates); then G learns from hinge + L1 + mode seeking + feature
+//! matching. Every `checkpoint_every` steps the weights are snapshotted in memory
+//! (and written to `checkpoint_path` when set); a non-finite or exploding loss
+//! restores the last snapshot, halves the learning rates and carries on.
+//! Adam's moment estimates are not checkpointed: a resumed run restarts them.
+use super::GanError;
+use super::augment::{Policy, diff_augment};
+use super::checkpoint::{ArchConfig, DataSummary};
+use super::data::{Batch, BatchLoader, PairSource};
+use super::infer::VariationModel;
+use super::losses;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tch::{Device, Kind, Tensor, nn, nn::OptimizerConfig};
+
+/// Training settings.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrainConfig {
+    /// Architecture for a fresh model (ignored when fine-tuning: the initial model's wins).
+    pub arch: ArchConfig,
+    /// Optimisation steps to run in this call.
+    pub steps: u64,
+    /// Canvases per batch (G makes two variations of each).
+    pub batch: usize,
+    /// Crop side in pixels (multiple of 16).
+    pub size: usize,
+    /// Seed of data order, crops, sketches, z and augmentations.
+    pub seed: u64,
+    /// Generator learning rate.
+    pub lr_g: f64,
+    /// Discriminator learning rate.
+    pub lr_d: f64,
+    /// Weight of the generator's hinge loss.
+    pub w_adv: f64,
+    /// Weight of L1 to the target at full resolution.
+    pub w_l1: f64,
+    /// Weight of L1 to the target after 4×4 average pooling: anchors colour layout
+    /// (what faithfulness measures) while leaving fine detail to the adversarial and
+    /// mode-seeking terms, so variations differ in texture rather than in global colour.
+    pub w_l1_low: f64,
+    /// Weight of the mode-seeking term (0 disables it).
+    pub w_ms: f64,
+    /// ε of the mode-seeking term `1/(ratio + ε)`; larger bounds its gradient.
+    pub ms_eps: f64,
+    /// Weight of feature matching.
+    pub w_fm: f64,
+    /// Snapshot (and write) every this many steps.
+    pub checkpoint_every: u64,
+    /// Where to write checkpoints (also on cancel); None keeps them in memory only.
+    #[serde(skip)]
+    pub checkpoint_path: Option<PathBuf>,
+    /// Device; `tch::Device::cuda_if_available()` is the usual choice.
+    #[serde(skip)]
+    pub device: Device,
+    /// libtorch intra-op threads (None leaves libtorch's default).
+    pub threads: Option<usize>,
+    /// Data worker threads.
+    pub workers: usize,
+    /// Augmentations applied to everything D sees.
+    #[serde(skip)]
+    pub augment: Policy,
+    /// Description of the data for the sidecar (no absolute paths).
+    pub data_source: String,
+    /// Test hook: poison the loss with NaN at this step to exercise the rollback.
+    #[serde(skip)]
+    pub fault_injection_step: Option<u64>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            arch: ArchConfig::default(),
+            steps: 2000,
+            batch: 8,
+            size: 64,
+            seed: 0,
+            lr_g: 2e-4,
+            lr_d: 2e-4,
+            w_adv: 1.0,
+            w_l1: 10.0,
+            w_l1_low: 0.0,
+            w_ms: 1.0,
+            ms_eps: 0.1,
+            w_fm: 1.0,
+            checkpoint_every: 250,
+            checkpoint_path: None,
+            device: Device::Cpu,
+            threads: None,
+            workers: 2,
+            augment: Policy::default(),
+            data_source: String::new(),
+            fault_injection_step: None,
+        }
+    }
+}
+
+/// Losses of one step (or smoothed).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Losses {
+    /// Discriminator hinge loss.
+    pub d: f64,
+    /// Generator hinge loss.
+    pub g_adv: f64,
+    /// L1 to target.
+    pub l1: f64,
+    /// Mode-seeking term.
+    pub ms: f64,
+    /// Feature matching.
+    pub fm: f64,
+}
+
+impl Losses {
+    fn is_sane(&self) -> bool {
+        let all = [self.d, self.g_adv, self.l1, self.ms, self.fm];
+        all.iter().all(|v| v.is_finite()) && self.d.abs() < 1e3 && self.g_adv.abs() < 1e4
+    }
+
+    fn blend(&mut self, o: &Losses, a: f64) {
+        self.d += a * (o.d - self.d);
+        self.g_adv += a * (o.g_adv - self.g_adv);
+        self.l1 += a * (o.l1 - self.l1);
+        self.ms += a * (o.ms - self.ms);
+        self.fm += a * (o.fm - self.fm);
+    }
+}
+
+/// What the progress callback receives after every step.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// Steps done in this run.
+    pub step: u64,
+    /// Steps this run will do.
+    pub total: u64,
+    /// This step's losses.
+    pub losses: Losses,
+    /// Exponentially smoothed losses.
+    pub smoothed: Losses,
+    /// Estimated time to finish.
+    pub eta: Duration,
+    /// Rollbacks so far.
+    pub rollbacks: u32,
+}
+
+/// The result of [`Trainer::run`].
+#[derive(Debug)]
+pub struct TrainOutcome {
+    /// The trained model (also written to `checkpoint_path` when set).
+    pub model: VariationModel,
+    /// Steps done in this run.
+    pub steps: u64,
+    /// True if the cancel flag stopped the run early.
+    pub cancelled: bool,
+    /// Times a divergence restored the last snapshot.
+    pub rollbacks: u32,
+    /// Smoothed losses at the end.
+    pub losses: Losses,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+}
+
+/// Trains or fine-tunes a [`VariationModel`].
+///
+/// libtorch's random generator and thread count are process-wide: two trainers
+/// running at once in one process are not individually reproducible.
+pub struct Trainer {
+    config: TrainConfig,
+    model: VariationModel,
+    source: PairSource,
+    negatives: Vec<(image::RgbImage, image::RgbImage)>,
+    data: DataSummary,
+    start_step: u64,
+}
+
+impl Trainer {
+    /// A trainer for a fresh model (`init` None) or one that continues from `init`
+    /// (fine-tuning / resuming: same architecture, weights copied, steps continue,
+    /// `parent` = init's version).
+    pub fn new(config: TrainConfig, init: Option<&VariationModel>) -> Result<Self, GanError> {
+        if !config.size.is_multiple_of(16) || config.size == 0 {
+            return Err(GanError::InvalidRequest(format!(
+                "crop size {} is not a multiple of 16",
+                config.size
+            )));
+        }
+        if config.batch == 0 {
+            return Err(GanError::InvalidRequest("batch size 0".into()));
+        }
+        if let Some(t) = config.threads {
+            tch::set_num_threads(t as i32);
+        }
+        let (model, start_step, data) = match init {
+            Some(init) => {
+                let mut m = VariationModel::new(init.info().arch.clone(), config.device);
+                tch::no_grad(|| -> Result<(), GanError> {
+                    let src = init.variables();
+                    for (name, var) in m.variables() {
+                        let s = src
+                            .get(&name)
+                            .ok_or_else(|| GanError::MissingVariable { name: name.clone() })?;
+                        var.shallow_clone().f_copy_(s)?;
+                    }
+                    Ok(())
+                })?;
+                m.info = init.info().clone();
+                m.info.parent = Some(init.info().version_id.clone()).filter(|v| !v.is_empty());
+                (m, init.info().steps, init.info().data.clone())
+            }
+            None => {
+                // Initial weights come from libtorch's global generator: seed it so a
+                // seed reproduces the whole run.
+                tch::manual_seed(config.seed as i64);
+                (
+                    VariationModel::new(config.arch.clone(), config.device),
+                    0,
+                    DataSummary::default(),
+                )
+            }
+        };
+        Ok(Self {
+            config,
+            model,
+            source: PairSource::default(),
+            negatives: Vec::new(),
+            data,
+            start_step,
+        })
+    }
+
+    /// Sets the real images (from [`super::data::load_images`]) and records them in the sidecar.
+    pub fn set_images(&mut self, images: Vec<image::RgbImage>, skipped: usize) {
+        self.data.images = images.len();
+        self.data.skipped = skipped;
+        self.data.source = self.config.data_source.clone();
+        self.source.images = images;
+    }
+
+    /// Adds (canvas, target) pairs, e.g. accepted candidates with their canvas.
+    pub fn add_pairs(&mut self, pairs: Vec<(image::RgbImage, image::RgbImage)>) {
+        self.data.extra_pairs += pairs.len();
+        self.source.extra_pairs.extend(pairs);
+    }
+
+    /// Adds (canvas, rejected candidate) pairs that D must learn to call fake.
+    pub fn add_negatives(&mut self, negatives: Vec<(image::RgbImage, image::RgbImage)>) {
+        self.data.extra_negatives += negatives.len();
+        self.negatives.extend(negatives);
+    }
+
+    /// The model being trained.
+    pub fn model(&self) -> &VariationModel {
+        &self.model
+    }
+
+    /// Runs `config.steps` steps (fewer if `cancel` becomes true), reporting each step
+    /// to `on_progress`, and returns the model.
+    pub fn run(
+        mut self,
+        cancel: Arc<AtomicBool>,
+        mut on_progress: impl FnMut(&Progress),
+    ) -> Result<TrainOutcome, GanError> {
+        if self.source.images.is_empty() && self.source.extra_pairs.is_empty() {
+            return Err(GanError::NoData(
+                "no images and no pairs to train on".into(),
+            ));
+        }
+        let cfg = self.config.clone();
+        tch::manual_seed(cfg.seed.wrapping_add(self.start_step) as i64);
+        let negatives = self.negative_tensor();
+        let source = Arc::new(std::mem::take(&mut self.source));
+        let mut loader = BatchLoader::start(
+            source.clone(),
+            cfg.seed,
+            self.start_step,
+            cfg.batch,
+            cfg.size,
+            cfg.workers,
+        );
+        let (mut opt_g, mut opt_d) = self.optimizers(1.0)?;
+        let mut lr_scale = 1.0;
+        let mut snapshot = self.snapshot();
+        let mut smoothed: Option<Losses> = None;
+        let mut rollbacks = 0u32;
+        let t0 = Instant::now();
+        let mut done = 0u64;
+        let mut cancelled = false;
+        while done < cfg.steps {
+            if cancel.load(Ordering::Relaxed) {
+                cancelled = true;
+                break;
+            }
+            let batch = loader
+                .next_batch()
+                .ok_or_else(|| GanError::NoData("data workers stopped".into()))?;
+            let mut losses = self.step(&batch, negatives.as_ref(), &mut opt_g, &mut opt_d)?;
+            if cfg.fault_injection_step == Some(done) && rollbacks == 0 {
+                losses.d = f64::NAN;
+            }
+            if !losses.is_sane() {
+                rollbacks += 1;
+                tracing::warn!(
+                    "step {done}: losses diverged ({losses:?}); restoring last good snapshot"
+                );
+                if rollbacks > 3 {
+                    return Err(GanError::Diverged(format!(
+                        "{rollbacks} rollbacks, last losses {losses:?}"
+                    )));
+                }
+                self.restore(&snapshot)?;
+                lr_scale *= 0.5;
+                (opt_g, opt_d) = self.optimizers(lr_scale)?;
+                continue;
+            }
+            done += 1;
+            let s = smoothed.get_or_insert(losses);
+            s.blend(&losses, 0.05);
+            let elapsed = t0.elapsed();
+            let eta = elapsed.mul_f64((cfg.steps - done) as f64 / done as f64);
+            on_progress(&Progress {
+                step: done,
+                total: cfg.steps,
+                losses,
+                smoothed: *s,
+                eta,
+                rollbacks,
+            });
+            if done.is_multiple_of(cfg.checkpoint_every.max(1)) && done < cfg.steps {
+                snapshot = self.snapshot();
+                self.finish_info(done, smoothed.unwrap_or_default());
+                if let Some(p) = &cfg.checkpoint_path {
+                    self.model.save(p)?;
+                }
+            }
+        }
+        drop(loader);
+        let losses = smoothed.unwrap_or_default();
+        self.finish_info(done, losses);
+        self.model.reset_inference();
+        if let Some(p) = &cfg.checkpoint_path {
+            self.model.save(p)?;
+        }
+        let named = self.model.named_variables();
+        self.model.info.version_id = super::checkpoint::content_id(&named);
+        Ok(TrainOutcome {
+            model: self.model,
+            steps: done,
+            cancelled,
+            rollbacks,
+            losses,
+            elapsed: t0.elapsed(),
+        })
+    }
+
+    fn finish_info(&mut self, done: u64, l: Losses) {
+        let info = &mut self.model.info;
+        info.steps = self.start_step + done;
+        info.data = self.data.clone();
+        info.training = serde_json::to_value(&self.config).unwrap_or(serde_json::Value::Null);
+        info.losses = BTreeMap::from([
+            ("d".to_string(), l.d),
+            ("g_adv".to_string(), l.g_adv),
+            ("l1".to_string(), l.l1),
+            ("ms".to_string(), l.ms),
+            ("fm".to_string(), l.fm),
+        ]);
+        info.metrics = None;
+    }
+
+    fn optimizers(&self, scale: f64) -> Result<(nn::Optimizer, nn::Optimizer), GanError> {
+        let adam = nn::Adam {
+            beta1: 0.5,
+            beta2: 0.999,
+            wd: 0.0,
+            eps: 1e-8,
+            amsgrad: false,
+        };
+        let g = adam.build(&self.model.vs_g, self.config.lr_g * scale)?;
+        let d = adam.build(&self.model.vs_d, self.config.lr_d * scale)?;
+        Ok((g, d))
+    }
+
+    fn snapshot(&self) -> Vec<(String, Tensor)> {
+        self.model
+            .named_variables()
+            .into_iter()
+            .map(|(n, t)| (n, t.detach().copy()))
+            .collect()
+    }
+
+    fn restore(&mut self, snap: &[(String, Tensor)]) -> Result<(), GanError> {
+        let vars = self.model.variables();
+        tch::no_grad(|| -> Result<(), GanError> {
+            for (name, t) in snap {
+                if let Some(v) = vars.get(name) {
+                    v.shallow_clone().f_copy_(t)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Rejected candidates as `[K, 6, size, size]` (canvas ‖ candidate), centre-cropped.
+    fn negative_tensor(&self) -> Option<Tensor> {
+        if self.negatives.is_empty() {
+            return None;
+        }
+        let s = self.config.size as u32;
+        let prep = |img: &image::RgbImage| {
+            let side = img.width().min(img.height());
+            let c = image::imageops::crop_imm(
+                img,
+                (img.width() - side) / 2,
+                (img.height() - side) / 2,
+                side,
+                side,
+            )
+            .to_image();
+            super::nn_util::rgb_to_tensor(&image::imageops::resize(
+                &c,
+                s,
+                s,
+                image::imageops::FilterType::Triangle,
+            ))
+        };
+        let parts: Vec<Tensor> = self
+            .negatives
+            .iter()
+            .map(|(a, b)| Tensor::cat(&[prep(a), prep(b)], 1))
+            .collect();
+        Some(Tensor::cat(&parts, 0).to_device(self.config.device))
+    }
+
+    /// One D step and one G step.
+    fn step(
+        &mut self,
+        batch: &Batch,
+        negatives: Option<&Tensor>,
+        opt_g: &mut nn::Optimizer,
+        opt_d: &mut nn::Optimizer,
+    ) -> Result<Losses, GanError> {
+        let cfg = &self.config;
+        let dev = cfg.device;
+        let (n, s) = (batch.n as i64, batch.size as i64);
+        let canvas = Tensor::from_slice(&batch.input)
+            .view([n, 3, s, s])
+            .to_device(dev);
+        let target = Tensor::from_slice(&batch.target)
+            .view([n, 3, s, s])
+            .to_device(dev);
+        let mask = Tensor::from_slice(&batch.mask)
+            .view([n, 1, s, s])
+            .to_device(dev);
+        let zdim = self.model.info.arch.latent_dim as i64;
+        let z1 = Tensor::randn([n, zdim], (Kind::Float, dev));
+        let z2 = Tensor::randn([n, zdim], (Kind::Float, dev));
+        let x = Tensor::cat(&[&canvas, &mask], 1);
+        let x2 = Tensor::cat(&[&x, &x], 0);
+        let canvas2 = Tensor::cat(&[&canvas, &canvas], 0);
+        let mask2 = Tensor::cat(&[&mask, &mask], 0);
+        let target2 = Tensor::cat(&[&target, &target], 0);
+        let raw = self
+            .model
+            .generator
+            .forward(&x2, &Tensor::cat(&[&z1, &z2], 0));
+        let fake = &mask2 * raw + (mask2.neg() + 1.0) * &canvas2;
+
+        // Discriminator.
+        let d = &self.model.discriminator;
+        let real_pair = diff_augment(&Tensor::cat(&[&canvas, &target], 1), cfg.augment);
+        let fake_pair = diff_augment(&Tensor::cat(&[&canvas2, &fake.detach()], 1), cfg.augment);
+        let dr = d.forward_pair(&real_pair, true);
+        let df = d.forward_pair(&fake_pair, false);
+        let neg_scores = negatives.map(|neg| {
+            let k = neg.size()[0].min(n);
+            let idx = Tensor::randint(neg.size()[0], [k], (Kind::Int64, dev));
+            d.forward_pair(
+                &diff_augment(&neg.index_select(0, &idx), cfg.augment),
+                false,
+            )
+            .scores
+        });
+        let d_loss = losses::d_hinge(&dr.scores, &df.scores, neg_scores.as_ref());
+        opt_d.zero_grad();
+        d_loss.backward();
+        opt_d.step();
+
+        // Generator.
+        let dg = d.forward_pair(
+            &diff_augment(&Tensor::cat(&[&canvas2, &fake], 1), cfg.augment),
+            false,
+        );
+        let g_adv = losses::g_hinge(&dg.scores);
+        let l1 = losses::l1(&fake, &target2);
+        let l1_low = if cfg.w_l1_low > 0.0 {
+            losses::l1(
+                &fake.avg_pool2d([4, 4], [4, 4], [0, 0], false, true, None::<i64>),
+                &target2.avg_pool2d([4, 4], [4, 4], [0, 0], false, true, None::<i64>),
+            )
+        } else {
+            Tensor::zeros([], (Kind::Float, cfg.device))
+        };
+        let ms = losses::mode_seeking(
+            &fake.narrow(0, 0, n),
+            &fake.narrow(0, n, n),
+            &z1,
+            &z2,
+            cfg.ms_eps,
+        );
+        let fm = losses::feature_matching(&dr.features, &dg.features);
+        let mut g_loss =
+            &g_adv * cfg.w_adv + &l1 * cfg.w_l1 + &l1_low * cfg.w_l1_low + &fm * cfg.w_fm;
+        if cfg.w_ms > 0.0 {
+            g_loss += &ms * cfg.w_ms;
+        }
+        opt_g.zero_grad();
+        g_loss.backward();
+        opt_g.step();
+        Ok(Losses {
+            d: d_loss.double_value(&[]),
+            g_adv: g_adv.double_value(&[]),
+            l1: l1.double_value(&[]),
+            ms: ms.double_value(&[]),
+            fm: fm.double_value(&[]),
+        })
+    }
+}

@@ -1,0 +1,328 @@
+//! GAN smoke tests on tiny models: shapes, determinism, masks, checkpoints and their
+//! typed errors, the embedded default model, and CUDA where a GPU exists.
+use atelier::gan::{ArchConfig, GanError, VariationModel, VaryRequest};
+use std::path::Path;
+use tch::{Device, Tensor};
+
+fn tiny_arch() -> ArchConfig {
+    ArchConfig {
+        base_width: 8,
+        latent_dim: 4,
+        levels: 4,
+        d_width: 8,
+    }
+}
+
+/// A tiny model whose generator is not the identity (the head starts at zero).
+fn tiny_model(device: Device) -> VariationModel {
+    tch::manual_seed(42);
+    let m = VariationModel::new(tiny_arch(), device);
+    tch::no_grad(|| {
+        for (name, v) in m.variables() {
+            if name.starts_with("g.head") || name.contains("film.weight") {
+                v.shallow_clone()
+                    .copy_(&(Tensor::randn(v.size(), (tch::Kind::Float, device)) * 0.3));
+            }
+        }
+    });
+    m
+}
+
+fn canvas(w: u32, h: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x * 7) as u8, (y * 5) as u8, ((x + y) * 3) as u8])
+    })
+}
+
+fn vary_all(
+    m: &VariationModel,
+    img: &image::RgbImage,
+    req: &VaryRequest,
+) -> Vec<atelier::gan::Variation> {
+    let mut out = Vec::new();
+    m.vary(img, req, |_, v| {
+        out.push(v);
+        true
+    })
+    .unwrap();
+    out
+}
+
+#[test]
+fn any_size_in_same_size_out_and_deterministic_for_a_seed() {
+    let m = tiny_model(Device::Cpu);
+    let img = canvas(37, 21);
+    let req = VaryRequest {
+        count: 3,
+        seed: 9,
+        strength: 1.0,
+        ..VaryRequest::default()
+    };
+    let a = vary_all(&m, &img, &req);
+    let b = vary_all(&m, &img, &req);
+    assert_eq!(a.len(), 3);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.image.dimensions(), (37, 21));
+        assert_eq!(x.image, y.image);
+        assert_eq!(x.z, y.z);
+        assert_eq!(x.critic, y.critic);
+        assert_eq!(x.z.len(), 4);
+    }
+    assert_ne!(
+        a[0].image, a[1].image,
+        "different codes must give different images"
+    );
+    // Variation i is reproducible alone with seed + i.
+    let single = vary_all(
+        &m,
+        &img,
+        &VaryRequest {
+            count: 1,
+            seed: 10,
+            strength: 1.0,
+            ..VaryRequest::default()
+        },
+    );
+    assert_eq!(single[0].image, a[1].image);
+}
+
+#[test]
+fn strength_zero_returns_the_canvas_and_mask_keeps_outside() {
+    let m = tiny_model(Device::Cpu);
+    let img = canvas(32, 32);
+    let zero = vary_all(
+        &m,
+        &img,
+        &VaryRequest {
+            count: 1,
+            strength: 0.0,
+            ..VaryRequest::default()
+        },
+    );
+    assert_eq!(zero[0].image, img);
+    let mask =
+        image::GrayImage::from_fn(32, 32, |x, _| image::Luma([if x < 16 { 255 } else { 0 }]));
+    let v = vary_all(
+        &m,
+        &img,
+        &VaryRequest {
+            count: 1,
+            strength: 1.0,
+            mask: Some(mask),
+            ..VaryRequest::default()
+        },
+    );
+    for (x, y, p) in v[0].image.enumerate_pixels() {
+        if x >= 16 {
+            assert_eq!(p, img.get_pixel(x, y));
+        }
+    }
+    assert_ne!(v[0].image, img);
+}
+
+#[test]
+fn explicit_latents_and_cancel() {
+    let m = tiny_model(Device::Cpu);
+    let img = canvas(16, 16);
+    let req = VaryRequest {
+        latents: Some(vec![vec![0.5; 4], vec![-0.5; 4]]),
+        ..VaryRequest::default()
+    };
+    let v = vary_all(&m, &img, &req);
+    assert_eq!(v.len(), 2);
+    assert_eq!(v[0].z, vec![0.5; 4]);
+    let mut seen = 0;
+    m.vary(
+        &img,
+        &VaryRequest {
+            count: 5,
+            ..VaryRequest::default()
+        },
+        |_, _| {
+            seen += 1;
+            false
+        },
+    )
+    .unwrap();
+    assert_eq!(seen, 1);
+    let bad = VaryRequest {
+        latents: Some(vec![vec![0.0; 3]]),
+        ..VaryRequest::default()
+    };
+    assert!(matches!(
+        m.vary(&img, &bad, |_, _| true),
+        Err(GanError::InvalidRequest(_))
+    ));
+}
+
+#[test]
+fn checkpoint_round_trip_has_every_variable_and_same_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    let m = tiny_model(Device::Cpu);
+    m.save(&path).unwrap();
+    let back = VariationModel::load(&path, Device::Cpu).unwrap();
+    let (a, b) = (m.named_variables(), back.named_variables());
+    assert_eq!(a.len(), b.len());
+    assert!(
+        a.iter().any(|(n, _)| n.ends_with("sn_u")),
+        "spectral-norm vectors are saved"
+    );
+    for ((na, ta), (nb, tb)) in a.iter().zip(&b) {
+        assert_eq!(na, nb);
+        assert!(ta.equal(tb), "{na} differs after round trip");
+    }
+    assert_eq!(back.info().arch, tiny_arch());
+    assert_eq!(back.info().version_id.len(), 16);
+    let img = canvas(20, 20);
+    let req = VaryRequest {
+        count: 1,
+        ..VaryRequest::default()
+    };
+    assert_eq!(
+        vary_all(&m, &img, &req)[0].image,
+        vary_all(&back, &img, &req)[0].image
+    );
+    assert_eq!(
+        m.critic_score(&img, &img).unwrap(),
+        back.critic_score(&img, &img).unwrap()
+    );
+}
+
+fn saved_tiny(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("m.safetensors");
+    tiny_model(Device::Cpu).save(&path).unwrap();
+    path
+}
+
+#[test]
+fn corrupt_and_mismatched_checkpoints_give_typed_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = saved_tiny(dir.path());
+    let side = path.with_extension("json");
+    let good_side = std::fs::read_to_string(&side).unwrap();
+    let good = std::fs::read(&path).unwrap();
+
+    // Truncated weights.
+    std::fs::write(&path, &good[..good.len() / 2]).unwrap();
+    let e = VariationModel::load(&path, Device::Cpu).unwrap_err();
+    assert!(matches!(e, GanError::CorruptCheckpoint { .. }), "{e}");
+    // Garbage.
+    std::fs::write(&path, b"definitely not safetensors").unwrap();
+    assert!(matches!(
+        VariationModel::load(&path, Device::Cpu),
+        Err(GanError::CorruptCheckpoint { .. })
+    ));
+    std::fs::write(&path, &good).unwrap();
+
+    // Sidecar describing another architecture → shape mismatch naming the variable.
+    let wider = good_side.replace("\"base_width\": 8", "\"base_width\": 16");
+    std::fs::write(&side, wider).unwrap();
+    match VariationModel::load(&path, Device::Cpu) {
+        Err(GanError::ShapeMismatch { name, .. }) => assert!(name.starts_with("g.")),
+        other => panic!("expected ShapeMismatch, got {other:?}"),
+    }
+    // Fewer levels → the file has variables the architecture lacks.
+    let fewer = good_side.replace("\"levels\": 4", "\"levels\": 3");
+    std::fs::write(&side, fewer).unwrap();
+    assert!(matches!(
+        VariationModel::load(&path, Device::Cpu),
+        Err(GanError::UnexpectedVariable { .. })
+    ));
+    // Broken / missing / future sidecar.
+    std::fs::write(&side, "{ nope").unwrap();
+    assert!(matches!(
+        VariationModel::load(&path, Device::Cpu),
+        Err(GanError::BadSidecar { .. })
+    ));
+    std::fs::write(
+        &side,
+        good_side.replace("\"format_version\": 1", "\"format_version\": 99"),
+    )
+    .unwrap();
+    assert!(matches!(
+        VariationModel::load(&path, Device::Cpu),
+        Err(GanError::UnsupportedVersion { found: 99, .. })
+    ));
+    std::fs::remove_file(&side).unwrap();
+    assert!(matches!(
+        VariationModel::load(&path, Device::Cpu),
+        Err(GanError::BadSidecar { .. })
+    ));
+    std::fs::write(&side, &good_side).unwrap();
+
+    // A file lacking one variable.
+    let mut named = tiny_model(Device::Cpu).named_variables();
+    named.retain(|(n, _)| n != "g.head.bias");
+    Tensor::write_safetensors(&named, &path).unwrap();
+    match VariationModel::load(&path, Device::Cpu) {
+        Err(GanError::MissingVariable { name }) => assert_eq!(name, "g.head.bias"),
+        other => panic!("expected MissingVariable, got {other:?}"),
+    }
+    // Wrong dtype.
+    let named: Vec<(String, Tensor)> = tiny_model(Device::Cpu)
+        .named_variables()
+        .into_iter()
+        .map(|(n, t)| (n, t.to_kind(tch::Kind::Double)))
+        .collect();
+    Tensor::write_safetensors(&named, &path).unwrap();
+    assert!(matches!(
+        VariationModel::load(&path, Device::Cpu),
+        Err(GanError::WrongDtype { .. })
+    ));
+}
+
+#[test]
+fn embedded_default_model_loads_and_varies() {
+    let m = VariationModel::load_default(Device::Cpu).expect("embedded default model");
+    assert!(m.info().steps > 0, "the default model is trained");
+    let img = canvas(40, 24);
+    let v = vary_all(
+        &m,
+        &img,
+        &VaryRequest {
+            count: 2,
+            ..VaryRequest::default()
+        },
+    );
+    assert_eq!(v[0].image.dimensions(), (40, 24));
+    assert_eq!(v[0].z.len(), atelier::gan::latent_dim(&m));
+}
+
+#[test]
+fn cuda_vary_matches_cpu_when_a_gpu_exists() {
+    if !tch::Cuda::is_available() {
+        eprintln!("no CUDA device: skipped");
+        return;
+    }
+    let cpu = tiny_model(Device::Cpu);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    cpu.save(&path).unwrap();
+    let gpu = VariationModel::load(&path, Device::Cuda(0)).unwrap();
+    let img = canvas(48, 32);
+    let req = VaryRequest {
+        count: 2,
+        ..VaryRequest::default()
+    };
+    let (a, b) = (vary_all(&cpu, &img, &req), vary_all(&gpu, &img, &req));
+    for (x, y) in a.iter().zip(&b) {
+        let max = x
+            .image
+            .as_raw()
+            .iter()
+            .zip(y.image.as_raw())
+            .map(|(p, q)| p.abs_diff(*q))
+            .max()
+            .unwrap();
+        assert!(max <= 2, "CPU and CUDA differ by {max}/255");
+    }
+}
+
+#[test]
+fn model_and_trainer_can_move_to_a_worker_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<VariationModel>();
+    assert_send::<atelier::gan::Trainer>();
+    assert_send::<atelier::gan::Variation>();
+}
