@@ -316,3 +316,60 @@ fn save_as_then_open_shows_the_same_layers() {
     h.get_by_label("Layer 2");
     h.get_by_label("Background");
 }
+
+#[test]
+fn vary_accept_reject_and_undo() {
+    let mut doc = white(96, 64);
+    let id = doc.active();
+    let blue: Vec<u8> = [30u8, 60, 200, 255].repeat(40 * 30);
+    doc.grid_mut(id)
+        .expect("layer")
+        .write_rect(CanvasRect::new(20, 15, 40, 30), &blue);
+    let mut h = harness(doc);
+    h.state_mut().variations.count = 3;
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::G);
+    h.run_steps(1);
+    assert!(h.state().variations.running, "Vary started a batch");
+    let error = h
+        .state_mut()
+        .variations
+        .wait(std::time::Duration::from_secs(120));
+    assert_eq!(error, None);
+    h.run_steps(2);
+    assert_eq!(
+        h.state().variations.candidates.len(),
+        3,
+        "status: {}",
+        h.state().status
+    );
+    // Reject the second candidate: it leaves the grid.
+    let rejected_seed = h.state().variations.candidates[1].seed;
+    h.get_by_label("Reject 2").click();
+    h.run_steps(2);
+    assert_eq!(h.state().variations.candidates.len(), 2);
+    assert!(
+        h.state()
+            .variations
+            .candidates
+            .iter()
+            .all(|c| c.seed != rejected_seed)
+    );
+    // Accept the first: a new layer with the candidate's pixels.
+    let expected = h.state().variations.candidates[0].image.clone();
+    h.get_by_label("Accept 1").click();
+    h.run_steps(2);
+    let app = h.state();
+    assert_eq!(app.doc.layers().len(), 2);
+    let layer = app.doc.layer(app.doc.active()).expect("accepted layer");
+    assert!(layer.props.name.contains("seed"), "{}", layer.props.name);
+    for (x, y, p) in expected.enumerate_pixels() {
+        assert_eq!(layer.grid.pixel(x, y), [p[0], p[1], p[2], 255]);
+    }
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(2);
+    assert_eq!(
+        h.state().doc.layers().len(),
+        1,
+        "undo removes the accepted layer"
+    );
+}

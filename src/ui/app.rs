@@ -38,6 +38,8 @@ pub struct AtelierApp {
     pub(super) hex_text: String,
     /// Whether the wgpu canvas compositor is available.
     pub(super) gpu: bool,
+    /// The GAN worker and the candidates waiting for a decision.
+    pub variations: super::variations::Variations,
     /// The file the document was last opened from or saved to.
     pub path: Option<std::path::PathBuf>,
     /// History serial at the last save (unsaved changes when it differs).
@@ -88,6 +90,7 @@ impl AtelierApp {
             rename: None,
             hex_text: String::new(),
             gpu,
+            variations: Default::default(),
             path: None,
             saved_serial: 0,
             file_job: None,
@@ -246,6 +249,11 @@ impl AtelierApp {
                 self.selection = None;
                 Ok(())
             }
+            Command::Vary => {
+                self.settle();
+                self.variations.start(ctx, &self.doc, self.selection);
+                Ok(())
+            }
             Command::ShowShortcuts => {
                 self.show_shortcuts = true;
                 Ok(())
@@ -401,6 +409,9 @@ impl AtelierApp {
                     super::panels::color_panel(self, ui);
                 });
             });
+        egui::Panel::right("variations")
+            .default_size(220.0)
+            .show(ui, |ui| super::variations::show(self, ui));
         egui::Panel::right("right")
             .default_size(240.0)
             .show(ui, |ui| super::layers_panel::show(self, ui, &mut commands));

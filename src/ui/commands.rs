@@ -53,6 +53,8 @@ pub enum Command {
     SetLayerProps(LayerId, LayerProps, bool),
     /// Drop the selection.
     Deselect,
+    /// Send the canvas (or selection) to the GAN for variations.
+    Vary,
     /// Show the shortcuts window.
     ShowShortcuts,
     /// Quit the app.
@@ -86,6 +88,7 @@ impl Command {
             Command::ActivateLayer(_) => "Select layer".into(),
             Command::SetLayerProps(..) => "Layer properties".into(),
             Command::Deselect => "Deselect".into(),
+            Command::Vary => "Vary".into(),
             Command::ShowShortcuts => "Shortcuts".into(),
             Command::Quit => "Quit".into(),
         }
@@ -118,6 +121,7 @@ impl Command {
             Command::RotateView(_) => plain(Key::Num6),
             Command::ResetRotation => plain(Key::Num5),
             Command::Deselect => cmd(Key::D),
+            Command::Vary => cmd(Key::G),
             Command::ShowShortcuts => plain(Key::F1),
             Command::Quit => cmd(Key::Q),
             _ => None,
@@ -150,6 +154,7 @@ impl Command {
             Command::Open,
             Command::Save,
             Command::SaveAs,
+            Command::Vary,
             Command::ShowShortcuts,
             Command::Quit,
         ]);

@@ -13,6 +13,7 @@ pub mod layers_panel;
 pub mod panels;
 pub mod state;
 pub mod tools;
+pub mod variations;
 
 pub use app::AtelierApp;
 
