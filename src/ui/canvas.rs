@@ -95,24 +95,42 @@ fn handle_view_input(
     app.canvas_input.panning = primary_pan;
 }
 
-/// Pointer positions this frame, oldest first (all of them, so fast strokes
-/// stay smooth even at a low frame rate).
-fn pointer_positions(ui: &egui::Ui) -> (Vec<Pos2>, Option<f32>) {
+/// A pointer event that matters to tools, in the order it happened.
+enum PointerStep {
+    Press(Pos2),
+    Move(Pos2),
+    Release(Pos2),
+}
+
+/// This frame's primary-button presses, moves and releases, oldest first.
+/// Tools replay all of them, in order, so a fast stroke stays smooth and a
+/// press, drag and release that land in one slow frame still paint the line.
+fn pointer_steps(ui: &egui::Ui) -> (Vec<PointerStep>, Option<f32>, bool, f64) {
     ui.input(|i| {
         let mut force = None;
-        let moves = i
+        let steps = i
             .events
             .iter()
             .filter_map(|e| match e {
-                egui::Event::PointerMoved(p) => Some(*p),
+                egui::Event::PointerMoved(p) => Some(PointerStep::Move(*p)),
                 egui::Event::Touch { pos, force: f, .. } => {
                     force = *f;
-                    Some(*pos)
+                    Some(PointerStep::Move(*pos))
                 }
+                egui::Event::PointerButton {
+                    pos,
+                    button: egui::PointerButton::Primary,
+                    pressed,
+                    ..
+                } => Some(if *pressed {
+                    PointerStep::Press(*pos)
+                } else {
+                    PointerStep::Release(*pos)
+                }),
                 _ => None,
             })
             .collect();
-        (moves, force)
+        (steps, force, i.modifiers.alt, i.time)
     })
 }
 
@@ -125,54 +143,55 @@ fn handle_tool_input(
     let t = transform(app, viewport);
     let to_canvas = |p: Pos2| -> Pos2 { t.canvas_from_screen(p.into()).into() };
     app.canvas_input.hover = response.hover_pos().map(to_canvas);
-    let (pressed, released, alt, time, latest) = ui.input(|i| {
-        (
-            i.pointer.primary_pressed(),
-            i.pointer.primary_released(),
-            i.modifiers.alt,
-            i.time,
-            i.pointer.interact_pos(),
-        )
-    });
     if app.canvas_input.panning || ui.input(|i| i.key_down(egui::Key::Space)) {
         return;
     }
-    let (moves, force) = pointer_positions(ui);
+    let (steps, force, alt, time) = pointer_steps(ui);
     if let Some(f) = force {
         app.canvas_input.pressure = f.clamp(0.0, 1.0);
     }
-
-    if pressed && response.hovered() {
-        let Some(start) = latest.map(to_canvas) else {
-            return;
-        };
-        app.canvas_input.pressure = force.unwrap_or(1.0);
-        app.canvas_input.stroke_start = time;
-        let tool = if alt && matches!(app.tool(), Tool::Brush | Tool::Eraser | Tool::Fill) {
-            Tool::Picker
-        } else {
-            app.tool()
-        };
-        begin(app, tool, start);
-        feed(app, start, time);
-    } else if !matches!(app.gesture, Gesture::Idle) {
-        for p in moves {
-            feed(app, to_canvas(p), time);
+    // Presses count only on the visible canvas (not under a window or panel).
+    let can_start = response.hovered() || response.is_pointer_button_down_on();
+    for step in steps {
+        match step {
+            PointerStep::Press(p)
+                if can_start && viewport.contains(p) && matches!(app.gesture, Gesture::Idle) =>
+            {
+                app.canvas_input.pressure = force.unwrap_or(1.0);
+                app.canvas_input.stroke_start = time;
+                let tool = if alt && matches!(app.tool(), Tool::Brush | Tool::Eraser | Tool::Fill) {
+                    Tool::Picker
+                } else {
+                    app.tool()
+                };
+                begin(app, tool, to_canvas(p));
+                feed(app, to_canvas(p), time);
+            }
+            PointerStep::Move(p) if !matches!(app.gesture, Gesture::Idle) => {
+                feed(app, to_canvas(p), time)
+            }
+            PointerStep::Release(p) if !matches!(app.gesture, Gesture::Idle) => {
+                feed(app, to_canvas(p), time);
+                end_gesture(app, to_canvas(p));
+            }
+            _ => {}
         }
     }
-    if released && !matches!(app.gesture, Gesture::Idle) {
-        if let (Gesture::Selecting { start }, Some(end)) = (&app.gesture, latest) {
-            let end = to_canvas(end);
-            let rect =
-                CanvasRect::from_corners(*start, [end.x, end.y], app.doc.width(), app.doc.height());
-            app.selection = (!rect.is_empty()).then_some(rect);
-        }
-        let g = std::mem::take(&mut app.gesture);
-        tools::finish(g, &mut app.doc, &mut app.history, &mut app.mask_cache);
-        if matches!(app.tool(), Tool::Brush) {
-            let c = app.state.primary;
-            app.state.push_recent(c);
-        }
+}
+
+/// Finishes the gesture in progress at canvas position `end`.
+fn end_gesture(app: &mut AtelierApp, end: Pos2) {
+    if let Gesture::Selecting { start } = &app.gesture {
+        let rect =
+            CanvasRect::from_corners(*start, [end.x, end.y], app.doc.width(), app.doc.height());
+        app.selection = (!rect.is_empty()).then_some(rect);
+    }
+    let was_stroke = matches!(app.gesture, Gesture::Stroke { .. });
+    let g = std::mem::take(&mut app.gesture);
+    tools::finish(g, &mut app.doc, &mut app.history, &mut app.mask_cache);
+    if was_stroke && app.tool() == Tool::Brush {
+        let c = app.state.primary;
+        app.state.push_recent(c);
     }
 }
 
