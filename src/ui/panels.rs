@@ -16,6 +16,22 @@ fn command_button(ui: &mut egui::Ui, cmd: Command, out: &mut Vec<Command>) {
     }
 }
 
+/// Undo or Redo, naming the step it acts on; disabled when there is none.
+fn history_button(ui: &mut egui::Ui, cmd: Command, step: Option<&str>, out: &mut Vec<Command>) {
+    let text = match step {
+        Some(step) => format!("{} {step}", cmd.label()),
+        None => cmd.label(),
+    };
+    let tip = cmd.tooltip(ui.ctx());
+    if ui
+        .add_enabled(step.is_some(), egui::Button::new(text))
+        .on_hover_text(tip)
+        .clicked()
+    {
+        out.push(cmd);
+    }
+}
+
 /// File / Edit / View / Layer / Help menus.
 pub fn menu_bar(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
     egui::MenuBar::new().ui(ui, |ui| {
@@ -28,28 +44,9 @@ pub fn menu_bar(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>)
             command_button(ui, Command::Quit, out);
         });
         ui.menu_button("Edit", |ui| {
-            let undo = match app.history.undo_label() {
-                Some(l) => format!("Undo {l}"),
-                None => "Undo".into(),
-            };
-            if ui
-                .add_enabled(app.history.undo_len() > 0, egui::Button::new(undo))
-                .on_hover_text(Command::Undo.tooltip(ui.ctx()))
-                .clicked()
-            {
-                out.push(Command::Undo);
-            }
-            let redo = match app.history.redo_label() {
-                Some(l) => format!("Redo {l}"),
-                None => "Redo".into(),
-            };
-            if ui
-                .add_enabled(app.history.redo_len() > 0, egui::Button::new(redo))
-                .on_hover_text(Command::Redo.tooltip(ui.ctx()))
-                .clicked()
-            {
-                out.push(Command::Redo);
-            }
+            let (undo, redo) = (app.history.undo_label(), app.history.redo_label());
+            history_button(ui, Command::Undo, undo, out);
+            history_button(ui, Command::Redo, redo, out);
             command_button(ui, Command::Deselect, out);
             ui.separator();
             if ui.button("Settings…").clicked() {
