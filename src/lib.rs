@@ -5,6 +5,7 @@
 //! - [`brush`]: the deterministic brush engine (strokes are data, dabs onto a surface).
 //! - [`render`]: the CPU reference compositor and the wgpu canvas compositor.
 //! - [`gan`]: the variation GAN (model, training, checkpoints, metrics).
+//! - [`refine`]: the human-in-the-loop: latent steering from the artist's decisions.
 //! - [`project`]: `.atelier` files (OpenRaster-compatible zip), atomic saves.
 //! - [`ui`]: the egui app: panels, commands, tools, canvas view.
 //! - [`cli`]: subcommands that drive the same engine without a window.
@@ -13,5 +14,6 @@ pub mod cli;
 pub mod document;
 pub mod gan;
 pub mod project;
+pub mod refine;
 pub mod render;
 pub mod ui;

@@ -15,6 +15,7 @@ use image::RgbImage;
 use super::app::AtelierApp;
 use crate::document::CanvasRect;
 use crate::gan::{VariationModel, VaryRequest};
+use crate::refine::LatentSteering;
 use crate::render::cpu;
 
 /// Longest side the GAN works at; larger canvases are scaled down for it and
@@ -27,8 +28,10 @@ pub struct Candidate {
     pub image: RgbImage,
     /// Where it goes on the canvas.
     pub rect: CanvasRect,
-    /// The seed that made it.
+    /// The seed that made it (its latent code is reproducible from it).
     pub seed: u64,
+    /// The latent code it came from.
+    pub z: Vec<f32>,
     /// The discriminator's mean patch score.
     pub critic: f32,
     /// Model version id.
@@ -66,6 +69,8 @@ pub struct Variations {
     pub seed: u64,
     /// Candidates waiting for a decision.
     pub candidates: Vec<Candidate>,
+    /// The sampling distribution the artist's decisions steer.
+    pub steering: LatentSteering,
     /// Whether a batch is being generated.
     pub running: bool,
     batch: u64,
@@ -82,6 +87,7 @@ impl Default for Variations {
             lock_seed: false,
             seed: 1,
             candidates: Vec::new(),
+            steering: LatentSteering::new(crate::gan::DEFAULT_LATENT_DIM),
             running: false,
             batch: 0,
             cancel: Arc::new(AtomicBool::new(false)),
@@ -108,7 +114,8 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
         };
         let version = model.info().version_id.clone();
         let (w, h) = (job.rect.w, job.rect.h);
-        let result = model.vary(&job.input, &job.request, |_, v| {
+        let seed = job.request.seed;
+        let result = model.vary(&job.input, &job.request, |i, v| {
             if job.cancel.load(Ordering::Relaxed) {
                 return false;
             }
@@ -120,7 +127,8 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
             let candidate = Candidate {
                 image,
                 rect: job.rect,
-                seed: v.seed,
+                seed: seed.wrapping_add(i as u64),
+                z: v.z,
                 critic: v.critic,
                 model: version.clone(),
                 strength: job.request.strength,
@@ -183,12 +191,15 @@ impl Variations {
             self.to_worker = Some(tx);
             self.from_worker = Some(rrx);
         }
+        let count = self.count.clamp(1, 9);
         let request = VaryRequest {
-            count: self.count.clamp(1, 9),
+            count,
             seed: self.seed,
             strength: self.strength.clamp(0.0, 1.0),
             mask: None,
-            latents: None,
+            // Codes come from the steered distribution (the prior until the
+            // artist has decided something).
+            latents: Some(self.steering.sample(count, self.seed)),
         };
         if !self.lock_seed {
             self.seed = self.seed.wrapping_add(self.count as u64);
@@ -252,6 +263,9 @@ pub fn accept(app: &mut AtelierApp, i: usize) {
         return;
     }
     let c = app.variations.candidates.remove(i);
+    app.variations
+        .steering
+        .update(std::slice::from_ref(&c.z), &[]);
     let rgba: Vec<u8> = c
         .image
         .pixels()
@@ -267,6 +281,16 @@ pub fn accept(app: &mut AtelierApp, i: usize) {
         })
     {
         app.status = format!("Accept: {e}");
+    }
+}
+
+/// Rejects candidate `i`: it leaves the grid and steers sampling away.
+pub fn reject(app: &mut AtelierApp, i: usize) {
+    if i < app.variations.candidates.len() {
+        let c = app.variations.candidates.remove(i);
+        app.variations
+            .steering
+            .update(&[], std::slice::from_ref(&c.z));
     }
 }
 
@@ -302,6 +326,21 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui) {
             }
         }
     });
+    ui.horizontal(|ui| {
+        let n = app.variations.steering.decisions;
+        ui.label(if n == 0 {
+            "Sampling: unsteered".to_string()
+        } else {
+            format!("Steered by {n} decisions")
+        })
+        .on_hover_text("Accepts pull the next variations towards them, rejects push away");
+        if ui
+            .add_enabled(n > 0, egui::Button::new("Reset steering"))
+            .clicked()
+        {
+            app.variations.steering.reset();
+        }
+    });
     let mut decision = None;
     egui::ScrollArea::vertical().id_salt("candidates").show(ui, |ui| {
         for (i, c) in app.variations.candidates.iter_mut().enumerate() {
@@ -330,9 +369,7 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui) {
     });
     match decision {
         Some((i, true)) => accept(app, i),
-        Some((i, false)) => {
-            app.variations.candidates.remove(i);
-        }
+        Some((i, false)) => reject(app, i),
         None => {}
     }
 }
