@@ -60,11 +60,32 @@ fn new_paint_info_round_trip() {
         "the stroke is on the canvas"
     );
     assert_eq!(g.pixel(150, 20), [16, 32, 48, 255], "background elsewhere");
+    for ext in ["png", "jpg", "webp", "tif", "ora"] {
+        let out_file = dir.path().join(format!("export.{ext}"));
+        let out = atelier(&["export", p, "--out", out_file.to_str().expect("utf-8")]);
+        assert!(
+            out.status.success(),
+            "{ext}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out_file.metadata().expect("exported").len() > 0);
+    }
+    let png = dir.path().join("export.png");
+    let out = atelier(&["import", png.to_str().expect("utf-8"), "--into", p]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = atelier(&["info", p, "--json"]);
     assert!(out.status.success());
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(info["width"], 300);
-    assert_eq!(info["layers"].as_array().map(|a| a.len()), Some(1));
+    assert_eq!(
+        info["layers"].as_array().map(|a| a.len()),
+        Some(2),
+        "the imported image is a layer"
+    );
 }
 
 #[test]

@@ -373,3 +373,34 @@ fn vary_accept_reject_and_undo() {
         "undo removes the accepted layer"
     );
 }
+
+/// Export and import go through the same dialog trait as Save and Open.
+#[test]
+fn export_and_import_as_layers_from_the_file_menu() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let png = dir.path().join("piece.png");
+    let mut h = harness(white(120, 80));
+    h.state_mut()
+        .set_file_dialogs(Box::new(FixedDialogs(png.clone())));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    wait_for_file_job(&mut h);
+    let exported = image::open(&png).expect("exported PNG").into_rgba8();
+    assert_eq!(
+        exported.dimensions(),
+        (120, 80),
+        "status: {}",
+        h.state().status
+    );
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::I,
+    );
+    wait_for_file_job(&mut h);
+    h.run_steps(2);
+    let app = h.state();
+    assert_eq!(app.doc.layers().len(), 2, "status: {}", app.status);
+    assert_eq!(
+        app.doc.layer(app.doc.active()).expect("layer").props.name,
+        "piece"
+    );
+}

@@ -32,6 +32,30 @@ pub struct PaintArgs {
     pub strokes: PathBuf,
 }
 
+/// `atelier export PROJECT --out FILE.{png,jpg,webp,tif,ora} [--quality Q]`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Project to export.
+    pub project: PathBuf,
+    /// Output file; the extension picks the format.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// JPEG quality, 1–100.
+    #[arg(long, default_value_t = 92, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality: u8,
+}
+
+/// `atelier import IMAGE... --into PROJECT`
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Images to import (PNG, JPEG, WebP, TIFF, BMP, GIF).
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// Project to add them to as layers; created (sized by the first image) if missing.
+    #[arg(long)]
+    pub into: PathBuf,
+}
+
 /// `atelier info FILE`
 #[derive(Debug, Args)]
 pub struct InfoArgs {
@@ -143,6 +167,31 @@ struct LayerInfo {
     visible: bool,
     lock_alpha: bool,
     tiles: usize,
+}
+
+pub(super) fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let doc = project::load(&args.project)?;
+    project::export(&doc, &args.out, args.quality)?;
+    println!(
+        "exported {} to {}",
+        args.project.display(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+pub(super) fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let mut doc = if args.into.exists() {
+        project::load(&args.into)?
+    } else {
+        let first = project::decode_image(&args.images[0])?;
+        Document::new(first.width(), first.height(), [255, 255, 255, 255])?
+    };
+    let paths: Vec<&std::path::Path> = args.images.iter().map(PathBuf::as_path).collect();
+    let n = project::import_images(&mut doc, &mut History::default(), &paths)?;
+    project::save(&doc, &args.into)?;
+    println!("imported {n} images into {}", args.into.display());
+    Ok(())
 }
 
 pub(super) fn info(args: InfoArgs) -> anyhow::Result<()> {

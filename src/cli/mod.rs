@@ -7,7 +7,7 @@ pub mod gan_cmds;
 use clap::{Parser, Subcommand};
 
 pub use bench::{BrushBenchArgs, BrushBenchReport, MemoryBenchArgs, run_brush_bench};
-pub use doc_cmds::{InfoArgs, NewArgs, PaintArgs, StrokeFile};
+pub use doc_cmds::{ExportArgs, ImportArgs, InfoArgs, NewArgs, PaintArgs, StrokeFile};
 
 /// Top-level command line.
 #[derive(Debug, Parser)]
@@ -27,6 +27,10 @@ pub enum Command {
     Paint(PaintArgs),
     /// Describe a project file.
     Info(InfoArgs),
+    /// Export a project as PNG, JPEG, WebP, TIFF or OpenRaster.
+    Export(ExportArgs),
+    /// Add images to a project as layers.
+    Import(ImportArgs),
     /// Train (or fine-tune) a variation GAN on a folder of images.
     Train(gan_cmds::TrainArgs),
     /// Write N GAN variations of an image.
@@ -58,6 +62,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::New(args) => doc_cmds::new(args),
         Command::Paint(args) => doc_cmds::paint(args),
         Command::Info(args) => doc_cmds::info(args),
+        Command::Export(args) => doc_cmds::export(args),
+        Command::Import(args) => doc_cmds::import(args),
         Command::Train(args) => gan_cmds::run_train(args),
         Command::Vary(args) => gan_cmds::run_vary(args),
         Command::Bench { which } => match which {

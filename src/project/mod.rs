@@ -4,11 +4,36 @@
 //! stored, `stack.xml`, one PNG per layer, `mergedimage.png` and a thumbnail,
 //! so Krita, GIMP and MyPaint open it when renamed to `.ora`. Saves are atomic
 //! (temporary file in the same folder, fsync, rename).
+pub mod export;
+pub mod import;
 pub mod ora;
 
 use std::path::{Path, PathBuf};
 
+pub use export::export;
+pub use import::{add_image_layer, decode_image, import_images};
 pub use ora::{load, save};
+
+/// Writes a file atomically: into a temporary file in the same folder, fsync,
+/// then rename over `path`, so the previous file survives any failure.
+pub(crate) fn atomic_write(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> Result<(), String>,
+) -> Result<(), ProjectError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| ProjectError::io(path, e))?;
+    write(tmp.as_file_mut())
+        .map_err(|e| ProjectError::malformed(path, format!("writing failed: {e}")))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| ProjectError::io(path, e))?;
+    tmp.persist(path)
+        .map_err(|e| ProjectError::io(path, e.error))?;
+    Ok(())
+}
 
 /// Largest canvas side accepted when reading a file.
 pub const MAX_SIDE: u32 = crate::document::MAX_SIDE;

@@ -13,19 +13,7 @@ use crate::render::cpu;
 
 /// Writes `doc` to `path` atomically: the previous file survives any failure.
 pub fn save(doc: &Document, path: &Path) -> Result<(), ProjectError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| ProjectError::io(path, e))?;
-    write_zip(doc, tmp.as_file_mut())
-        .map_err(|e| ProjectError::malformed(path, format!("writing failed: {e}")))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| ProjectError::io(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| ProjectError::io(path, e.error))?;
-    Ok(())
+    super::atomic_write(path, |file| write_zip(doc, file).map_err(|e| e.to_string()))
 }
 
 fn png_bytes(img: &RgbaImage) -> Result<Vec<u8>, image::ImageError> {

@@ -159,6 +159,28 @@ impl AtelierApp {
                 }
                 Ok(())
             }
+            Command::Export => {
+                let stem = self
+                    .path
+                    .as_deref()
+                    .and_then(|p| p.file_stem())
+                    .map_or("Untitled".into(), |s| s.to_string_lossy().into_owned());
+                if let Some(mut path) = self.dialogs.export_image(&format!("{stem}.png")) {
+                    if path.extension().is_none() {
+                        path.set_extension("png");
+                    }
+                    self.settle();
+                    self.start_file_job(FileJob::export(self.doc.clone(), path));
+                }
+                Ok(())
+            }
+            Command::ImportLayers => {
+                let paths = self.dialogs.import_images();
+                if !paths.is_empty() {
+                    self.start_file_job(FileJob::import(paths));
+                }
+                Ok(())
+            }
             Command::SelectTool(t) => {
                 self.settle();
                 self.state.tool = t;
@@ -311,6 +333,22 @@ impl AtelierApp {
                 self.status = format!("Opened {}", display_name(&path));
                 self.path = Some(path);
                 self.saved_serial = self.history.serial();
+            }
+            FileOutcome::Exported(path) => {
+                self.status = format!("Exported {}", display_name(&path))
+            }
+            FileOutcome::Imported(images) => {
+                self.settle();
+                for (name, img) in images {
+                    if let Err(e) = crate::project::add_image_layer(
+                        &mut self.doc,
+                        &mut self.history,
+                        &name,
+                        &img,
+                    ) {
+                        self.status = format!("Import: {e}");
+                    }
+                }
             }
             FileOutcome::Failed(message) => {
                 tracing::warn!("{message}");

@@ -21,6 +21,10 @@ pub enum Command {
     Save,
     /// Save under a new name.
     SaveAs,
+    /// Export a flattened image or OpenRaster file.
+    Export,
+    /// Import images as new layers.
+    ImportLayers,
     /// Pick a tool.
     SelectTool(Tool),
     /// Grow the brush.
@@ -71,6 +75,8 @@ impl Command {
             Command::Open => "Open…".into(),
             Command::Save => "Save".into(),
             Command::SaveAs => "Save as…".into(),
+            Command::Export => "Export…".into(),
+            Command::ImportLayers => "Import as layers…".into(),
             Command::SelectTool(t) => t.label().into(),
             Command::BrushBigger => "Bigger brush".into(),
             Command::BrushSmaller => "Smaller brush".into(),
@@ -110,6 +116,11 @@ impl Command {
             Command::SaveAs => Some(KeyboardShortcut::new(
                 Modifiers::COMMAND | Modifiers::SHIFT,
                 Key::S,
+            )),
+            Command::Export => cmd(Key::E),
+            Command::ImportLayers => Some(KeyboardShortcut::new(
+                Modifiers::COMMAND | Modifiers::SHIFT,
+                Key::I,
             )),
             Command::SelectTool(t) => plain(t.key()),
             Command::BrushBigger => plain(Key::CloseBracket),
@@ -154,6 +165,8 @@ impl Command {
             Command::Open,
             Command::Save,
             Command::SaveAs,
+            Command::Export,
+            Command::ImportLayers,
             Command::Vary,
             Command::ShowShortcuts,
             Command::Quit,

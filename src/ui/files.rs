@@ -13,6 +13,14 @@ pub trait FileDialogs {
     fn open_project(&self) -> Option<PathBuf>;
     /// Where to save a project; `suggested` is a file name.
     fn save_project(&self, suggested: &str) -> Option<PathBuf>;
+    /// Where to export a flattened image or OpenRaster file.
+    fn export_image(&self, suggested: &str) -> Option<PathBuf> {
+        self.save_project(suggested)
+    }
+    /// Images to import as layers.
+    fn import_images(&self) -> Vec<PathBuf> {
+        self.open_project().into_iter().collect()
+    }
 }
 
 /// The platform's dialogs through rfd (the XDG desktop portal on Linux).
@@ -31,6 +39,27 @@ impl FileDialogs for NativeDialogs {
             .set_file_name(suggested)
             .save_file()
     }
+
+    fn export_image(&self, suggested: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .add_filter("PNG", &["png"])
+            .add_filter("JPEG", &["jpg", "jpeg"])
+            .add_filter("WebP", &["webp"])
+            .add_filter("TIFF", &["tif", "tiff"])
+            .add_filter("OpenRaster", &["ora"])
+            .set_file_name(suggested)
+            .save_file()
+    }
+
+    fn import_images(&self) -> Vec<PathBuf> {
+        rfd::FileDialog::new()
+            .add_filter(
+                "Images",
+                &["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp", "gif"],
+            )
+            .pick_files()
+            .unwrap_or_default()
+    }
 }
 
 /// What a background file job reports when it ends.
@@ -39,6 +68,10 @@ pub enum FileOutcome {
     Saved(PathBuf, u64),
     /// This document was read from this path.
     Opened(PathBuf, Box<Document>),
+    /// The document was exported to this path.
+    Exported(PathBuf),
+    /// These images were decoded (name, straight RGBA), ready to become layers.
+    Imported(Vec<(String, image::RgbaImage)>),
     /// It failed; the message names the file and the problem.
     Failed(String),
 }
@@ -66,6 +99,35 @@ impl FileJob {
         Self::spawn(label, move || match project::load(&path) {
             Ok(doc) => FileOutcome::Opened(path, Box::new(doc)),
             Err(e) => FileOutcome::Failed(format!("Could not open: {e}")),
+        })
+    }
+
+    /// Exports a snapshot of `doc` (format from the extension).
+    pub fn export(doc: Document, path: PathBuf) -> Self {
+        let label = format!("Exporting {}…", display_name(&path));
+        Self::spawn(label, move || match project::export(&doc, &path, 92) {
+            Ok(()) => FileOutcome::Exported(path),
+            Err(e) => FileOutcome::Failed(format!("Could not export: {e}")),
+        })
+    }
+
+    /// Decodes images (with size limits) for import as layers.
+    pub fn import(paths: Vec<PathBuf>) -> Self {
+        let label = format!("Importing {} images…", paths.len());
+        Self::spawn(label, move || {
+            let mut images = Vec::new();
+            for p in &paths {
+                match project::decode_image(p) {
+                    Ok(img) => {
+                        let name = p
+                            .file_stem()
+                            .map_or("Imported".into(), |s| s.to_string_lossy().into_owned());
+                        images.push((name, img));
+                    }
+                    Err(e) => return FileOutcome::Failed(format!("Could not import: {e}")),
+                }
+            }
+            FileOutcome::Imported(images)
         })
     }
 

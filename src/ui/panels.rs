@@ -40,6 +40,8 @@ pub fn menu_bar(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>)
             command_button(ui, Command::Open, out);
             command_button(ui, Command::Save, out);
             command_button(ui, Command::SaveAs, out);
+            command_button(ui, Command::Export, out);
+            command_button(ui, Command::ImportLayers, out);
             ui.separator();
             command_button(ui, Command::Quit, out);
         });
