@@ -31,6 +31,9 @@ import -window root "$OUT" 2>/dev/null || fail "screenshot failed"
 # The canvas is white on a dark grey backdrop: a blank or black screen has no spread.
 spread=$(convert "$OUT" -format '%[fx:standard_deviation]' info: 2>/dev/null || echo 0)
 awk "BEGIN{exit !($spread > 0.05)}" || fail "the screenshot is blank (spread $spread)"
+# Undo the stroke (the document is clean again), then quit: no question asked.
+xdotool key ctrl+z
+sleep 0.3
 xdotool key ctrl+q
 for _ in $(seq 100); do kill -0 $APP 2>/dev/null || break; sleep 0.1; done
 if kill -0 $APP 2>/dev/null; then kill $APP; fail "did not exit within 10 s of Ctrl+Q"; fi

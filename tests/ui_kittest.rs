@@ -404,3 +404,28 @@ fn export_and_import_as_layers_from_the_file_menu() {
         "piece"
     );
 }
+
+#[test]
+fn quitting_with_unsaved_changes_asks_first() {
+    let mut h = harness(white(100, 80));
+    h.get_by_label("Add layer").click();
+    h.run_steps(1);
+    assert!(h.state().is_dirty());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Q);
+    h.run_steps(2);
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label("Discard and quit").is_none(),
+        "the question closed"
+    );
+    // Undoing back to the opened state makes the document clean again.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(1);
+    assert!(!h.state().is_dirty());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Y);
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Q);
+    h.run_steps(2);
+    h.get_by_label("Discard and quit");
+}

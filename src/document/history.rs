@@ -94,6 +94,8 @@ pub struct Transaction {
     /// Consecutive transactions with the same key merge (slider drags).
     pub merge_key: Option<String>,
     cost: usize,
+    /// Names the document state this step leads to (see [`History::state_id`]).
+    state: u64,
 }
 
 impl Transaction {
@@ -105,6 +107,7 @@ impl Transaction {
             changes,
             merge_key: None,
             cost,
+            state: 0,
         }
     }
 
@@ -259,6 +262,13 @@ impl History {
         self.serial
     }
 
+    /// Names the document state history has reached: equal ids mean equal
+    /// documents, so undoing back to the state that was saved makes the
+    /// document clean again. 0 is the state before any recorded step.
+    pub fn state_id(&self) -> u64 {
+        self.undo.back().map_or(0, |t| t.state)
+    }
+
     /// Records a finished transaction (already applied to the document).
     /// Clears redo. Merges with the previous step when both carry the same
     /// merge key.
@@ -280,8 +290,10 @@ impl History {
             ) = (last.changes.last_mut(), tx.changes.as_slice())
         {
             *after = new_after.clone();
+            last.state = self.serial;
             return;
         }
+        tx.state = self.serial;
         tx.cost = tx.changes.iter().map(Change::cost).sum();
         self.used += tx.cost;
         self.undo.push_back(tx);

@@ -42,8 +42,16 @@ pub struct AtelierApp {
     pub variations: super::variations::Variations,
     /// The file the document was last opened from or saved to.
     pub path: Option<std::path::PathBuf>,
-    /// History serial at the last save (unsaved changes when it differs).
-    saved_serial: u64,
+    /// History state at the last save or open (unsaved changes when it differs).
+    saved_state: u64,
+    /// The unsaved-changes question is showing.
+    pub(super) confirm_quit: bool,
+    /// Quit once the save in progress succeeds.
+    pub(super) quit_after_save: bool,
+    /// Close the window at the next frame (the user chose to).
+    pub(super) quit_now: bool,
+    /// The user agreed to close with unsaved changes.
+    quit_confirmed: bool,
     /// A save or open in progress.
     pub(super) file_job: Option<FileJob>,
     dialogs: Box<dyn FileDialogs>,
@@ -92,7 +100,11 @@ impl AtelierApp {
             gpu,
             variations: Default::default(),
             path: None,
-            saved_serial: 0,
+            saved_state: 0,
+            confirm_quit: false,
+            quit_after_save: false,
+            quit_now: false,
+            quit_confirmed: false,
             file_job: None,
             dialogs: Box::new(NativeDialogs),
             title: String::new(),
@@ -282,7 +294,11 @@ impl AtelierApp {
             }
             Command::Quit => {
                 self.settle();
-                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                if self.is_dirty() {
+                    self.confirm_quit = true;
+                } else {
+                    self.quit_now = true;
+                }
                 Ok(())
             }
         };
@@ -298,7 +314,7 @@ impl AtelierApp {
 
     /// Whether the document changed since it was last saved or opened.
     pub fn is_dirty(&self) -> bool {
-        self.history.serial() != self.saved_serial
+        self.history.state_id() != self.saved_state
     }
 
     /// Whether a save or open is still running.
@@ -308,7 +324,7 @@ impl AtelierApp {
 
     fn save_to(&mut self, path: std::path::PathBuf) {
         self.settle();
-        let job = FileJob::save(self.doc.clone(), path, self.history.serial());
+        let job = FileJob::save(self.doc.clone(), path, self.history.state_id());
         self.start_file_job(job);
     }
 
@@ -326,13 +342,17 @@ impl AtelierApp {
             FileOutcome::Saved(path, serial) => {
                 self.status = format!("Saved {}", display_name(&path));
                 self.path = Some(path);
-                self.saved_serial = serial;
+                self.saved_state = serial;
+                if self.quit_after_save {
+                    self.quit_after_save = false;
+                    self.quit_now = true;
+                }
             }
             FileOutcome::Opened(path, doc) => {
                 self.replace_document(*doc);
                 self.status = format!("Opened {}", display_name(&path));
                 self.path = Some(path);
-                self.saved_serial = self.history.serial();
+                self.saved_state = self.history.state_id();
             }
             FileOutcome::Exported(path) => {
                 self.status = format!("Exported {}", display_name(&path))
@@ -352,6 +372,8 @@ impl AtelierApp {
             }
             FileOutcome::Failed(message) => {
                 tracing::warn!("{message}");
+                // A failed save must not close the window: the work is not on disk.
+                self.quit_after_save = false;
                 self.status = message;
             }
         }
@@ -383,7 +405,7 @@ impl AtelierApp {
         self.gesture = Gesture::Idle;
         self.doc = doc;
         self.history = History::with_budget(self.history.budget());
-        self.saved_serial = 0;
+        self.saved_state = self.history.state_id();
         self.path = None;
         self.selection = None;
         self.fit_pending = true;
@@ -433,6 +455,17 @@ impl AtelierApp {
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.poll_file_job(&ctx);
+        // Closing the window with unsaved changes asks first.
+        if ctx.input(|i| i.viewport().close_requested()) && self.is_dirty() && !self.quit_confirmed
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm_quit = true;
+        }
+        if self.quit_now {
+            self.quit_now = false;
+            self.quit_confirmed = true;
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
         self.handle_shortcuts(&ctx);
         let mut commands = Vec::new();
         egui::Panel::top("menu").show(ui, |ui| super::panels::menu_bar(self, ui, &mut commands));
@@ -459,6 +492,10 @@ impl AtelierApp {
         super::dialogs::windows(self, &ctx, &mut commands);
         for cmd in commands {
             self.apply(&ctx, cmd);
+        }
+        if self.quit_after_save && self.file_job.is_none() {
+            // The save dialog was cancelled: stay open.
+            self.quit_after_save = false;
         }
     }
 

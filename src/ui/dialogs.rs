@@ -39,6 +39,32 @@ impl Default for NewCanvasDialog {
 /// Shows whichever windows are open.
 pub fn windows(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>) {
     new_canvas(app, ctx);
+    if app.confirm_quit {
+        let name = app
+            .path
+            .as_deref()
+            .map_or("Untitled".into(), super::files::display_name);
+        egui::Window::new("Unsaved changes")
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.label(format!("Save the changes to {name} before closing?"));
+                ui.horizontal(|ui| {
+                    if ui.button("Save").clicked() {
+                        app.confirm_quit = false;
+                        app.quit_after_save = true;
+                        out.push(Command::Save);
+                    }
+                    if ui.button("Discard and quit").clicked() {
+                        app.confirm_quit = false;
+                        app.quit_now = true;
+                    }
+                    if ui.button("Cancel").clicked() {
+                        app.confirm_quit = false;
+                    }
+                });
+            });
+    }
     if app.show_shortcuts {
         let mut open = true;
         egui::Window::new("Shortcuts")
@@ -79,7 +105,6 @@ pub fn windows(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>
             });
         app.show_settings = open;
     }
-    let _ = out;
 }
 
 fn new_canvas(app: &mut AtelierApp, ctx: &egui::Context) {
