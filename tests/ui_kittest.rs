@@ -149,9 +149,24 @@ fn fill_and_picker_tools_work_from_the_toolbar() {
     h.run_steps(1);
     h.state_mut().state.primary = [200, 30, 30, 255];
     drag(&mut h, &[pos2(100.0, 100.0)]);
+    // The fill runs on a worker thread.
+    for _ in 0..200 {
+        h.run_steps(1);
+        if !h.state().busy() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let g = h.state().doc.grid(id).expect("layer");
     assert_eq!(g.pixel(100, 100), [200, 30, 30, 255]);
     assert_eq!(g.pixel(15, 15), [0, 0, 0, 255], "fill stops at the square");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(1);
+    assert_eq!(
+        h.state().doc.grid(id).expect("layer").pixel(100, 100),
+        [255, 255, 255, 255],
+        "fill undoes"
+    );
 }
 
 #[test]

@@ -54,6 +54,8 @@ pub struct AtelierApp {
     quit_confirmed: bool,
     /// A save or open in progress.
     pub(super) file_job: Option<FileJob>,
+    /// A flood fill being computed.
+    pub(super) fill_job: Option<super::tools::FillJob>,
     dialogs: Box<dyn FileDialogs>,
     title: String,
     stroke_seed: u64,
@@ -106,6 +108,7 @@ impl AtelierApp {
             quit_now: false,
             quit_confirmed: false,
             file_job: None,
+            fill_job: None,
             dialogs: Box::new(NativeDialogs),
             title: String::new(),
             stroke_seed: 0,
@@ -322,6 +325,11 @@ impl AtelierApp {
         self.file_job.is_some()
     }
 
+    /// Whether any background work (file, fill) is still running.
+    pub fn busy(&self) -> bool {
+        self.file_job.is_some() || self.fill_job.is_some()
+    }
+
     fn save_to(&mut self, path: std::path::PathBuf) {
         self.settle();
         let job = FileJob::save(self.doc.clone(), path, self.history.state_id());
@@ -455,6 +463,13 @@ impl AtelierApp {
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.poll_file_job(&ctx);
+        if let Some(job) = &self.fill_job {
+            if job.apply_if_done(&mut self.doc, &mut self.history) {
+                self.fill_job = None;
+            } else {
+                ctx.request_repaint_after(std::time::Duration::from_millis(16));
+            }
+        }
         // Closing the window with unsaved changes asks first.
         if ctx.input(|i| i.viewport().close_requested()) && self.is_dirty() && !self.quit_confirmed
         {

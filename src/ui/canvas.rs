@@ -274,16 +274,20 @@ fn fill(app: &mut AtelierApp, at: Pos2) {
         return;
     }
     let id = app.doc.active();
+    let Some(grid) = app.doc.grid(id).cloned() else {
+        return;
+    };
     let (tol, color) = (app.state.fill_tolerance, app.state.primary);
-    let result = app.history.edit_stack(&mut app.doc, "Fill", None, |d| {
-        if let Some(grid) = d.grid_mut(id) {
-            crate::brush::fill::flood_fill(grid, at.x as u32, at.y as u32, tol, color);
-        }
-        Ok(())
-    });
-    if let Err(err) = result {
-        app.status = format!("Fill: {err}");
-    }
+    // A fill may read the whole layer: compute it on a copy (tiles are shared,
+    // so the copy is cheap) off the UI thread; `apply_fill` lands it.
+    app.fill_job = Some(super::tools::FillJob::spawn(
+        id,
+        grid,
+        at.x as u32,
+        at.y as u32,
+        tol,
+        color,
+    ));
 }
 
 fn paint(app: &mut AtelierApp, ui: &mut egui::Ui, viewport: Rect) {

@@ -233,3 +233,46 @@ pub fn move_to(gesture: &mut Gesture, doc: &mut Document, now: [f32; 2]) {
         tracing::warn!("move: {err}");
     }
 }
+
+/// A flood fill computed on a worker thread.
+pub struct FillJob {
+    layer: LayerId,
+    rx: std::sync::mpsc::Receiver<(crate::document::CanvasRect, crate::document::TileGrid)>,
+}
+
+impl FillJob {
+    /// Fills a copy of `grid` around `(x, y)` on a worker thread.
+    pub fn spawn(
+        layer: LayerId,
+        mut grid: crate::document::TileGrid,
+        x: u32,
+        y: u32,
+        tolerance: u8,
+        color: [u8; 4],
+    ) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rect = crate::brush::fill::flood_fill(&mut grid, x, y, tolerance, color);
+            // The app may have closed meanwhile; then nobody needs the result.
+            let _ = tx.send((rect, grid));
+        });
+        Self { layer, rx }
+    }
+
+    /// When finished, copies the filled tiles into the layer as one undo
+    /// step and returns true.
+    pub fn apply_if_done(&self, doc: &mut Document, history: &mut History) -> bool {
+        let Ok((rect, filled)) = self.rx.try_recv() else {
+            return false;
+        };
+        let mut edit = PixelEdit::new(self.layer);
+        if let Some(grid) = doc.grid_mut(self.layer) {
+            for c in rect.tiles() {
+                edit.touch(grid, c);
+                grid.set_tile(c, filled.tile(c).cloned());
+            }
+        }
+        history.record_pixels(doc, edit, "Fill");
+        true
+    }
+}
