@@ -126,6 +126,7 @@ pub struct TrainArgs {
 
 /// Runs `atelier train`.
 pub fn run_train(a: TrainArgs) -> Result<()> {
+    crate::gan::tune_cpu_allocator();
     let device = a.device.resolve()?;
     let init = match &a.from {
         Some(p) => Some(
@@ -281,6 +282,7 @@ fn load_model(path: Option<&Path>, device: Device) -> Result<VariationModel> {
 
 /// Runs `atelier vary`.
 pub fn run_vary(a: VaryArgs) -> Result<()> {
+    crate::gan::tune_cpu_allocator();
     let device = a.device.resolve()?;
     if let Some(t) = a.threads {
         tch::set_num_threads(t as i32);
@@ -385,6 +387,7 @@ fn cpu_flags() -> Vec<String> {
 
 /// Runs `atelier bench gan`.
 pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
+    crate::gan::tune_cpu_allocator();
     let device = a.device.resolve()?;
     tch::set_num_threads(a.threads as i32);
     let mut model = load_model(a.model.as_deref(), device)?;
@@ -492,6 +495,7 @@ pub struct BenchGanQualityArgs {
 
 /// Runs `atelier bench gan-quality`.
 pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
+    crate::gan::tune_cpu_allocator();
     if let Some(t) = a.threads {
         tch::set_num_threads(t as i32);
     }

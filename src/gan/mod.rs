@@ -33,6 +33,21 @@ use std::path::PathBuf;
 /// authority for a loaded model).
 pub const DEFAULT_LATENT_DIM: usize = 16;
 
+/// Makes glibc keep large freed blocks in the heap instead of returning them to the
+/// OS: without this, every 10–30 MB activation buffer libtorch frees is unmapped and
+/// the next one is faulted in page by page, which measured 1.5–4× slower generator
+/// inference on a 2-vCPU VM (BENCHMARKS.md). Call once at start-up, before heavy
+/// allocation; a no-op off glibc Linux.
+pub fn tune_cpu_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator thresholds; any value is valid.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+    }
+}
+
 /// Latent code size of a model.
 pub fn latent_dim(model: &VariationModel) -> usize {
     model.info().arch.latent_dim
