@@ -17,7 +17,13 @@ fail() { echo "window smoke: $1"; echo "window-smoke: 0 passed, 1 failed"; exit 
 start=$(date +%s.%N)
 "$BIN" >"$(dirname "$BIN")/../window-smoke.log" 2>&1 &
 APP=$!
-WIN=$(timeout 30 xdotool search --sync --onlyvisible --name 'Atelier$' 2>/dev/null | head -n1)
+# Poll every 50 ms (xdotool's own --sync polls every half second).
+WIN=""
+for _ in $(seq 600); do
+  WIN=$(xdotool search --onlyvisible --name 'Atelier$' 2>/dev/null | head -n1)
+  [ -n "$WIN" ] && break
+  sleep 0.05
+done
 [ -n "$WIN" ] || { kill $APP 2>/dev/null; cat "$(dirname "$BIN")/../window-smoke.log"; fail "no window appeared within 30 s"; }
 shown=$(date +%s.%N)
 sleep 2
