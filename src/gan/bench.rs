@@ -168,8 +168,17 @@ pub fn dump_reference(
     Ok(())
 }
 
-/// Centre square crop resized to `size`.
+/// Centre square crop resized to `size` (Lanczos3, for benchmark inputs).
 pub fn square(img: &image::RgbImage, size: u32) -> image::RgbImage {
+    square_with(img, size, image::imageops::FilterType::Lanczos3)
+}
+
+/// Centre square crop resized to `size` with `filter`.
+pub fn square_with(
+    img: &image::RgbImage,
+    size: u32,
+    filter: image::imageops::FilterType,
+) -> image::RgbImage {
     let side = img.width().min(img.height());
     let c = image::imageops::crop_imm(
         img,
@@ -179,7 +188,7 @@ pub fn square(img: &image::RgbImage, size: u32) -> image::RgbImage {
         side,
     )
     .to_image();
-    image::imageops::resize(&c, size, size, image::imageops::FilterType::Lanczos3)
+    image::imageops::resize(&c, size, size, filter)
 }
 
 /// One benchmark input: the sketch and its variations.

@@ -413,18 +413,8 @@ impl Trainer {
         }
         let s = self.config.size as u32;
         let prep = |img: &image::RgbImage| {
-            let side = img.width().min(img.height());
-            let c = image::imageops::crop_imm(
+            super::nn_util::rgb_to_tensor(&super::bench::square_with(
                 img,
-                (img.width() - side) / 2,
-                (img.height() - side) / 2,
-                side,
-                side,
-            )
-            .to_image();
-            super::nn_util::rgb_to_tensor(&image::imageops::resize(
-                &c,
-                s,
                 s,
                 image::imageops::FilterType::Triangle,
             ))
