@@ -10,6 +10,9 @@ Xvfb "$DISPLAY_NUM" -screen 0 1400x900x24 -nolisten tcp >/dev/null 2>&1 &
 XVFB=$!
 trap 'kill $XVFB 2>/dev/null' EXIT
 export DISPLAY="$DISPLAY_NUM"
+# Keep the autosave/recovery file of this run away from the user's own.
+XDG_DATA_HOME="$(mktemp -d)"
+export XDG_DATA_HOME
 for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
 
 fail() { echo "window smoke: $1"; echo "window-smoke: 0 passed, 1 failed"; exit 1; }

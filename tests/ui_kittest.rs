@@ -444,3 +444,33 @@ fn quitting_with_unsaved_changes_asks_first() {
     h.run_steps(2);
     h.get_by_label("Discard and quit");
 }
+
+#[test]
+fn autosaved_work_is_offered_back_after_a_crash() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recovery = dir.path().join("atelier").join("recovery.atelier");
+    {
+        let mut h = harness(white(80, 60));
+        h.state_mut().set_recovery_path(Some(recovery.clone()), std::time::Duration::ZERO);
+        h.get_by_label("Add layer").click();
+        for _ in 0..300 {
+            h.run_steps(1);
+            if recovery.exists() && !h.state().autosave.writing() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(recovery.exists(), "autosave wrote the recovery file");
+        // The harness is dropped without quitting: a crash, as far as the file knows.
+    }
+    let mut h = harness(white(10, 10));
+    h.state_mut().set_recovery_path(Some(recovery.clone()), std::time::Duration::from_secs(3600));
+    h.run_steps(2);
+    h.get_by_label("Recover").click();
+    wait_for_file_job(&mut h);
+    let app = h.state();
+    assert_eq!((app.doc.width(), app.doc.height()), (80, 60), "status: {}", app.status);
+    assert_eq!(app.doc.layers().len(), 2);
+    assert!(app.is_dirty(), "recovered work is not saved yet");
+    assert!(app.path.is_none());
+}

@@ -48,12 +48,18 @@ pub struct AtelierApp {
     pub(super) confirm_quit: bool,
     /// Quit once the save in progress succeeds.
     pub(super) quit_after_save: bool,
+    /// The file job in progress reads the recovery file.
+    recovering: bool,
     /// Close the window at the next frame (the user chose to).
     pub(super) quit_now: bool,
     /// The user agreed to close with unsaved changes.
     quit_confirmed: bool,
     /// A save or open in progress.
     pub(super) file_job: Option<FileJob>,
+    /// Autosave to the recovery file.
+    pub autosave: super::autosave::Autosave,
+    /// A recovery file from a session that did not exit cleanly.
+    pub(super) offer_recovery: Option<std::path::PathBuf>,
     /// A flood fill being computed.
     pub(super) fill_job: Option<super::tools::FillJob>,
     dialogs: Box<dyn FileDialogs>,
@@ -106,8 +112,11 @@ impl AtelierApp {
             confirm_quit: false,
             quit_after_save: false,
             quit_now: false,
+            recovering: false,
             quit_confirmed: false,
             file_job: None,
+            autosave: super::autosave::Autosave::new(None, std::time::Duration::from_secs(180)),
+            offer_recovery: None,
             fill_job: None,
             dialogs: Box::new(NativeDialogs),
             title: String::new(),
@@ -310,6 +319,23 @@ impl AtelierApp {
         }
     }
 
+    /// Autosaves to `path` (none: off) every `interval`, and offers to recover
+    /// a file left there by a session that did not exit cleanly.
+    pub fn set_recovery_path(
+        &mut self,
+        path: Option<std::path::PathBuf>,
+        interval: std::time::Duration,
+    ) {
+        self.autosave = super::autosave::Autosave::new(path, interval);
+        self.offer_recovery = self.autosave.leftover();
+    }
+
+    /// Recovers the autosaved document offered at start-up.
+    pub(super) fn recover(&mut self, path: std::path::PathBuf) {
+        self.start_file_job(FileJob::open(path));
+        self.recovering = true;
+    }
+
     /// Uses `dialogs` instead of the native file dialogs (tests).
     pub fn set_file_dialogs(&mut self, dialogs: Box<dyn FileDialogs>) {
         self.dialogs = dialogs;
@@ -358,9 +384,16 @@ impl AtelierApp {
             }
             FileOutcome::Opened(path, doc) => {
                 self.replace_document(*doc);
-                self.status = format!("Opened {}", display_name(&path));
-                self.path = Some(path);
-                self.saved_state = self.history.state_id();
+                if std::mem::take(&mut self.recovering) {
+                    // Recovered work has never been saved by the user: keep it
+                    // marked unsaved and without a file name.
+                    self.status = "Recovered the autosaved work: save it to keep it".into();
+                    self.saved_state = u64::MAX;
+                } else {
+                    self.status = format!("Opened {}", display_name(&path));
+                    self.path = Some(path);
+                    self.saved_state = self.history.state_id();
+                }
             }
             FileOutcome::Exported(path) => {
                 self.status = format!("Exported {}", display_name(&path))
@@ -479,7 +512,19 @@ impl AtelierApp {
         if self.quit_now {
             self.quit_now = false;
             self.quit_confirmed = true;
+            // A deliberate exit: the recovery file is no longer needed.
+            self.autosave.discard();
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        let (state, dirty) = (self.history.state_id(), self.is_dirty());
+        if let Some(message) = self.autosave.tick(&self.doc, state, dirty) {
+            self.status = message;
+        }
+        if self.autosave.writing() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
+        } else if dirty {
+            // Wake up for the next autosave even if nothing else happens.
+            ctx.request_repaint_after(self.autosave.interval);
         }
         self.handle_shortcuts(&ctx);
         let mut commands = Vec::new();

@@ -39,6 +39,24 @@ impl Default for NewCanvasDialog {
 /// Shows whichever windows are open.
 pub fn windows(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>) {
     new_canvas(app, ctx);
+    if let Some(path) = app.offer_recovery.clone() {
+        egui::Window::new("Recover unsaved work?")
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.label("Atelier did not exit cleanly last time. Recover the autosaved work?");
+                ui.horizontal(|ui| {
+                    if ui.button("Recover").clicked() {
+                        app.offer_recovery = None;
+                        app.recover(path);
+                    }
+                    if ui.button("Discard").clicked() {
+                        app.offer_recovery = None;
+                        app.autosave.discard();
+                    }
+                });
+            });
+    }
     if app.confirm_quit {
         let name = app
             .path

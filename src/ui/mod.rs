@@ -5,6 +5,7 @@
 //! [`commands::Command`]s that `AtelierApp::apply` carries out; tools are state
 //! machines ([`tools`]) whose gestures are undo transactions.
 pub mod app;
+pub mod autosave;
 pub mod canvas;
 pub mod commands;
 pub mod dialogs;
@@ -34,7 +35,16 @@ pub fn run_app() -> anyhow::Result<()> {
         renderer: eframe::Renderer::Wgpu,
         ..Default::default()
     };
-    eframe::run_native("Atelier", options, Box::new(move |cc| Ok(Box::new(AtelierApp::new(cc, doc)))))
+    eframe::run_native(
+        "Atelier",
+        options,
+        Box::new(move |cc| {
+            let mut app = AtelierApp::new(cc, doc);
+            let minutes = app.state.autosave_minutes.max(1) as u64;
+            app.set_recovery_path(autosave::default_recovery_path(), std::time::Duration::from_secs(60 * minutes));
+            Ok(Box::new(app))
+        }),
+    )
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("could not open the window (is a display and a Vulkan/GL driver available? On Debian: apt-get install mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri)")
 }

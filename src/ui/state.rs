@@ -31,6 +31,8 @@ pub struct AppState {
     pub undo_budget_mib: u32,
     /// Flood fill tolerance (0..255).
     pub fill_tolerance: u8,
+    /// Minutes between autosaves to the recovery file.
+    pub autosave_minutes: u32,
 }
 
 impl Default for AppState {
@@ -59,6 +61,7 @@ impl Default for AppState {
             recent: Vec::new(),
             undo_budget_mib: 512,
             fill_tolerance: 16,
+            autosave_minutes: 3,
         }
     }
 }

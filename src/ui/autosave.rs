@@ -1,0 +1,103 @@
+//! Autosave and crash recovery: every few minutes, when there are unsaved
+//! changes, a snapshot of the document is written (atomically, on a worker
+//! thread) to a recovery file in the user's data folder. A clean exit removes
+//! it; if it is still there at the next start, the app offers to recover it.
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use crate::document::Document;
+
+/// Where the recovery file lives: `$XDG_DATA_HOME/atelier/recovery.atelier`,
+/// else `~/.local/share/atelier/recovery.atelier`.
+pub fn default_recovery_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(base.join("atelier").join("recovery.atelier"))
+}
+
+/// Autosave state kept by the app.
+pub struct Autosave {
+    /// The recovery file (none: autosave is off).
+    pub path: Option<PathBuf>,
+    /// Time between autosaves.
+    pub interval: Duration,
+    last: Instant,
+    /// History state last written to the recovery file.
+    written_state: u64,
+    job: Option<(u64, Receiver<Result<(), String>>)>,
+}
+
+impl Autosave {
+    /// Autosave to `path` every `interval`.
+    pub fn new(path: Option<PathBuf>, interval: Duration) -> Self {
+        Self {
+            path,
+            interval,
+            last: Instant::now(),
+            written_state: 0,
+            job: None,
+        }
+    }
+
+    /// A recovery file left by a session that did not exit cleanly.
+    pub fn leftover(&self) -> Option<PathBuf> {
+        self.path.clone().filter(|p| p.exists())
+    }
+
+    /// Called every frame: starts a write when due; returns an error to show.
+    pub fn tick(&mut self, doc: &Document, state: u64, dirty: bool) -> Option<String> {
+        let mut error = None;
+        if let Some((written, rx)) = &self.job
+            && let Ok(result) = rx.try_recv()
+        {
+            match result {
+                Ok(()) => self.written_state = *written,
+                Err(e) => error = Some(format!("Autosave failed: {e}")),
+            }
+            self.job = None;
+        }
+        let due = self.last.elapsed() >= self.interval;
+        if let Some(path) = &self.path
+            && due
+            && dirty
+            && self.job.is_none()
+            && state != self.written_state
+        {
+            self.last = Instant::now();
+            let (tx, rx) = channel();
+            let (doc, path) = (doc.clone(), path.clone());
+            std::thread::spawn(move || {
+                let result = path
+                    .parent()
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| crate::project::save(&doc, &path).map_err(|e| e.to_string()));
+                let _ = tx.send(result);
+            });
+            self.job = Some((state, rx));
+        }
+        error
+    }
+
+    /// Whether a write is in progress (tests).
+    pub fn writing(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// A clean exit: nothing to recover next time.
+    pub fn discard(&mut self) {
+        if let Some((_, rx)) = self.job.take() {
+            // Let the write finish so it cannot recreate the file afterwards.
+            let _ = rx.recv();
+        }
+        if let Some(path) = &self.path
+            && let Err(e) = std::fs::remove_file(path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!("could not remove the recovery file {}: {e}", path.display());
+        }
+    }
+}
