@@ -451,7 +451,8 @@ fn autosaved_work_is_offered_back_after_a_crash() {
     let recovery = dir.path().join("atelier").join("recovery.atelier");
     {
         let mut h = harness(white(80, 60));
-        h.state_mut().set_recovery_path(Some(recovery.clone()), std::time::Duration::ZERO);
+        h.state_mut()
+            .set_recovery_path(Some(recovery.clone()), std::time::Duration::ZERO);
         h.get_by_label("Add layer").click();
         for _ in 0..300 {
             h.run_steps(1);
@@ -464,12 +465,18 @@ fn autosaved_work_is_offered_back_after_a_crash() {
         // The harness is dropped without quitting: a crash, as far as the file knows.
     }
     let mut h = harness(white(10, 10));
-    h.state_mut().set_recovery_path(Some(recovery.clone()), std::time::Duration::from_secs(3600));
+    h.state_mut()
+        .set_recovery_path(Some(recovery.clone()), std::time::Duration::from_secs(3600));
     h.run_steps(2);
     h.get_by_label("Recover").click();
     wait_for_file_job(&mut h);
     let app = h.state();
-    assert_eq!((app.doc.width(), app.doc.height()), (80, 60), "status: {}", app.status);
+    assert_eq!(
+        (app.doc.width(), app.doc.height()),
+        (80, 60),
+        "status: {}",
+        app.status
+    );
     assert_eq!(app.doc.layers().len(), 2);
     assert!(app.is_dirty(), "recovered work is not saved yet");
     assert!(app.path.is_none());
