@@ -17,7 +17,7 @@ pub use settings::{BrushSettings, presets};
 use serde::{Deserialize, Serialize};
 
 use crate::document::history::PixelEdit;
-use crate::document::{CanvasRect, Document, DocumentError, History, LayerId};
+use crate::document::{Document, DocumentError, History, LayerId};
 use raster::MaskCache;
 
 /// One input sample of a stroke, in canvas space.
@@ -65,15 +65,14 @@ impl Stroke {
         engine.finish(&mut |dab| surface.draw_dab(&dab, &paint));
     }
 
-    /// Paints the stroke onto a layer as one undoable step; returns the
-    /// canvas area it changed.
+    /// Paints the stroke onto a layer as one undoable step.
     pub fn paint_on(
         &self,
         doc: &mut Document,
         history: &mut History,
         cache: &mut MaskCache,
         layer: LayerId,
-    ) -> Result<CanvasRect, DocumentError> {
+    ) -> Result<(), DocumentError> {
         let lock = doc
             .layer(layer)
             .ok_or(DocumentError::NoSuchLayer(layer))?
@@ -85,7 +84,6 @@ impl Stroke {
             .ok_or(DocumentError::NoSuchLayer(layer))?;
         let mut surface = LayerSurface::new(grid, Some(&mut edit), cache, lock);
         self.render(&mut surface);
-        let dirty = surface.dirty();
         history.record_pixels(
             doc,
             edit,
@@ -95,7 +93,7 @@ impl Stroke {
                 "Brush stroke"
             },
         );
-        Ok(dirty)
+        Ok(())
     }
 }
 

@@ -146,7 +146,6 @@ pub struct LayerSurface<'a> {
     edit: Option<&'a mut PixelEdit>,
     cache: &'a mut MaskCache,
     lock_alpha: bool,
-    dirty: CanvasRect,
 }
 
 impl<'a> LayerSurface<'a> {
@@ -163,13 +162,7 @@ impl<'a> LayerSurface<'a> {
             edit,
             cache,
             lock_alpha,
-            dirty: CanvasRect::default(),
         }
-    }
-
-    /// The canvas area changed so far.
-    pub fn dirty(&self) -> CanvasRect {
-        self.dirty
     }
 }
 
@@ -208,7 +201,6 @@ impl DabSurface for LayerSurface<'_> {
             (cx1 - cx0) as u32,
             (cy1 - cy0) as u32,
         );
-        self.dirty = self.dirty.union(&rect);
         let alpha = (dab.alpha.clamp(0.0, 1.0) * 65536.0).round() as u32;
         let color = paint.color.map(u32::from);
         for c in rect.tiles() {

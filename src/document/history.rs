@@ -257,11 +257,6 @@ impl History {
         self.redo.last().map(|t| t.label.as_str())
     }
 
-    /// Increases on every record, undo and redo.
-    pub fn serial(&self) -> u64 {
-        self.serial
-    }
-
     /// Names the document state history has reached: equal ids mean equal
     /// documents, so undoing back to the state that was saved makes the
     /// document clean again. 0 is the state before any recorded step.
@@ -294,7 +289,6 @@ impl History {
             return;
         }
         tx.state = self.serial;
-        tx.cost = tx.changes.iter().map(Change::cost).sum();
         self.used += tx.cost;
         self.undo.push_back(tx);
         self.trim();

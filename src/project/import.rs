@@ -51,6 +51,12 @@ pub fn add_image_layer(
     })
 }
 
+/// The layer name an imported file gets: its file name without extension.
+pub fn layer_name(path: &Path) -> String {
+    path.file_stem()
+        .map_or("Imported".into(), |s| s.to_string_lossy().into_owned())
+}
+
 /// Decodes each image and adds it as a layer (one undoable step per image).
 /// Returns how many layers were added.
 pub fn import_images(
@@ -60,10 +66,7 @@ pub fn import_images(
 ) -> Result<usize, ProjectError> {
     for path in paths {
         let img = decode_image(path)?;
-        let name = path
-            .file_stem()
-            .map_or("Imported".into(), |s| s.to_string_lossy().into_owned());
-        add_image_layer(doc, history, &name, &img)
+        add_image_layer(doc, history, &layer_name(path), &img)
             .map_err(|e| ProjectError::malformed(path, e.to_string()))?;
     }
     Ok(paths.len())

@@ -68,17 +68,10 @@ fn write_zip<W: Write + Seek>(doc: &Document, w: W) -> Result<(), Box<dyn std::e
     let merged = cpu::flatten(doc);
     zip.start_file("mergedimage.png", stored)?;
     zip.write_all(&png_bytes(&merged)?)?;
-    let thumb = image::imageops::thumbnail(&merged, 256.min(doc.width()), 256.min(doc.height()));
-    let scale = 256.0 / doc.width().max(doc.height()) as f32;
-    let thumb = if scale < 1.0 {
-        image::imageops::thumbnail(
-            &merged,
-            ((doc.width() as f32 * scale).round() as u32).max(1),
-            ((doc.height() as f32 * scale).round() as u32).max(1),
-        )
-    } else {
-        thumb
-    };
+    // At most 256 px on the long side, aspect kept.
+    let scale = (256.0 / doc.width().max(doc.height()) as f32).min(1.0);
+    let side = |v: u32| ((v as f32 * scale).round() as u32).max(1);
+    let thumb = image::imageops::thumbnail(&merged, side(doc.width()), side(doc.height()));
     zip.start_file("Thumbnails/thumbnail.png", stored)?;
     zip.write_all(&png_bytes(&thumb)?)?;
     zip.finish()?;

@@ -48,8 +48,6 @@ pub struct AtelierApp {
     pub(super) confirm_quit: bool,
     /// Quit once the save in progress succeeds.
     pub(super) quit_after_save: bool,
-    /// The file job in progress reads the recovery file.
-    recovering: bool,
     /// Close the window at the next frame (the user chose to).
     pub(super) quit_now: bool,
     /// The user agreed to close with unsaved changes.
@@ -112,7 +110,6 @@ impl AtelierApp {
             confirm_quit: false,
             quit_after_save: false,
             quit_now: false,
-            recovering: false,
             quit_confirmed: false,
             file_job: None,
             autosave: super::autosave::Autosave::new(None, std::time::Duration::from_secs(180)),
@@ -333,7 +330,6 @@ impl AtelierApp {
     /// Recovers the autosaved document offered at start-up.
     pub(super) fn recover(&mut self, path: std::path::PathBuf) {
         self.start_file_job(FileJob::open(path));
-        self.recovering = true;
     }
 
     /// Uses `dialogs` instead of the native file dialogs (tests).
@@ -373,10 +369,10 @@ impl AtelierApp {
 
     fn finish_file_job(&mut self, outcome: FileOutcome) {
         match outcome {
-            FileOutcome::Saved(path, serial) => {
+            FileOutcome::Saved(path, state) => {
                 self.status = format!("Saved {}", display_name(&path));
                 self.path = Some(path);
-                self.saved_state = serial;
+                self.saved_state = state;
                 if self.quit_after_save {
                     self.quit_after_save = false;
                     self.quit_now = true;
@@ -384,7 +380,7 @@ impl AtelierApp {
             }
             FileOutcome::Opened(path, doc) => {
                 self.replace_document(*doc);
-                if std::mem::take(&mut self.recovering) {
+                if self.autosave.path.as_ref() == Some(&path) {
                     // Recovered work has never been saved by the user: keep it
                     // marked unsaved and without a file name.
                     self.status = "Recovered the autosaved work: save it to keep it".into();
@@ -504,16 +500,18 @@ impl AtelierApp {
             }
         }
         // Closing the window with unsaved changes asks first.
-        if ctx.input(|i| i.viewport().close_requested()) && self.is_dirty() && !self.quit_confirmed
-        {
-            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
-            self.confirm_quit = true;
+        if ctx.input(|i| i.viewport().close_requested()) {
+            if self.is_dirty() && !self.quit_confirmed {
+                ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+                self.confirm_quit = true;
+            } else {
+                // A deliberate exit: the recovery file is no longer needed.
+                self.autosave.discard();
+            }
         }
         if self.quit_now {
             self.quit_now = false;
             self.quit_confirmed = true;
-            // A deliberate exit: the recovery file is no longer needed.
-            self.autosave.discard();
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         let (state, dirty) = (self.history.state_id(), self.is_dirty());
@@ -557,11 +555,6 @@ impl AtelierApp {
             // The save dialog was cancelled: stay open.
             self.quit_after_save = false;
         }
-    }
-
-    /// Where the canvas view was laid out in the last frame (screen space).
-    pub fn canvas_viewport(&self) -> egui::Rect {
-        self.canvas_input.viewport
     }
 
     /// Screen position of a canvas position in the last frame's layout.

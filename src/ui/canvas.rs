@@ -1,6 +1,6 @@
 //! The canvas view: shows the document through the view transform and turns
 //! pointer input (in screen space) into tool gestures (in canvas space).
-use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, Vec2, pos2, vec2};
+use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, Vec2, vec2};
 
 use super::app::AtelierApp;
 use super::tools::{self, Gesture, Tool};
@@ -15,8 +15,6 @@ pub struct CanvasInput {
     pub hover: Option<Pos2>,
     /// Where the canvas view was laid out last frame, in screen space.
     pub viewport: Rect,
-    /// Whether the current primary drag pans the view.
-    panning: bool,
     /// Stroke start time, for sample timestamps.
     stroke_start: f64,
     /// Pressure from the latest touch/pen event (mouse: 1).
@@ -28,7 +26,6 @@ impl Default for CanvasInput {
         Self {
             hover: None,
             viewport: Rect::NOTHING,
-            panning: false,
             stroke_start: 0.0,
             pressure: 1.0,
         }
@@ -92,7 +89,6 @@ fn handle_view_input(
         app.view.pan[0] += delta.x;
         app.view.pan[1] += delta.y;
     }
-    app.canvas_input.panning = primary_pan;
 }
 
 /// A pointer event that matters to tools, in the order it happened.
@@ -143,7 +139,8 @@ fn handle_tool_input(
     let t = transform(app, viewport);
     let to_canvas = |p: Pos2| -> Pos2 { t.canvas_from_screen(p.into()).into() };
     app.canvas_input.hover = response.hover_pos().map(to_canvas);
-    if app.canvas_input.panning || ui.input(|i| i.key_down(egui::Key::Space)) {
+    // Space turns the primary button into panning (handled above).
+    if ui.input(|i| i.key_down(egui::Key::Space)) {
         return;
     }
     let (steps, force, alt, time) = pointer_steps(ui);
@@ -301,18 +298,18 @@ fn paint(app: &mut AtelierApp, ui: &mut egui::Ui, viewport: Rect) {
         );
         ui.painter_at(viewport).add(cb.into_paint_callback());
     }
-    let corners = canvas_corners(app, viewport);
+    let corners = screen_corners(app, viewport, app.doc.bounds());
     ui.painter_at(viewport).add(egui::Shape::closed_line(
         corners.to_vec(),
         Stroke::new(1.0, Color32::from_gray(20)),
     ));
 }
 
-/// Corners of the canvas on screen.
-fn canvas_corners(app: &AtelierApp, viewport: Rect) -> [Pos2; 4] {
+/// Corners of a canvas rectangle on screen (rotation makes it a quad).
+fn screen_corners(app: &AtelierApp, viewport: Rect, r: CanvasRect) -> [Pos2; 4] {
     let t = transform(app, viewport);
-    let (w, h) = (app.doc.width() as f32, app.doc.height() as f32);
-    [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]].map(|p| t.screen_from_canvas(p).into())
+    let (x0, y0, x1, y1) = (r.x as f32, r.y as f32, r.right() as f32, r.bottom() as f32);
+    [[x0, y0], [x1, y0], [x1, y1], [x0, y1]].map(|p| t.screen_from_canvas(p).into())
 }
 
 fn paint_overlays(app: &AtelierApp, ui: &egui::Ui, viewport: Rect) {
@@ -329,15 +326,7 @@ fn paint_overlays(app: &AtelierApp, ui: &egui::Ui, viewport: Rect) {
         _ => app.selection,
     };
     if let Some(r) = selection {
-        let pts: Vec<Pos2> = [
-            pos2(r.x as f32, r.y as f32),
-            pos2(r.right() as f32, r.y as f32),
-            pos2(r.right() as f32, r.bottom() as f32),
-            pos2(r.x as f32, r.bottom() as f32),
-        ]
-        .into_iter()
-        .map(to_screen)
-        .collect();
+        let pts = screen_corners(app, viewport, r).to_vec();
         painter.add(egui::Shape::closed_line(
             pts.clone(),
             Stroke::new(2.0, Color32::BLACK),

@@ -64,7 +64,7 @@ impl FileDialogs for NativeDialogs {
 
 /// What a background file job reports when it ends.
 pub enum FileOutcome {
-    /// The document at this path was saved as of this history serial.
+    /// The document at this path was saved at this history state.
     Saved(PathBuf, u64),
     /// This document was read from this path.
     Opened(PathBuf, Box<Document>),
@@ -84,11 +84,11 @@ pub struct FileJob {
 }
 
 impl FileJob {
-    /// Saves a snapshot of `doc` (cheap: tiles are shared) at `serial`.
-    pub fn save(doc: Document, path: PathBuf, serial: u64) -> Self {
+    /// Saves a snapshot of `doc` (cheap: tiles are shared) taken at history `state`.
+    pub fn save(doc: Document, path: PathBuf, state: u64) -> Self {
         let label = format!("Saving {}…", display_name(&path));
         Self::spawn(label, move || match project::save(&doc, &path) {
-            Ok(()) => FileOutcome::Saved(path, serial),
+            Ok(()) => FileOutcome::Saved(path, state),
             Err(e) => FileOutcome::Failed(format!("Could not save: {e}")),
         })
     }
@@ -118,12 +118,7 @@ impl FileJob {
             let mut images = Vec::new();
             for p in &paths {
                 match project::decode_image(p) {
-                    Ok(img) => {
-                        let name = p
-                            .file_stem()
-                            .map_or("Imported".into(), |s| s.to_string_lossy().into_owned());
-                        images.push((name, img));
-                    }
+                    Ok(img) => images.push((project::import::layer_name(p), img)),
                     Err(e) => return FileOutcome::Failed(format!("Could not import: {e}")),
                 }
             }
