@@ -51,7 +51,9 @@ enum Report {
 /// One request to the worker.
 struct Job {
     batch: u64,
-    input: RgbImage,
+    /// A snapshot of the document (cheap: tiles are shared); the worker
+    /// flattens it, so the UI thread never composites a whole canvas.
+    doc: crate::document::Document,
     rect: CanvasRect,
     request: VaryRequest,
     cancel: Arc<AtomicBool>,
@@ -97,6 +99,24 @@ impl Default for Variations {
     }
 }
 
+/// What the GAN sees: `rect` flattened over white, at most WORK_SIDE on the
+/// long side.
+fn gan_input(doc: &crate::document::Document, rect: CanvasRect) -> RgbImage {
+    let full = cpu::flatten_over(doc, rect, [255, 255, 255]);
+    let scale = (WORK_SIDE as f32 / rect.w.max(rect.h) as f32).min(1.0);
+    if scale < 1.0 {
+        let side = |v: u32| ((v as f32 * scale).round() as u32).max(16);
+        image::imageops::resize(
+            &full,
+            side(rect.w),
+            side(rect.h),
+            image::imageops::FilterType::Triangle,
+        )
+    } else {
+        full
+    }
+}
+
 /// The worker: loads the embedded default model once, then serves jobs.
 fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
     let model = VariationModel::load_default(tch::Device::cuda_if_available());
@@ -115,7 +135,8 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
         let version = model.info().version_id.clone();
         let (w, h) = (job.rect.w, job.rect.h);
         let seed = job.request.seed;
-        let result = model.vary(&job.input, &job.request, |i, v| {
+        let input = gan_input(&job.doc, job.rect);
+        let result = model.vary(&input, &job.request, |i, v| {
             if job.cancel.load(Ordering::Relaxed) {
                 return false;
             }
@@ -164,18 +185,6 @@ impl Variations {
         selection: Option<CanvasRect>,
     ) {
         let rect = selection.filter(|r| !r.is_empty()).unwrap_or(doc.bounds());
-        let full = cpu::flatten_over(doc, rect, [255, 255, 255]);
-        // Work at most WORK_SIDE on the long side.
-        let scale = (WORK_SIDE as f32 / rect.w.max(rect.h) as f32).min(1.0);
-        let input = if scale < 1.0 {
-            let (w, h) = (
-                ((rect.w as f32 * scale).round() as u32).max(16),
-                ((rect.h as f32 * scale).round() as u32).max(16),
-            );
-            image::imageops::resize(&full, w, h, image::imageops::FilterType::Triangle)
-        } else {
-            full
-        };
         self.cancel.store(true, Ordering::Relaxed);
         self.cancel = Arc::new(AtomicBool::new(false));
         self.batch += 1;
@@ -206,7 +215,7 @@ impl Variations {
         }
         let job = Job {
             batch: self.batch,
-            input,
+            doc: doc.clone(),
             rect,
             request,
             cancel: self.cancel.clone(),
