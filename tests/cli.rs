@@ -51,7 +51,9 @@ fn new_paint_info_round_trip() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let doc = atelier::project::load(Path::new(&project)).expect("project loads");
+    let doc = atelier::project::load(Path::new(&project))
+        .expect("project loads")
+        .doc;
     assert_eq!((doc.width(), doc.height()), (300, 200));
     let g = doc.grid(doc.layers()[0].id).expect("layer");
     assert_eq!(
@@ -71,7 +73,13 @@ fn new_paint_info_round_trip() {
         assert!(out_file.metadata().expect("exported").len() > 0);
     }
     let png = dir.path().join("export.png");
-    let out = atelier(&["import", png.to_str().expect("utf-8"), "--into", p]);
+    let out = atelier(&[
+        "import",
+        png.to_str().expect("utf-8"),
+        "--into",
+        p,
+        "--as-layers",
+    ]);
     assert!(
         out.status.success(),
         "{}",

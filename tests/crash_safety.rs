@@ -41,6 +41,7 @@ fn sigkill_during_repeated_saves_never_damages_the_project() {
         }
         let _ = child.wait();
         let doc = atelier::project::load(&project)
+            .map(|p| p.doc)
             .unwrap_or_else(|e| panic!("round {round}: the project is damaged: {e}"));
         assert_eq!((doc.width(), doc.height()), (1500, 1500));
         // Either the old file or a complete new one: never something in between.

@@ -1,7 +1,73 @@
 //! Project files: documents survive save → load with identical pixels and
 //! layer properties, and saves replace the file atomically.
-use atelier::document::{BlendMode, CanvasRect, Document, History};
+use atelier::document::{BlendMode, CanvasRect, Document, History, Provenance};
+use atelier::project::{ProjectMeta, ProjectSettings};
+use atelier::refine::history::{CandidateRecord, Decision, encode_png};
+use atelier::refine::{CandidateHistory, LatentSteering};
 use proptest::prelude::*;
+
+/// A candidate history with images, decisions and favourites, and steering.
+fn random_meta(seed: u64, n: usize) -> ProjectMeta {
+    let mut candidates = CandidateHistory::default();
+    let img = |k: u64| {
+        image::RgbImage::from_fn(7, 5, |x, y| {
+            image::Rgb([
+                (x as u64 * 31 + k) as u8,
+                (y as u64 * 17 + k * 3) as u8,
+                k as u8,
+            ])
+        })
+    };
+    let input = candidates.add_input(encode_png(&img(seed)).expect("png"));
+    let mut steering = LatentSteering::new(8);
+    for i in 0..n as u64 {
+        let z: Vec<f32> = (0..8)
+            .map(|d| ((seed + i * 8 + d) % 13) as f32 / 6.0 - 1.0)
+            .collect();
+        let id = candidates.record(
+            CandidateRecord {
+                id: 0,
+                input: input.clone(),
+                output: String::new(),
+                rect: [1, 2, 7, 5],
+                seed: seed.wrapping_add(i),
+                z: z.clone(),
+                model: format!("v{}", seed % 5),
+                strength: 0.25 * (i % 4) as f32,
+                critic: i as f32 * -0.5,
+                decision: Decision::Pending,
+                favourite: false,
+                time: 1_700_000_000 + i,
+            },
+            encode_png(&img(seed + i + 1)).expect("png"),
+        );
+        match (seed + i) % 3 {
+            0 => {
+                candidates.decide(id, Decision::Accepted);
+                steering.update(&[z], &[]);
+            }
+            1 => {
+                candidates.decide(id, Decision::Rejected);
+                steering.update(&[], &[z]);
+            }
+            _ => {}
+        }
+        if (seed + i).is_multiple_of(4) {
+            candidates.toggle_favourite(id);
+        }
+    }
+    ProjectMeta {
+        settings: ProjectSettings {
+            vary_count: 1 + (seed % 9) as usize,
+            vary_strength: 0.3,
+            vary_seed: seed,
+            lock_seed: seed.is_multiple_of(2),
+            active_layer: 0,
+        },
+        candidates,
+        steering: (n > 0).then_some(steering),
+    }
+}
 
 fn random_doc(seed: u64, layers: usize) -> Document {
     let mut doc = Document::new(97, 70, [250, 240, 230, 255]).expect("size");
@@ -38,6 +104,14 @@ fn random_doc(seed: u64, layers: usize) -> Document {
             p.opacity = (next() % 101) as f32 / 100.0;
             p.visible = next() % 4 != 0;
             p.lock_alpha = next() % 3 == 0;
+            if next() % 2 == 0 {
+                p.provenance = Some(Provenance {
+                    model: format!("m{}", next() % 9),
+                    seed: u64::from(next()),
+                    strength: 0.5,
+                    candidate: Some(u64::from(next() % 4)),
+                });
+            }
             d.set_props(id, p)
         })
         .expect("edit");
@@ -49,12 +123,21 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
 
     #[test]
-    fn save_then_load_keeps_pixels_and_properties(seed in any::<u64>(), layers in 0usize..5) {
+    fn save_then_load_keeps_pixels_properties_and_history(
+        seed in any::<u64>(),
+        layers in 0usize..5,
+        candidates in 0usize..6,
+    ) {
         let doc = random_doc(seed, layers);
+        let meta = random_meta(seed, candidates);
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("d.atelier");
-        atelier::project::save(&doc, &path).expect("save");
-        let back = atelier::project::load(&path).expect("load");
+        atelier::project::save(&doc, &meta, &path).expect("save");
+        let project = atelier::project::load(&path).expect("load");
+        prop_assert!(project.warnings.is_empty(), "{:?}", project.warnings);
+        // Candidate history (records and lossless images), steering, settings.
+        prop_assert_eq!(&project.meta, &meta);
+        let back = project.doc;
         prop_assert_eq!((back.width(), back.height()), (doc.width(), doc.height()));
         prop_assert_eq!(back.layers().len(), doc.layers().len());
         for (a, b) in doc.layers().iter().zip(back.layers()) {
@@ -63,6 +146,7 @@ proptest! {
             prop_assert!((a.props.opacity - b.props.opacity).abs() < 1e-3);
             prop_assert_eq!(a.props.visible, b.props.visible);
             prop_assert_eq!(a.props.lock_alpha, b.props.lock_alpha);
+            prop_assert_eq!(&a.props.provenance, &b.props.provenance);
             // Layers are stored straight (non-premultiplied) in PNG: the
             // premultiplied round trip is exact up to one step where alpha is small.
             let (pa, pb) = (a.grid.read_rect(doc.bounds()), b.grid.read_rect(doc.bounds()));
@@ -78,10 +162,11 @@ fn a_failed_save_leaves_the_previous_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("keep.atelier");
     let doc = random_doc(1, 2);
-    atelier::project::save(&doc, &path).expect("save");
+    let meta = ProjectMeta::default();
+    atelier::project::save(&doc, &meta, &path).expect("save");
     let before = std::fs::read(&path).expect("read");
     // Saving into a folder that does not exist fails without touching anything.
-    assert!(atelier::project::save(&doc, &dir.path().join("missing/keep.atelier")).is_err());
+    assert!(atelier::project::save(&doc, &meta, &dir.path().join("missing/keep.atelier")).is_err());
     assert_eq!(std::fs::read(&path).expect("read"), before);
     // A damaged file is refused with a message naming the problem.
     std::fs::write(&path, &before[..before.len() / 2]).expect("truncate");

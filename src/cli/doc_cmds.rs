@@ -37,23 +37,60 @@ pub struct PaintArgs {
 pub struct ExportArgs {
     /// Project to export.
     pub project: PathBuf,
-    /// Output file; the extension picks the format.
+    /// Output file; the extension picks the format. With `--candidates`, a folder.
     #[arg(long)]
     pub out: PathBuf,
     /// JPEG quality, 1–100.
     #[arg(long, default_value_t = 92, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub quality: u8,
+    /// Export only this rectangle (a selection): `X,Y,W,H` in canvas pixels.
+    #[arg(long, value_parser = parse_region)]
+    pub region: Option<crate::document::CanvasRect>,
+    /// Instead of the canvas, write the project's candidates from its history
+    /// into the `--out` folder: `accepted`, `rejected`, `favourite` or `all`.
+    #[arg(long, value_parser = parse_filter)]
+    pub candidates: Option<crate::refine::history::Filter>,
 }
 
-/// `atelier import IMAGE... --into PROJECT`
+fn parse_region(s: &str) -> Result<crate::document::CanvasRect, String> {
+    let v: Vec<u32> = s
+        .split(',')
+        .map(|p| p.trim().parse::<u32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("`{s}` is not X,Y,W,H"))?;
+    match v[..] {
+        [x, y, w, h] if w > 0 && h > 0 => Ok(crate::document::CanvasRect::new(x, y, w, h)),
+        _ => Err(format!("`{s}` is not X,Y,W,H with a non-zero size")),
+    }
+}
+
+fn parse_filter(s: &str) -> Result<crate::refine::history::Filter, String> {
+    use crate::refine::history::Filter;
+    match s {
+        "all" => Ok(Filter::All),
+        "accepted" => Ok(Filter::Accepted),
+        "rejected" => Ok(Filter::Rejected),
+        "favourite" | "favorite" => Ok(Filter::Favourite),
+        _ => Err(format!(
+            "`{s}` is not one of accepted, rejected, favourite, all"
+        )),
+    }
+}
+
+/// `atelier import IMAGE... --into PROJECT [--as-layers]`
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Images to import (PNG, JPEG, WebP, TIFF, BMP, GIF).
+    /// Images to import (PNG, JPEG, WebP, TIFF, BMP, GIF, OpenRaster).
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
-    /// Project to add them to as layers; created (sized by the first image) if missing.
+    /// The project. Without `--as-layers` it must not exist yet: it is created
+    /// as a new document from the first image (an OpenRaster file keeps its
+    /// layers), and further images become layers.
     #[arg(long)]
     pub into: PathBuf,
+    /// Add the images as layers to an existing project.
+    #[arg(long)]
+    pub as_layers: bool,
 }
 
 /// `atelier info FILE`
@@ -117,7 +154,7 @@ pub fn parse_background(s: &str) -> anyhow::Result<[u8; 4]> {
 pub(super) fn new(args: NewArgs) -> anyhow::Result<()> {
     let (w, h) = args.size;
     let doc = Document::new(w, h, parse_background(&args.background)?)?;
-    project::save(&doc, &args.out)?;
+    project::save(&doc, &Default::default(), &args.out)?;
     println!("created {} ({w}×{h})", args.out.display());
     Ok(())
 }
@@ -127,7 +164,7 @@ pub(super) fn paint(args: PaintArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read stroke file {}", args.strokes.display()))?;
     let file: StrokeFile = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a valid stroke file", args.strokes.display()))?;
-    let mut doc = project::load(&args.project)?;
+    let project::Project { mut doc, meta, .. } = load_reporting(&args.project)?;
     let mut history = History::default();
     let mut cache = MaskCache::default();
     for (i, entry) in file.strokes.iter().enumerate() {
@@ -142,7 +179,7 @@ pub(super) fn paint(args: PaintArgs) -> anyhow::Result<()> {
         stroke.brush = stroke.brush.sanitized();
         stroke.paint_on(&mut doc, &mut history, &mut cache, id)?;
     }
-    project::save(&doc, &args.project)?;
+    project::save(&doc, &meta, &args.project)?;
     println!(
         "painted {} strokes onto {}",
         file.strokes.len(),
@@ -157,6 +194,16 @@ pub struct Info {
     width: u32,
     height: u32,
     layers: Vec<LayerInfo>,
+    candidates: CandidateCounts,
+    steered_by: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct CandidateCounts {
+    total: usize,
+    accepted: usize,
+    rejected: usize,
+    favourite: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -167,11 +214,32 @@ struct LayerInfo {
     visible: bool,
     lock_alpha: bool,
     tiles: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provenance: Option<crate::document::Provenance>,
+}
+
+/// Loads a project, printing anything read inexactly to standard error.
+fn load_reporting(path: &std::path::Path) -> anyhow::Result<project::Project> {
+    let p = project::load(path)?;
+    for w in &p.warnings {
+        eprintln!("warning: {}: {w}", path.display());
+    }
+    Ok(p)
 }
 
 pub(super) fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let doc = project::load(&args.project)?;
-    project::export(&doc, &args.out, args.quality)?;
+    let p = load_reporting(&args.project)?;
+    if let Some(filter) = args.candidates {
+        let written = project::export_candidates(&p.meta.candidates, filter, &args.out)?;
+        println!(
+            "exported {} candidates to {}",
+            written.len(),
+            args.out.display()
+        );
+        return Ok(());
+    }
+    let rect = args.region.unwrap_or(p.doc.bounds());
+    project::export_rect(&p.doc, rect, &args.out, args.quality)?;
     println!(
         "exported {} to {}",
         args.project.display(),
@@ -181,22 +249,41 @@ pub(super) fn export(args: ExportArgs) -> anyhow::Result<()> {
 }
 
 pub(super) fn import(args: ImportArgs) -> anyhow::Result<()> {
-    let mut doc = if args.into.exists() {
-        project::load(&args.into)?
+    let (project::Project { mut doc, meta, .. }, rest) = if args.as_layers {
+        (load_reporting(&args.into)?, &args.images[..])
+    } else if args.into.exists() {
+        bail!(
+            "{} already exists: pass --as-layers to add the images to it as layers",
+            args.into.display()
+        );
     } else {
-        let first = project::decode_image(&args.images[0])?;
-        Document::new(first.width(), first.height(), [255, 255, 255, 255])?
+        (
+            project::open_as_document(&args.images[0])?,
+            &args.images[1..],
+        )
     };
-    let paths: Vec<&std::path::Path> = args.images.iter().map(PathBuf::as_path).collect();
-    let n = project::import_images(&mut doc, &mut History::default(), &paths)?;
-    project::save(&doc, &args.into)?;
-    println!("imported {n} images into {}", args.into.display());
+    let paths: Vec<&std::path::Path> = rest.iter().map(PathBuf::as_path).collect();
+    project::import_images(&mut doc, &mut History::default(), &paths)?;
+    project::save(&doc, &meta, &args.into)?;
+    println!(
+        "imported {} images into {}",
+        args.images.len(),
+        args.into.display()
+    );
     Ok(())
 }
 
 pub(super) fn info(args: InfoArgs) -> anyhow::Result<()> {
-    let doc = project::load(&args.file)?;
+    let project::Project { doc, meta, .. } = load_reporting(&args.file)?;
+    let (total, accepted, rejected, favourite) = meta.candidates.counts();
     let info = Info {
+        candidates: CandidateCounts {
+            total,
+            accepted,
+            rejected,
+            favourite,
+        },
+        steered_by: meta.steering.as_ref().map_or(0, |s| s.decisions),
         width: doc.width(),
         height: doc.height(),
         layers: doc
@@ -210,6 +297,7 @@ pub(super) fn info(args: InfoArgs) -> anyhow::Result<()> {
                 visible: l.props.visible,
                 lock_alpha: l.props.lock_alpha,
                 tiles: l.grid.tile_count(),
+                provenance: l.props.provenance.clone(),
             })
             .collect(),
     };
@@ -233,7 +321,18 @@ pub(super) fn info(args: InfoArgs) -> anyhow::Result<()> {
                 if l.lock_alpha { " alpha-locked" } else { "" },
                 l.tiles
             );
+            if let Some(p) = &l.provenance {
+                println!(
+                    "    made by model {} seed {} strength {:.2}",
+                    p.model, p.seed, p.strength
+                );
+            }
         }
+        let c = &info.candidates;
+        println!(
+            "candidate history: {} generated, {} accepted, {} rejected, {} favourites; steering from {} decisions",
+            c.total, c.accepted, c.rejected, c.favourite, info.steered_by
+        );
     }
     Ok(())
 }

@@ -233,7 +233,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
 /// `atelier vary`: writes N variations of an image.
 #[derive(Debug, Args)]
 pub struct VaryArgs {
-    /// Input image.
+    /// Input image, or a project (`.atelier` / `.ora`), which is flattened over white.
     pub input: PathBuf,
     /// Number of variations.
     #[arg(long, default_value_t = 4)]
@@ -280,6 +280,21 @@ fn load_model(path: Option<&Path>, device: Device) -> Result<VariationModel> {
     })
 }
 
+/// The image to vary: a project flattened over white, or a decoded image
+/// (with the import limits).
+pub fn read_input(path: &Path) -> Result<image::RgbImage> {
+    if crate::project::is_project_path(path) {
+        let p = crate::project::load(path)?;
+        return Ok(crate::render::cpu::flatten_over(
+            &p.doc,
+            p.doc.bounds(),
+            [255, 255, 255],
+        ));
+    }
+    let img = crate::project::decode_image(path)?;
+    Ok(image::DynamicImage::ImageRgba8(img).to_rgb8())
+}
+
 /// Runs `atelier vary`.
 pub fn run_vary(a: VaryArgs) -> Result<()> {
     crate::gan::tune_cpu_allocator();
@@ -289,9 +304,7 @@ pub fn run_vary(a: VaryArgs) -> Result<()> {
     }
     let mut model = load_model(a.model.as_deref(), device)?;
     model.set_inference(a.precision.into(), a.channels_last);
-    let input = image::open(&a.input)
-        .with_context(|| format!("reading {}", a.input.display()))?
-        .to_rgb8();
+    let input = read_input(&a.input)?;
     let mask = match &a.mask {
         Some(p) => Some(
             image::open(p)

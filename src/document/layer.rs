@@ -23,6 +23,24 @@ pub struct LayerProps {
     pub visible: bool,
     /// When set, painting keeps each pixel's alpha.
     pub lock_alpha: bool,
+    /// Where the pixels came from when the GAN made them (None: painted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// Which model made a layer, and how: enough to regenerate it and to be open
+/// about which parts of a piece are AI-generated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Model version id (see `gan::checkpoint::ModelInfo::version_id`).
+    pub model: String,
+    /// Seed of the candidate.
+    pub seed: u64,
+    /// Strength of the variation (0..1).
+    pub strength: f32,
+    /// The candidate's id in the project's candidate history, if recorded.
+    #[serde(default)]
+    pub candidate: Option<u64>,
 }
 
 impl LayerProps {
@@ -34,6 +52,7 @@ impl LayerProps {
             opacity: 1.0,
             visible: true,
             lock_alpha: false,
+            provenance: None,
         }
     }
 }

@@ -13,7 +13,7 @@ pub mod tile;
 pub use blend::BlendMode;
 pub use coords::{CanvasRect, TileCoord};
 pub use history::{History, Transaction};
-pub use layer::{Layer, LayerId, LayerProps};
+pub use layer::{Layer, LayerId, LayerProps, Provenance};
 pub use tile::{TILE_SIZE, Tile, TileGrid};
 
 use std::sync::Arc;

@@ -1,30 +1,54 @@
 //! Exporting a finished piece: flattened PNG, JPEG, WebP or TIFF, or layered
 //! OpenRaster. PNGs carry where they came from in text chunks.
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use image::{ImageFormat, RgbaImage};
 
 use super::{ProjectError, atomic_write};
-use crate::document::Document;
+use crate::document::{CanvasRect, Document};
+use crate::refine::CandidateHistory;
+use crate::refine::history::Filter;
 use crate::render::cpu;
 
 /// Exports `doc` to `path`; the format follows the extension (`png`, `jpg` /
 /// `jpeg`, `webp`, `tif` / `tiff`, `ora`). `quality` (1–100) is for JPEG.
 pub fn export(doc: &Document, path: &Path, quality: u8) -> Result<(), ProjectError> {
+    export_rect(doc, doc.bounds(), path, quality)
+}
+
+/// Exports the part of `doc` inside `rect` (a selection) as a flattened image;
+/// the whole canvas may also go to `.ora`.
+pub fn export_rect(
+    doc: &Document,
+    rect: CanvasRect,
+    path: &Path,
+    quality: u8,
+) -> Result<(), ProjectError> {
+    let rect = rect.intersect(&doc.bounds());
+    if rect.is_empty() {
+        return Err(ProjectError::malformed(
+            path,
+            "the area to export is outside the canvas",
+        ));
+    }
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     match ext.as_str() {
-        "ora" => super::save(doc, path),
+        "ora" if rect == doc.bounds() => super::ora::save_plain(doc, path),
+        "ora" => Err(ProjectError::malformed(
+            path,
+            "a selection exports as a flat image: use .png, .jpg, .webp or .tif",
+        )),
         "png" => {
-            let img = cpu::flatten(doc);
+            let img = flatten_rect(doc, rect);
             atomic_write(path, |f| write_png(&img, &provenance(doc), f))
         }
         "jpg" | "jpeg" => {
             // JPEG has no alpha: flatten over white, as a printed page would.
-            let img = cpu::flatten_over(doc, doc.bounds(), [255, 255, 255]);
+            let img = cpu::flatten_over(doc, rect, [255, 255, 255]);
             let q = quality.clamp(1, 100);
             atomic_write(path, |f| {
                 image::codecs::jpeg::JpegEncoder::new_with_quality(f, q)
@@ -38,12 +62,8 @@ pub fn export(doc: &Document, path: &Path, quality: u8) -> Result<(), ProjectErr
             } else {
                 ImageFormat::Tiff
             };
-            let img = cpu::flatten(doc);
-            atomic_write(path, |f| {
-                let mut buf = std::io::Cursor::new(Vec::new());
-                img.write_to(&mut buf, format).map_err(|e| e.to_string())?;
-                f.write_all(buf.get_ref()).map_err(|e| e.to_string())
-            })
+            let img = flatten_rect(doc, rect);
+            atomic_write(path, |f| write_encoded(&img, format, f))
         }
         other => Err(ProjectError::malformed(
             path,
@@ -52,14 +72,71 @@ pub fn export(doc: &Document, path: &Path, quality: u8) -> Result<(), ProjectErr
     }
 }
 
+fn write_encoded(
+    img: &RgbaImage,
+    format: ImageFormat,
+    f: &mut std::fs::File,
+) -> Result<(), String> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut buf, format).map_err(|e| e.to_string())?;
+    f.write_all(buf.get_ref()).map_err(|e| e.to_string())
+}
+
+/// Straight RGBA of the composite inside `rect`.
+fn flatten_rect(doc: &Document, rect: CanvasRect) -> RgbaImage {
+    if rect == doc.bounds() {
+        return cpu::flatten(doc);
+    }
+    let full = cpu::flatten(doc);
+    image::imageops::crop_imm(&full, rect.x, rect.y, rect.w, rect.h).to_image()
+}
+
+/// Writes every candidate in `history` that `filter` admits to `dir` as
+/// lossless PNGs named by id, seed and model version, each carrying its
+/// provenance. Returns the paths written.
+pub fn export_candidates(
+    history: &CandidateHistory,
+    filter: Filter,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, ProjectError> {
+    std::fs::create_dir_all(dir).map_err(|e| ProjectError::io(dir, e))?;
+    let mut written = Vec::new();
+    for r in history.filtered(filter) {
+        let path = dir.join(format!("candidate-{}-seed{}-{}.png", r.id, r.seed, r.model));
+        let img = history
+            .image(&r.output)
+            .map_err(|e| ProjectError::malformed(&path, e.to_string()))?;
+        let rgba = image::DynamicImage::ImageRgb8(img).into_rgba8();
+        let text = vec![
+            ("Software", format!("Atelier {}", env!("CARGO_PKG_VERSION"))),
+            (
+                "AI-generated",
+                format!(
+                    "GAN model {} seed {} strength {:.2} (critic {:+.3}, {:?})",
+                    r.model, r.seed, r.strength, r.critic, r.decision
+                ),
+            ),
+        ];
+        atomic_write(&path, |f| write_png(&rgba, &text, f))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 /// Text chunks describing how the piece was made: the software, and which
-/// layers came from the GAN (their names carry model version and seed).
+/// visible layers came from the GAN (model version, seed and strength each).
 fn provenance(doc: &Document) -> Vec<(&'static str, String)> {
     let ai: Vec<String> = doc
         .layers()
         .iter()
-        .filter(|l| l.props.visible && l.props.name.starts_with("GAN "))
-        .map(|l| l.props.name.clone())
+        .filter(|l| l.props.visible)
+        .filter_map(|l| {
+            let p = l.props.provenance.as_ref()?;
+            Some(format!(
+                "layer `{}`: model {} seed {} strength {:.2}",
+                l.props.name, p.model, p.seed, p.strength
+            ))
+        })
         .collect();
     let mut chunks = vec![("Software", format!("Atelier {}", env!("CARGO_PKG_VERSION")))];
     chunks.push((
@@ -105,11 +182,19 @@ mod tests {
     #[test]
     fn every_format_writes_a_readable_file() {
         let mut doc = Document::new(40, 30, [255, 255, 255, 255]).unwrap();
-        doc.add_layer_with_pixels(
-            "GAN v1 seed 7",
+        let id = doc.add_layer_with_pixels(
+            "Variation",
             CanvasRect::new(5, 5, 2, 2),
             &[200, 0, 0, 255].repeat(4),
         );
+        let mut props = doc.layer(id).unwrap().props.clone();
+        props.provenance = Some(crate::document::Provenance {
+            model: "v1".into(),
+            seed: 7,
+            strength: 0.5,
+            candidate: None,
+        });
+        doc.set_props(id, props).unwrap();
         let dir = tempfile::tempdir().unwrap();
         for ext in ["png", "jpg", "webp", "tif", "ora"] {
             let path = dir.path().join(format!("out.{ext}"));
@@ -133,8 +218,26 @@ mod tests {
             .map(|t| t.get_text().unwrap())
             .collect();
         assert!(
-            texts.iter().any(|t| t.contains("GAN v1 seed 7")),
+            texts
+                .iter()
+                .any(|t| t.contains("model v1 seed 7 strength 0.50")),
             "{texts:?}"
+        );
+        // A selection exports only its pixels.
+        let sel = dir.path().join("sel.png");
+        export_rect(&doc, CanvasRect::new(4, 4, 4, 3), &sel, 90).unwrap();
+        let back = image::open(&sel).unwrap().into_rgba8();
+        assert_eq!(back.dimensions(), (4, 3));
+        assert_eq!(back.get_pixel(1, 1).0, [200, 0, 0, 255]);
+        assert_eq!(back.get_pixel(0, 0).0, [255, 255, 255, 255]);
+        assert!(
+            export_rect(
+                &doc,
+                CanvasRect::new(4, 4, 4, 3),
+                &dir.path().join("s.ora"),
+                90
+            )
+            .is_err()
         );
     }
 }

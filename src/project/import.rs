@@ -6,7 +6,7 @@ use std::path::Path;
 use image::RgbaImage;
 
 use super::ProjectError;
-use crate::document::{CanvasRect, Document, DocumentError, History};
+use crate::document::{CanvasRect, Document, DocumentError, History, LayerProps};
 
 /// Largest image side accepted.
 pub const MAX_IMAGE_SIDE: u32 = 16384;
@@ -30,12 +30,78 @@ pub fn decode_image(path: &Path) -> Result<RgbaImage, ProjectError> {
     Ok(img.into_rgba8())
 }
 
+/// Whether `path` names a project or OpenRaster file (by extension).
+pub fn is_project_path(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("atelier") || e.eq_ignore_ascii_case("ora"))
+}
+
+/// Opens any supported file as a document: a project or OpenRaster file as
+/// itself, an image as a new one-layer document of its size.
+pub fn open_as_document(path: &Path) -> Result<super::Project, ProjectError> {
+    if is_project_path(path) {
+        return super::load(path);
+    }
+    let img = decode_image(path)?;
+    let mut doc = Document::new(img.width(), img.height(), [0; 4])
+        .map_err(|e| ProjectError::malformed(path, e.to_string()))?;
+    let first = doc.active();
+    let mut history = History::with_budget(0);
+    add_image_layer(&mut doc, &mut history, &layer_name(path), &img)
+        .and_then(|()| history.edit_stack(&mut doc, "open", None, |d| d.delete_layer(first)))
+        .map_err(|e| ProjectError::malformed(path, e.to_string()))?;
+    Ok(super::Project {
+        doc,
+        meta: Default::default(),
+        warnings: Vec::new(),
+    })
+}
+
+/// Decodes a file for import as layers: an image is one layer named after
+/// the file; an OpenRaster or project file gives each of its layers (bottom
+/// first) with their properties.
+pub fn decode_layers(path: &Path) -> Result<Vec<(LayerProps, RgbaImage)>, ProjectError> {
+    if !is_project_path(path) {
+        return Ok(vec![(
+            LayerProps::named(layer_name(path)),
+            decode_image(path)?,
+        )]);
+    }
+    let p = super::load(path)?;
+    let bounds = p.doc.bounds();
+    p.doc
+        .layers()
+        .iter()
+        .map(|l| {
+            let mut px = l.grid.read_rect(bounds);
+            for q in px.chunks_exact_mut(4) {
+                q.copy_from_slice(&crate::document::blend::unpremultiply([
+                    q[0], q[1], q[2], q[3],
+                ]));
+            }
+            let img = RgbaImage::from_raw(bounds.w, bounds.h, px)
+                .ok_or_else(|| ProjectError::malformed(path, "layer buffer size"))?;
+            Ok((l.props.clone(), img))
+        })
+        .collect()
+}
+
 /// Adds one straight-RGBA image as a new layer named `name`, top-left
 /// aligned and cut to the canvas, as one undoable step.
 pub fn add_image_layer(
     doc: &mut Document,
     history: &mut History,
     name: &str,
+    img: &RgbaImage,
+) -> Result<(), DocumentError> {
+    add_layer_with_props(doc, history, LayerProps::named(name), img)
+}
+
+/// Like [`add_image_layer`], with all of the new layer's properties.
+pub fn add_layer_with_props(
+    doc: &mut Document,
+    history: &mut History,
+    props: LayerProps,
     img: &RgbaImage,
 ) -> Result<(), DocumentError> {
     let rect = CanvasRect::new(
@@ -46,8 +112,8 @@ pub fn add_image_layer(
     );
     let cropped = image::imageops::crop_imm(img, 0, 0, rect.w, rect.h).to_image();
     history.edit_stack(doc, "Import image", None, |d| {
-        d.add_layer_with_pixels(name, rect, cropped.as_raw());
-        Ok(())
+        let id = d.add_layer_with_pixels(&props.name, rect, cropped.as_raw());
+        d.set_props(id, props)
     })
 }
 
@@ -115,5 +181,12 @@ mod tests {
         assert_eq!(layer.grid.pixel(0, 10), [0; 4]);
         h.undo(&mut doc);
         assert_eq!(doc.layers().len(), 1);
+        // As a new document: its size, one layer.
+        let p = open_as_document(&path).unwrap();
+        assert_eq!(
+            (p.doc.width(), p.doc.height(), p.doc.layers().len()),
+            (300, 10, 1)
+        );
+        assert_eq!(p.doc.layers()[0].grid.pixel(299, 9), [10, 20, 30, 255]);
     }
 }

@@ -2,21 +2,51 @@
 //!
 //! A project is an OpenRaster-compatible zip ([`ora`]): `mimetype` first and
 //! stored, `stack.xml`, one PNG per layer, `mergedimage.png` and a thumbnail,
-//! so Krita, GIMP and MyPaint open it when renamed to `.ora`. Saves are atomic
-//! (temporary file in the same folder, fsync, rename).
+//! so Krita, GIMP and MyPaint open it when renamed to `.ora`, plus Atelier's
+//! own `atelier/manifest.json` ([`manifest`]) and `atelier/history/*.png`.
+//! Saves are atomic (temporary file in the same folder, fsync, rename).
 pub mod export;
 pub mod import;
+pub mod manifest;
 pub mod ora;
 
 use std::path::{Path, PathBuf};
 
-pub use export::export;
-pub use import::{add_image_layer, decode_image, import_images};
+pub use export::{export, export_candidates, export_rect};
+pub use import::{add_image_layer, decode_image, import_images, is_project_path, open_as_document};
+pub use manifest::ProjectSettings;
 pub use ora::{load, save};
+
+use crate::document::Document;
+use crate::refine::{CandidateHistory, LatentSteering};
+
+/// What a project file holds besides the layers (layer provenance lives on
+/// the layers themselves, in `LayerProps`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProjectMeta {
+    /// Vary settings and the active layer.
+    pub settings: ProjectSettings,
+    /// Every candidate generated in the project.
+    pub candidates: CandidateHistory,
+    /// The latent steering state, if the artist has steered.
+    pub steering: Option<LatentSteering>,
+}
+
+/// A project read from disk.
+#[derive(Clone, Debug)]
+pub struct Project {
+    /// Layers and pixels.
+    pub doc: Document,
+    /// Manifest and candidate history (defaults for a plain OpenRaster file).
+    pub meta: ProjectMeta,
+    /// Things that were read but not exactly (an unknown blend mode, a missing
+    /// history image), to show to the user.
+    pub warnings: Vec<String>,
+}
 
 /// Writes a file atomically: into a temporary file in the same folder, fsync,
 /// then rename over `path`, so the previous file survives any failure.
-pub(crate) fn atomic_write(
+pub fn atomic_write(
     path: &Path,
     write: impl FnOnce(&mut std::fs::File) -> Result<(), String>,
 ) -> Result<(), ProjectError> {

@@ -6,14 +6,26 @@ use image::{ImageFormat, RgbaImage};
 use quick_xml::events::Event;
 use zip::write::SimpleFileOptions;
 
-use super::ProjectError;
+use super::manifest::{LayerMeta, Manifest, SCHEMA};
+use super::{Project, ProjectError, ProjectMeta};
 use crate::document::blend::{premultiply, unpremultiply};
 use crate::document::{BlendMode, Document, History, LayerProps};
+use crate::refine::CandidateHistory;
 use crate::render::cpu;
 
-/// Writes `doc` to `path` atomically: the previous file survives any failure.
-pub fn save(doc: &Document, path: &Path) -> Result<(), ProjectError> {
-    super::atomic_write(path, |file| write_zip(doc, file).map_err(|e| e.to_string()))
+/// Writes a project (`doc` plus `meta` in `atelier/`) to `path` atomically:
+/// the previous file survives any failure.
+pub fn save(doc: &Document, meta: &ProjectMeta, path: &Path) -> Result<(), ProjectError> {
+    super::atomic_write(path, |file| {
+        write_zip(doc, Some(meta), file).map_err(|e| e.to_string())
+    })
+}
+
+/// Writes a plain OpenRaster file, without Atelier's `atelier/` folder.
+pub fn save_plain(doc: &Document, path: &Path) -> Result<(), ProjectError> {
+    super::atomic_write(path, |file| {
+        write_zip(doc, None, file).map_err(|e| e.to_string())
+    })
 }
 
 fn png_bytes(img: &RgbaImage) -> Result<Vec<u8>, image::ImageError> {
@@ -26,7 +38,11 @@ fn escape(s: &str) -> String {
     quick_xml::escape::escape(s).into_owned()
 }
 
-fn write_zip<W: Write + Seek>(doc: &Document, w: W) -> Result<(), Box<dyn std::error::Error>> {
+fn write_zip<W: Write + Seek>(
+    doc: &Document,
+    meta: Option<&ProjectMeta>,
+    w: W,
+) -> Result<(), Box<dyn std::error::Error>> {
     let mut zip = zip::ZipWriter::new(w);
     let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let deflated =
@@ -74,6 +90,29 @@ fn write_zip<W: Write + Seek>(doc: &Document, w: W) -> Result<(), Box<dyn std::e
     let thumb = image::imageops::thumbnail(&merged, side(doc.width()), side(doc.height()));
     zip.start_file("Thumbnails/thumbnail.png", stored)?;
     zip.write_all(&png_bytes(&thumb)?)?;
+    if let Some(meta) = meta {
+        let manifest = Manifest {
+            schema: SCHEMA,
+            generator: format!("Atelier {}", env!("CARGO_PKG_VERSION")),
+            settings: meta.settings.clone(),
+            layers: doc
+                .layers()
+                .iter()
+                .map(|l| LayerMeta {
+                    name: l.props.name.clone(),
+                    provenance: l.props.provenance.clone(),
+                })
+                .collect(),
+            candidates: meta.candidates.records.clone(),
+            steering: meta.steering.clone(),
+        };
+        zip.start_file("atelier/manifest.json", deflated)?;
+        zip.write_all(&serde_json::to_vec_pretty(&manifest)?)?;
+        for (key, png) in &meta.candidates.images {
+            zip.start_file(format!("atelier/history/{key}.png"), stored)?;
+            zip.write_all(png)?;
+        }
+    }
     zip.finish()?;
     Ok(())
 }
@@ -88,9 +127,15 @@ struct LayerEntry {
 
 /// Reads a project (or any OpenRaster file). Sizes beyond the document limits
 /// and damaged parts are refused with an error naming the problem.
-pub fn load(path: &Path) -> Result<Document, ProjectError> {
+pub fn load(path: &Path) -> Result<Project, ProjectError> {
     let file = std::fs::File::open(path).map_err(|e| ProjectError::io(path, e))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| ProjectError::NotAProject {
+    read(file, path)
+}
+
+/// Reads a project from any seekable reader; `path` only names it in errors.
+pub fn read<R: Read + Seek>(reader: R, path: &Path) -> Result<Project, ProjectError> {
+    let mut warnings = Vec::new();
+    let mut zip = zip::ZipArchive::new(reader).map_err(|e| ProjectError::NotAProject {
         path: path.to_owned(),
         reason: e.to_string(),
     })?;
@@ -102,8 +147,8 @@ pub fn load(path: &Path) -> Result<Document, ProjectError> {
         });
     }
     let xml = read_entry(&mut zip, path, "stack.xml", 16 << 20)?;
-    let (w, h, entries) =
-        parse_stack(&xml).map_err(|e| ProjectError::malformed(path, format!("stack.xml: {e}")))?;
+    let (w, h, entries) = parse_stack(&xml, &mut warnings)
+        .map_err(|e| ProjectError::malformed(path, format!("stack.xml: {e}")))?;
     let mut doc =
         Document::new(w, h, [0; 4]).map_err(|e| ProjectError::malformed(path, e.to_string()))?;
     let first = doc.active();
@@ -131,7 +176,79 @@ pub fn load(path: &Path) -> Result<Document, ProjectError> {
             .edit_stack(&mut doc, "load", None, |d| d.delete_layer(first))
             .map_err(|e| ProjectError::malformed(path, e.to_string()))?;
     }
-    Ok(doc)
+    let meta = read_meta(&mut zip, path, &mut doc, &mut warnings)?;
+    Ok(Project {
+        doc,
+        meta,
+        warnings,
+    })
+}
+
+/// Reads `atelier/` if present (a plain OpenRaster file has none) and puts
+/// each layer's provenance back on its layer.
+fn read_meta<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    path: &Path,
+    doc: &mut Document,
+    warnings: &mut Vec<String>,
+) -> Result<ProjectMeta, ProjectError> {
+    if zip.index_for_name("atelier/manifest.json").is_none() {
+        return Ok(ProjectMeta::default());
+    }
+    let bytes = read_entry(zip, path, "atelier/manifest.json", 256 << 20)?;
+    let manifest =
+        Manifest::parse(&bytes).map_err(|e| ProjectError::malformed(path, e.to_string()))?;
+    let ids: Vec<_> = doc.layers().iter().map(|l| l.id).collect();
+    for (id, meta) in ids.into_iter().zip(&manifest.layers) {
+        let Some(mut props) = doc.layer(id).map(|l| l.props.clone()) else {
+            continue;
+        };
+        if props.name != meta.name {
+            warnings.push(format!(
+                "layer `{}` does not match its manifest entry `{}`; its provenance was not restored",
+                props.name, meta.name
+            ));
+            continue;
+        }
+        props.provenance = meta.provenance.clone();
+        doc.set_props(id, props)
+            .map_err(|e| ProjectError::malformed(path, e.to_string()))?;
+    }
+    let mut candidates = CandidateHistory {
+        records: manifest.candidates,
+        images: Default::default(),
+    };
+    // Every stored history image, referenced or not (an input whose Vary was
+    // cancelled before any candidate), so a save after an open loses nothing.
+    let names: Vec<String> = zip
+        .file_names()
+        .map(|n| n.map(|n| n.into_owned()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| ProjectError::malformed(path, format!("a part name is unreadable: {e}")))?;
+    let parts = names
+        .into_iter()
+        .filter(|n| n.starts_with("atelier/history/") && n.ends_with(".png"));
+    for part in parts {
+        let key = part["atelier/history/".len()..part.len() - 4].to_owned();
+        let png = read_entry(zip, path, &part, 1 << 30)?;
+        candidates.images.insert(key, std::sync::Arc::new(png));
+    }
+    let missing: std::collections::BTreeSet<&str> = candidates
+        .records
+        .iter()
+        .flat_map(|r| [r.input.as_str(), r.output.as_str()])
+        .filter(|k| !k.is_empty() && !candidates.images.contains_key(*k))
+        .collect();
+    for key in missing {
+        warnings.push(format!(
+            "candidate history image `atelier/history/{key}.png` is missing"
+        ));
+    }
+    Ok(ProjectMeta {
+        settings: manifest.settings,
+        candidates,
+        steering: manifest.steering,
+    })
 }
 
 fn read_entry<R: Read + Seek>(
@@ -167,7 +284,10 @@ fn decode_png(bytes: &[u8], max_w: u32, max_h: u32) -> Result<RgbaImage, image::
     Ok(reader.decode()?.into_rgba8())
 }
 
-fn parse_stack(xml: &[u8]) -> Result<(u32, u32, Vec<LayerEntry>), String> {
+fn parse_stack(
+    xml: &[u8],
+    warnings: &mut Vec<String>,
+) -> Result<(u32, u32, Vec<LayerEntry>), String> {
     let mut reader = quick_xml::Reader::from_reader(xml);
     let mut size = None;
     let mut layers = Vec::new();
@@ -209,7 +329,10 @@ fn parse_stack(xml: &[u8]) -> Result<(u32, u32, Vec<LayerEntry>), String> {
                         props.blend = match attr.get("composite-op") {
                             None => BlendMode::Normal,
                             Some(op) => BlendMode::from_svg_name(op).unwrap_or_else(|| {
-                                tracing::warn!("unknown blend mode {op}; using normal");
+                                warnings.push(format!(
+                                    "layer `{}`: unknown blend mode `{op}`, using normal",
+                                    props.name
+                                ));
                                 BlendMode::Normal
                             }),
                         };

@@ -5,7 +5,7 @@ use eframe::egui;
 use super::canvas::CanvasInput;
 use super::commands::Command;
 use super::dialogs::NewCanvasDialog;
-use super::files::{FileDialogs, FileJob, FileOutcome, NativeDialogs, display_name};
+use super::files::{FileDialogs, FileJob, FileOutcome, NativeDialogs, SaveState, display_name};
 use super::state::AppState;
 use super::tools::{self, Gesture, Tool};
 use crate::brush::raster::MaskCache;
@@ -42,8 +42,10 @@ pub struct AtelierApp {
     pub variations: super::variations::Variations,
     /// The file the document was last opened from or saved to.
     pub path: Option<std::path::PathBuf>,
-    /// History state at the last save or open (unsaved changes when it differs).
-    saved_state: u64,
+    /// State at the last save or open (unsaved changes when it differs).
+    saved_state: SaveState,
+    /// Where preferences are written (none: not persisted, as in tests).
+    settings_path: Option<std::path::PathBuf>,
     /// The unsaved-changes question is showing.
     pub(super) confirm_quit: bool,
     /// Quit once the save in progress succeeds.
@@ -78,7 +80,18 @@ impl AtelierApp {
                 false
             }
         };
-        Self::with_document(doc, gpu)
+        let mut app = Self::with_document(doc, gpu);
+        if let Some(path) = super::state::default_settings_path() {
+            let (state, message) = AppState::load(&path);
+            app.history
+                .set_budget(state.undo_budget_mib as usize * 1024 * 1024);
+            app.state = state;
+            app.settings_path = Some(path);
+            if let Some(m) = message {
+                app.status = m;
+            }
+        }
+        app
     }
 
     /// The app around a document, without a window (tests, headless use).
@@ -106,7 +119,8 @@ impl AtelierApp {
             gpu,
             variations: Default::default(),
             path: None,
-            saved_state: 0,
+            saved_state: (0, 0),
+            settings_path: None,
             confirm_quit: false,
             quit_after_save: false,
             quit_now: false,
@@ -191,7 +205,8 @@ impl AtelierApp {
                         path.set_extension("png");
                     }
                     self.settle();
-                    self.start_file_job(FileJob::export(self.doc.clone(), path));
+                    let rect = self.doc.bounds();
+                    self.start_file_job(FileJob::export(self.doc.clone(), rect, path));
                 }
                 Ok(())
             }
@@ -200,6 +215,43 @@ impl AtelierApp {
                 if !paths.is_empty() {
                     self.start_file_job(FileJob::import(paths));
                 }
+                Ok(())
+            }
+            Command::OpenRecent(path) => {
+                self.start_file_job(FileJob::open(path));
+                Ok(())
+            }
+            Command::ExportSelection => match self.selection.filter(|r| !r.is_empty()) {
+                None => {
+                    self.status = "Export selection: select a rectangle first".into();
+                    Ok(())
+                }
+                Some(rect) => {
+                    if let Some(mut path) = self.dialogs.export_image("Selection.png") {
+                        if path.extension().is_none() {
+                            path.set_extension("png");
+                        }
+                        self.settle();
+                        self.start_file_job(FileJob::export(self.doc.clone(), rect, path));
+                    }
+                    Ok(())
+                }
+            },
+            Command::ExportAccepted => {
+                if self.variations.history.counts().1 == 0 {
+                    self.status = "No candidate has been accepted in this project yet".into();
+                    Ok(())
+                } else {
+                    if let Some(dir) = self.dialogs.pick_folder() {
+                        let history = self.variations.history.clone();
+                        self.start_file_job(FileJob::export_candidates(history, dir));
+                    }
+                    Ok(())
+                }
+            }
+            Command::PasteImage => {
+                // egui-winit reads the clipboard and answers with Event::PasteImage.
+                ctx.send_viewport_cmd(egui::ViewportCommand::RequestPaste);
                 Ok(())
             }
             Command::SelectTool(t) => {
@@ -337,9 +389,41 @@ impl AtelierApp {
         self.dialogs = dialogs;
     }
 
-    /// Whether the document changed since it was last saved or opened.
+    /// Whether the project changed since it was last saved or opened.
     pub fn is_dirty(&self) -> bool {
-        self.history.state_id() != self.saved_state
+        self.save_state() != self.saved_state
+    }
+
+    /// The state a save now would record.
+    fn save_state(&self) -> SaveState {
+        (self.history.state_id(), self.variations.revision)
+    }
+
+    /// Index (bottom first) of the active layer.
+    fn active_index(&self) -> usize {
+        let active = self.doc.active();
+        self.doc
+            .layers()
+            .iter()
+            .position(|l| l.id == active)
+            .unwrap_or(0)
+    }
+
+    /// Writes preferences in the background (no-op without a settings path).
+    fn persist_state(&self) {
+        if let Some(path) = self.settings_path.clone() {
+            let state = self.state.clone();
+            std::thread::spawn(move || {
+                if let Err(e) = state.save(&path) {
+                    tracing::warn!("could not save preferences: {e}");
+                }
+            });
+        }
+    }
+
+    fn remember_file(&mut self, path: &std::path::Path) {
+        self.state.push_recent_file(path);
+        self.persist_state();
     }
 
     /// Whether a save or open is still running.
@@ -354,7 +438,8 @@ impl AtelierApp {
 
     fn save_to(&mut self, path: std::path::PathBuf) {
         self.settle();
-        let job = FileJob::save(self.doc.clone(), path, self.history.state_id());
+        let meta = self.variations.project_meta(self.active_index());
+        let job = FileJob::save(self.doc.clone(), meta, path, self.save_state());
         self.start_file_job(job);
     }
 
@@ -371,6 +456,7 @@ impl AtelierApp {
         match outcome {
             FileOutcome::Saved(path, state) => {
                 self.status = format!("Saved {}", display_name(&path));
+                self.remember_file(&path);
                 self.path = Some(path);
                 self.saved_state = state;
                 if self.quit_after_save {
@@ -378,17 +464,34 @@ impl AtelierApp {
                     self.quit_now = true;
                 }
             }
-            FileOutcome::Opened(path, doc) => {
-                self.replace_document(*doc);
+            FileOutcome::Opened(path, project) => {
+                let project = *project;
+                let active = project.meta.settings.active_layer;
+                self.replace_document(project.doc);
+                self.variations.restore(project.meta);
+                if let Some(id) = self.doc.layers().get(active).map(|l| l.id) {
+                    let _ = self.doc.set_active(id);
+                }
+                let is_project = crate::project::is_project_path(&path);
                 if self.autosave.path.as_ref() == Some(&path) {
                     // Recovered work has never been saved by the user: keep it
                     // marked unsaved and without a file name.
                     self.status = "Recovered the autosaved work: save it to keep it".into();
-                    self.saved_state = u64::MAX;
-                } else {
+                    self.saved_state = (u64::MAX, u64::MAX);
+                } else if is_project {
                     self.status = format!("Opened {}", display_name(&path));
+                    self.remember_file(&path);
                     self.path = Some(path);
-                    self.saved_state = self.history.state_id();
+                    self.saved_state = self.save_state();
+                } else {
+                    // An image opened as a new document: saving asks for a
+                    // project name rather than overwriting the image.
+                    self.status = format!("Opened {} as a new document", display_name(&path));
+                    self.remember_file(&path);
+                    self.saved_state = self.save_state();
+                }
+                if !project.warnings.is_empty() {
+                    self.status = format!("{}. {}", self.status, project.warnings.join("; "));
                 }
             }
             FileOutcome::Exported(path) => {
@@ -396,11 +499,11 @@ impl AtelierApp {
             }
             FileOutcome::Imported(images) => {
                 self.settle();
-                for (name, img) in images {
-                    if let Err(e) = crate::project::add_image_layer(
+                for (props, img) in images {
+                    if let Err(e) = crate::project::import::add_layer_with_props(
                         &mut self.doc,
                         &mut self.history,
-                        &name,
+                        props,
                         &img,
                     ) {
                         self.status = format!("Import: {e}");
@@ -437,12 +540,14 @@ impl AtelierApp {
         }
     }
 
-    /// Replaces the document (New canvas); history starts over.
+    /// Replaces the document (New canvas); undo and candidate history start over.
     pub fn replace_document(&mut self, doc: Document) {
         self.gesture = Gesture::Idle;
         self.doc = doc;
         self.history = History::with_budget(self.history.budget());
-        self.saved_state = self.history.state_id();
+        self.variations
+            .restore(crate::project::ProjectMeta::default());
+        self.saved_state = self.save_state();
         self.path = None;
         self.selection = None;
         self.fit_pending = true;
@@ -507,6 +612,11 @@ impl AtelierApp {
             } else {
                 // A deliberate exit: the recovery file is no longer needed.
                 self.autosave.discard();
+                if let Some(path) = &self.settings_path
+                    && let Err(e) = self.state.save(path)
+                {
+                    tracing::warn!("could not save preferences: {e}");
+                }
             }
         }
         if self.quit_now {
@@ -514,8 +624,10 @@ impl AtelierApp {
             self.quit_confirmed = true;
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
-        let (state, dirty) = (self.history.state_id(), self.is_dirty());
-        if let Some(message) = self.autosave.tick(&self.doc, state, dirty) {
+        let (state, dirty) = (self.save_state(), self.is_dirty());
+        let (doc, variations, active) = (&self.doc, &self.variations, self.active_index());
+        let snapshot = || (doc.clone(), variations.project_meta(active));
+        if let Some(message) = self.autosave.tick(snapshot, state, dirty) {
             self.status = message;
         }
         if self.autosave.writing() {
@@ -525,6 +637,7 @@ impl AtelierApp {
             ctx.request_repaint_after(self.autosave.interval);
         }
         self.handle_shortcuts(&ctx);
+        self.handle_drops_and_paste(&ctx);
         let mut commands = Vec::new();
         egui::Panel::top("menu").show(ui, |ui| super::panels::menu_bar(self, ui, &mut commands));
         egui::Panel::top("toolbar").show(ui, |ui| super::panels::toolbar(self, ui, &mut commands));
@@ -554,6 +667,68 @@ impl AtelierApp {
         if self.quit_after_save && self.file_job.is_none() {
             // The save dialog was cancelled: stay open.
             self.quit_after_save = false;
+        }
+    }
+
+    /// Files dropped on the window: one project or OpenRaster file opens (after
+    /// the unsaved-changes rule of Open: it replaces the document only when
+    /// nothing is unsaved), images become layers. A pasted image becomes a layer.
+    fn handle_drops_and_paste(&mut self, ctx: &egui::Context) {
+        let (dropped, pasted): (Vec<std::path::PathBuf>, Vec<_>) = ctx.input(|i| {
+            let dropped = i
+                .raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_owned())
+                .collect();
+            let pasted = i
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    egui::Event::PasteImage(img) => Some(img.clone()),
+                    _ => None,
+                })
+                .collect();
+            (dropped, pasted)
+        });
+        if !dropped.is_empty() {
+            let (projects, images): (Vec<_>, Vec<_>) = dropped
+                .into_iter()
+                .partition(|p| crate::project::is_project_path(p));
+            if !images.is_empty() {
+                self.start_file_job(FileJob::import(images));
+            } else if let Some(path) = projects.into_iter().next() {
+                if self.is_dirty() {
+                    self.status = format!(
+                        "Save or undo your changes before opening {} (dropped files with unsaved work only import images)",
+                        display_name(&path)
+                    );
+                } else {
+                    self.start_file_job(FileJob::open(path));
+                }
+            }
+        }
+        for img in pasted {
+            self.settle();
+            let [w, h] = img.size;
+            let rgba: Vec<u8> = img
+                .pixels
+                .iter()
+                .flat_map(|c| c.to_srgba_unmultiplied())
+                .collect();
+            match image::RgbaImage::from_raw(w as u32, h as u32, rgba) {
+                Some(img) => {
+                    if let Err(e) = crate::project::add_image_layer(
+                        &mut self.doc,
+                        &mut self.history,
+                        "Pasted",
+                        &img,
+                    ) {
+                        self.status = format!("Paste: {e}");
+                    }
+                }
+                None => self.status = "Paste: the clipboard image is malformed".into(),
+            }
         }
     }
 

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
+use super::files::SaveState;
 use crate::document::Document;
+use crate::project::ProjectMeta;
 
 /// Where the recovery file lives: `$XDG_DATA_HOME/atelier/recovery.atelier`,
 /// else `~/.local/share/atelier/recovery.atelier`.
@@ -25,9 +27,9 @@ pub struct Autosave {
     /// Time between autosaves.
     pub interval: Duration,
     last: Instant,
-    /// History state last written to the recovery file.
-    written_state: u64,
-    job: Option<(u64, Receiver<Result<(), String>>)>,
+    /// State last written to the recovery file.
+    written_state: SaveState,
+    job: Option<(SaveState, Receiver<Result<(), String>>)>,
 }
 
 impl Autosave {
@@ -37,7 +39,7 @@ impl Autosave {
             path,
             interval,
             last: Instant::now(),
-            written_state: 0,
+            written_state: (0, 0),
             job: None,
         }
     }
@@ -47,8 +49,14 @@ impl Autosave {
         self.path.clone().filter(|p| p.exists())
     }
 
-    /// Called every frame: starts a write when due; returns an error to show.
-    pub fn tick(&mut self, doc: &Document, state: u64, dirty: bool) -> Option<String> {
+    /// Called every frame: starts a write of `snapshot()` when due; returns an
+    /// error to show.
+    pub fn tick(
+        &mut self,
+        snapshot: impl FnOnce() -> (Document, ProjectMeta),
+        state: SaveState,
+        dirty: bool,
+    ) -> Option<String> {
         let mut error = None;
         if let Some((written, rx)) = &self.job
             && let Ok(result) = rx.try_recv()
@@ -68,13 +76,15 @@ impl Autosave {
         {
             self.last = Instant::now();
             let (tx, rx) = channel();
-            let (doc, path) = (doc.clone(), path.clone());
+            let ((doc, meta), path) = (snapshot(), path.clone());
             std::thread::spawn(move || {
                 let result = path
                     .parent()
                     .map_or(Ok(()), std::fs::create_dir_all)
                     .map_err(|e| e.to_string())
-                    .and_then(|()| crate::project::save(&doc, &path).map_err(|e| e.to_string()));
+                    .and_then(|()| {
+                        crate::project::save(&doc, &meta, &path).map_err(|e| e.to_string())
+                    });
                 let _ = tx.send(result);
             });
             self.job = Some((state, rx));

@@ -25,6 +25,14 @@ pub enum Command {
     Export,
     /// Import images as new layers.
     ImportLayers,
+    /// Open a file from the recent files list.
+    OpenRecent(std::path::PathBuf),
+    /// Export only the selection as a flattened image.
+    ExportSelection,
+    /// Export every accepted candidate of the project into a folder.
+    ExportAccepted,
+    /// Paste the clipboard's image as a new layer.
+    PasteImage,
     /// Pick a tool.
     SelectTool(Tool),
     /// Grow the brush.
@@ -77,6 +85,10 @@ impl Command {
             Command::SaveAs => "Save as…".into(),
             Command::Export => "Export…".into(),
             Command::ImportLayers => "Import as layers…".into(),
+            Command::OpenRecent(p) => super::files::display_name(p),
+            Command::ExportSelection => "Export selection…".into(),
+            Command::ExportAccepted => "Export accepted candidates…".into(),
+            Command::PasteImage => "Paste image".into(),
             Command::SelectTool(t) => t.label().into(),
             Command::BrushBigger => "Bigger brush".into(),
             Command::BrushSmaller => "Smaller brush".into(),
@@ -132,6 +144,7 @@ impl Command {
             Command::RotateView(_) => plain(Key::Num6),
             Command::ResetRotation => plain(Key::Num5),
             Command::Deselect => cmd(Key::D),
+            Command::PasteImage => cmd(Key::V),
             Command::Vary => cmd(Key::G),
             Command::ShowShortcuts => plain(Key::F1),
             Command::Quit => cmd(Key::Q),
@@ -167,6 +180,7 @@ impl Command {
             Command::SaveAs,
             Command::Export,
             Command::ImportLayers,
+            Command::PasteImage,
             Command::Vary,
             Command::ShowShortcuts,
             Command::Quit,

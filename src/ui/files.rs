@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
-use crate::document::Document;
-use crate::project;
+use crate::document::{CanvasRect, Document};
+use crate::project::{self, Project, ProjectMeta};
 
 /// Asks the user for file paths.
 pub trait FileDialogs {
@@ -21,6 +21,10 @@ pub trait FileDialogs {
     fn import_images(&self) -> Vec<PathBuf> {
         self.open_project().into_iter().collect()
     }
+    /// A folder to export into.
+    fn pick_folder(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// The platform's dialogs through rfd (the XDG desktop portal on Linux).
@@ -30,7 +34,15 @@ impl FileDialogs for NativeDialogs {
     fn open_project(&self) -> Option<PathBuf> {
         rfd::FileDialog::new()
             .add_filter("Atelier project", &["atelier", "ora"])
+            .add_filter(
+                "Images",
+                &["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp", "gif"],
+            )
             .pick_file()
+    }
+
+    fn pick_folder(&self) -> Option<PathBuf> {
+        rfd::FileDialog::new().pick_folder()
     }
 
     fn save_project(&self, suggested: &str) -> Option<PathBuf> {
@@ -64,17 +76,21 @@ impl FileDialogs for NativeDialogs {
 
 /// What a background file job reports when it ends.
 pub enum FileOutcome {
-    /// The document at this path was saved at this history state.
-    Saved(PathBuf, u64),
-    /// This document was read from this path.
-    Opened(PathBuf, Box<Document>),
-    /// The document was exported to this path.
+    /// The project at this path was saved at this (history, meta) state.
+    Saved(PathBuf, SaveState),
+    /// This project was read from this path.
+    Opened(PathBuf, Box<Project>),
+    /// Exported to this path (a file, or a folder of candidates).
     Exported(PathBuf),
-    /// These images were decoded (name, straight RGBA), ready to become layers.
-    Imported(Vec<(String, image::RgbaImage)>),
+    /// These layers were decoded (properties, straight RGBA), ready to be added.
+    Imported(Vec<(crate::document::LayerProps, image::RgbaImage)>),
     /// It failed; the message names the file and the problem.
     Failed(String),
 }
+
+/// What has been saved: the undo history's state and the revision of the
+/// project's candidate history and steering.
+pub type SaveState = (u64, u64);
 
 /// A save or open running on its own thread.
 pub struct FileJob {
@@ -84,45 +100,64 @@ pub struct FileJob {
 }
 
 impl FileJob {
-    /// Saves a snapshot of `doc` (cheap: tiles are shared) taken at history `state`.
-    pub fn save(doc: Document, path: PathBuf, state: u64) -> Self {
+    /// Saves a snapshot of `doc` (cheap: tiles are shared) and `meta` taken
+    /// at `state`.
+    pub fn save(doc: Document, meta: ProjectMeta, path: PathBuf, state: SaveState) -> Self {
         let label = format!("Saving {}…", display_name(&path));
-        Self::spawn(label, move || match project::save(&doc, &path) {
+        Self::spawn(label, move || match project::save(&doc, &meta, &path) {
             Ok(()) => FileOutcome::Saved(path, state),
             Err(e) => FileOutcome::Failed(format!("Could not save: {e}")),
         })
     }
 
-    /// Reads a project.
+    /// Reads a project, an OpenRaster file, or an image as a new document.
     pub fn open(path: PathBuf) -> Self {
         let label = format!("Opening {}…", display_name(&path));
-        Self::spawn(label, move || match project::load(&path) {
-            Ok(doc) => FileOutcome::Opened(path, Box::new(doc)),
+        Self::spawn(label, move || match project::open_as_document(&path) {
+            Ok(p) => FileOutcome::Opened(path, Box::new(p)),
             Err(e) => FileOutcome::Failed(format!("Could not open: {e}")),
         })
     }
 
-    /// Exports a snapshot of `doc` (format from the extension).
-    pub fn export(doc: Document, path: PathBuf) -> Self {
+    /// Exports a snapshot of `doc` inside `rect` (format from the extension).
+    pub fn export(doc: Document, rect: CanvasRect, path: PathBuf) -> Self {
         let label = format!("Exporting {}…", display_name(&path));
-        Self::spawn(label, move || match project::export(&doc, &path, 92) {
-            Ok(()) => FileOutcome::Exported(path),
-            Err(e) => FileOutcome::Failed(format!("Could not export: {e}")),
+        Self::spawn(label, move || {
+            match project::export_rect(&doc, rect, &path, 92) {
+                Ok(()) => FileOutcome::Exported(path),
+                Err(e) => FileOutcome::Failed(format!("Could not export: {e}")),
+            }
         })
     }
 
-    /// Decodes images (with size limits) for import as layers.
-    pub fn import(paths: Vec<PathBuf>) -> Self {
-        let label = format!("Importing {} images…", paths.len());
+    /// Writes the accepted candidates of `history` into `dir`.
+    pub fn export_candidates(history: crate::refine::CandidateHistory, dir: PathBuf) -> Self {
+        let label = format!("Exporting accepted candidates to {}…", display_name(&dir));
         Self::spawn(label, move || {
-            let mut images = Vec::new();
+            match project::export_candidates(
+                &history,
+                crate::refine::history::Filter::Accepted,
+                &dir,
+            ) {
+                Ok(_) => FileOutcome::Exported(dir),
+                Err(e) => FileOutcome::Failed(format!("Could not export: {e}")),
+            }
+        })
+    }
+
+    /// Decodes images (with size limits) for import as layers; an OpenRaster
+    /// or project file contributes each of its layers.
+    pub fn import(paths: Vec<PathBuf>) -> Self {
+        let label = format!("Importing {} files…", paths.len());
+        Self::spawn(label, move || {
+            let mut layers = Vec::new();
             for p in &paths {
-                match project::decode_image(p) {
-                    Ok(img) => images.push((project::import::layer_name(p), img)),
+                match project::import::decode_layers(p) {
+                    Ok(mut l) => layers.append(&mut l),
                     Err(e) => return FileOutcome::Failed(format!("Could not import: {e}")),
                 }
             }
-            FileOutcome::Imported(images)
+            FileOutcome::Imported(layers)
         })
     }
 

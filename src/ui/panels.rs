@@ -38,10 +38,28 @@ pub fn menu_bar(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>)
         ui.menu_button("File", |ui| {
             command_button(ui, Command::NewCanvas, out);
             command_button(ui, Command::Open, out);
+            ui.add_enabled_ui(!app.state.recent_files.is_empty(), |ui| {
+                ui.menu_button("Open recent", |ui| {
+                    for path in app.state.recent_files.clone() {
+                        let tip = path.display().to_string();
+                        let cmd = Command::OpenRecent(path);
+                        if ui.button(cmd.label()).on_hover_text(tip).clicked() {
+                            out.push(cmd);
+                        }
+                    }
+                });
+            });
             command_button(ui, Command::Save, out);
             command_button(ui, Command::SaveAs, out);
+            ui.separator();
             command_button(ui, Command::Export, out);
+            ui.add_enabled_ui(app.selection.is_some(), |ui| {
+                command_button(ui, Command::ExportSelection, out)
+            });
+            command_button(ui, Command::ExportAccepted, out);
+            ui.separator();
             command_button(ui, Command::ImportLayers, out);
+            command_button(ui, Command::PasteImage, out);
             ui.separator();
             command_button(ui, Command::Quit, out);
         });

@@ -1,6 +1,8 @@
 //! The app's saved state: preferences and choices that outlive a document.
 //! Runtime objects (document, history, GPU resources, gestures) live beside it
 //! in `AtelierApp`.
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 
 use super::tools::Tool;
@@ -8,6 +10,8 @@ use crate::brush::{BrushSettings, presets};
 
 /// How many recent colours are remembered.
 pub const RECENT_COLORS: usize = 12;
+/// How many recent files are remembered.
+pub const RECENT_FILES: usize = 10;
 
 /// Everything worth remembering between sessions.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -33,6 +37,8 @@ pub struct AppState {
     pub fill_tolerance: u8,
     /// Minutes between autosaves to the recovery file.
     pub autosave_minutes: u32,
+    /// Projects opened or saved lately, newest first.
+    pub recent_files: Vec<std::path::PathBuf>,
 }
 
 impl Default for AppState {
@@ -62,11 +68,64 @@ impl Default for AppState {
             undo_budget_mib: 512,
             fill_tolerance: 16,
             autosave_minutes: 3,
+            recent_files: Vec::new(),
         }
     }
 }
 
+/// Where preferences live: `$XDG_CONFIG_HOME/atelier/settings.json`, else
+/// `~/.config/atelier/settings.json`.
+pub fn default_settings_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("atelier").join("settings.json"))
+}
+
 impl AppState {
+    /// Reads preferences from `path`; a missing file gives the defaults, and a
+    /// damaged one gives the defaults plus a message to show.
+    pub fn load(path: &Path) -> (Self, Option<String>) {
+        match std::fs::read(path) {
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(state) => (state, None),
+                Err(e) => (
+                    Self::default(),
+                    Some(format!(
+                        "Preferences in {} could not be read ({e}); using the defaults",
+                        path.display()
+                    )),
+                ),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Self::default(), None),
+            Err(e) => (
+                Self::default(),
+                Some(format!("Preferences in {}: {e}", path.display())),
+            ),
+        }
+    }
+
+    /// Writes preferences to `path` atomically.
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        }
+        crate::project::atomic_write(path, |f| {
+            std::io::Write::write_all(f, &json).map_err(|e| e.to_string())
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    /// Remembers a file as recently opened or saved.
+    pub fn push_recent_file(&mut self, path: &Path) {
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+        self.recent_files.retain(|p| *p != path);
+        self.recent_files.insert(0, path);
+        self.recent_files.truncate(RECENT_FILES);
+    }
+
     /// Remembers a colour as recently used.
     pub fn push_recent(&mut self, c: [u8; 4]) {
         self.recent.retain(|r| *r != c);

@@ -15,7 +15,8 @@ use image::RgbImage;
 use super::app::AtelierApp;
 use crate::document::CanvasRect;
 use crate::gan::{VariationModel, VaryRequest};
-use crate::refine::LatentSteering;
+use crate::refine::history::{CandidateRecord, Decision, encode_png, now};
+use crate::refine::{CandidateHistory, LatentSteering};
 use crate::render::cpu;
 
 /// Longest side the GAN works at; larger canvases are scaled down for it and
@@ -38,14 +39,33 @@ pub struct Candidate {
     pub model: String,
     /// Strength used.
     pub strength: f32,
+    /// Its record in the project's candidate history.
+    pub id: u64,
+    /// Marked as a favourite.
+    pub favourite: bool,
     thumb: Option<egui::TextureHandle>,
 }
 
 /// What the worker reports.
 enum Report {
-    Candidate { batch: u64, candidate: Candidate },
-    Done { batch: u64 },
-    Failed { batch: u64, message: String },
+    /// The flattened input, PNG-encoded for the candidate history.
+    Input {
+        batch: u64,
+        png: Vec<u8>,
+    },
+    /// A candidate and its PNG bytes for the history.
+    Candidate {
+        batch: u64,
+        candidate: Candidate,
+        png: Vec<u8>,
+    },
+    Done {
+        batch: u64,
+    },
+    Failed {
+        batch: u64,
+        message: String,
+    },
 }
 
 /// One request to the worker.
@@ -75,6 +95,12 @@ pub struct Variations {
     pub steering: LatentSteering,
     /// Whether a batch is being generated.
     pub running: bool,
+    /// Every candidate generated in the project, with decisions.
+    pub history: CandidateHistory,
+    /// Bumped whenever the history or steering changes (unsaved changes).
+    pub revision: u64,
+    /// Key of the current batch's input snapshot in `history`.
+    input_key: String,
     batch: u64,
     cancel: Arc<AtomicBool>,
     to_worker: Option<Sender<Job>>,
@@ -91,6 +117,9 @@ impl Default for Variations {
             candidates: Vec::new(),
             steering: LatentSteering::new(crate::gan::DEFAULT_LATENT_DIM),
             running: false,
+            history: CandidateHistory::default(),
+            revision: 0,
+            input_key: String::new(),
             batch: 0,
             cancel: Arc::new(AtomicBool::new(false)),
             to_worker: None,
@@ -136,6 +165,15 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
         let (w, h) = (job.rect.w, job.rect.h);
         let seed = job.request.seed;
         let input = gan_input(&job.doc, job.rect);
+        match encode_png(&input) {
+            Ok(png) => {
+                let _ = reports.send(Report::Input {
+                    batch: job.batch,
+                    png,
+                });
+            }
+            Err(e) => tracing::warn!("input snapshot not kept in history: {e}"),
+        }
         let result = model.vary(&input, &job.request, |i, v| {
             if job.cancel.load(Ordering::Relaxed) {
                 return false;
@@ -153,12 +191,17 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
                 critic: v.critic,
                 model: version.clone(),
                 strength: job.request.strength,
+                id: 0,
+                favourite: false,
                 thumb: None,
             };
+            // Lossless copy for the history; encoding here keeps it off the UI thread.
+            let png = encode_png(&candidate.image).unwrap_or_default();
             let alive = reports
                 .send(Report::Candidate {
                     batch: job.batch,
                     candidate,
+                    png,
                 })
                 .is_ok();
             ctx.request_repaint();
@@ -239,7 +282,33 @@ impl Variations {
         let mut message = None;
         while let Ok(report) = rx.try_recv() {
             match report {
-                Report::Candidate { batch, candidate } if batch == self.batch => {
+                Report::Input { batch, png } if batch == self.batch => {
+                    self.input_key = self.history.add_input(png);
+                }
+                Report::Candidate {
+                    batch,
+                    mut candidate,
+                    png,
+                } if batch == self.batch => {
+                    let r = &candidate.rect;
+                    candidate.id = self.history.record(
+                        CandidateRecord {
+                            id: 0,
+                            input: self.input_key.clone(),
+                            output: String::new(),
+                            rect: [r.x, r.y, r.w, r.h],
+                            seed: candidate.seed,
+                            z: candidate.z.clone(),
+                            model: candidate.model.clone(),
+                            strength: candidate.strength,
+                            critic: candidate.critic,
+                            decision: Decision::Pending,
+                            favourite: false,
+                            time: now(),
+                        },
+                        png,
+                    );
+                    self.revision += 1;
                     self.candidates.push(candidate)
                 }
                 Report::Done { batch } if batch == self.batch => self.running = false,
@@ -272,24 +341,48 @@ pub fn accept(app: &mut AtelierApp, i: usize) {
         return;
     }
     let c = app.variations.candidates.remove(i);
-    app.variations
-        .steering
-        .update(std::slice::from_ref(&c.z), &[]);
-    let rgba: Vec<u8> = c
-        .image
+    let v = &mut app.variations;
+    v.steering.update(std::slice::from_ref(&c.z), &[]);
+    v.history.decide(c.id, Decision::Accepted);
+    v.revision += 1;
+    let provenance = crate::document::Provenance {
+        model: c.model.clone(),
+        seed: c.seed,
+        strength: c.strength,
+        candidate: Some(c.id),
+    };
+    insert_layer(app, &c.image, c.rect, provenance, "Accept variation");
+}
+
+/// Adds `image` as a new layer over `rect` carrying `provenance`, as one
+/// undo step named `label`.
+pub fn insert_layer(
+    app: &mut AtelierApp,
+    image: &RgbImage,
+    rect: CanvasRect,
+    provenance: crate::document::Provenance,
+    label: &str,
+) {
+    let rgba: Vec<u8> = image
         .pixels()
         .flat_map(|p| [p[0], p[1], p[2], 255])
         .collect();
-    let name = format!("GAN {} seed {}", c.model, c.seed);
-    let rect = c.rect;
-    if let Err(e) = app
-        .history
-        .edit_stack(&mut app.doc, "Accept variation", None, |d| {
-            d.add_layer_with_pixels(&name, rect, &rgba);
-            Ok(())
-        })
-    {
-        app.status = format!("Accept: {e}");
+    if rgba.len() != rect.w as usize * rect.h as usize * 4 {
+        app.status = format!("{label}: the candidate does not fit its place on the canvas");
+        return;
+    }
+    let name = format!("GAN {} seed {}", provenance.model, provenance.seed);
+    if let Err(e) = app.history.edit_stack(&mut app.doc, label, None, |d| {
+        let id = d.add_layer_with_pixels(&name, rect, &rgba);
+        match d.layer(id).map(|l| l.props.clone()) {
+            Some(mut props) => {
+                props.provenance = Some(provenance);
+                d.set_props(id, props)
+            }
+            None => Ok(()),
+        }
+    }) {
+        app.status = format!("{label}: {e}");
     }
 }
 
@@ -297,9 +390,53 @@ pub fn accept(app: &mut AtelierApp, i: usize) {
 pub fn reject(app: &mut AtelierApp, i: usize) {
     if i < app.variations.candidates.len() {
         let c = app.variations.candidates.remove(i);
-        app.variations
+        let v = &mut app.variations;
+        v.steering.update(&[], std::slice::from_ref(&c.z));
+        v.history.decide(c.id, Decision::Rejected);
+        v.revision += 1;
+    }
+}
+
+/// Toggles the favourite mark of candidate `i` (kept in the history).
+pub fn toggle_favourite(app: &mut AtelierApp, i: usize) {
+    let v = &mut app.variations;
+    if let Some(c) = v.candidates.get_mut(i) {
+        c.favourite = v.history.toggle_favourite(c.id);
+        v.revision += 1;
+    }
+}
+
+impl Variations {
+    /// The state a project saves: settings, history and steering.
+    pub fn project_meta(&self, active_layer: usize) -> crate::project::ProjectMeta {
+        crate::project::ProjectMeta {
+            settings: crate::project::ProjectSettings {
+                vary_count: self.count,
+                vary_strength: self.strength,
+                vary_seed: self.seed,
+                lock_seed: self.lock_seed,
+                active_layer,
+            },
+            candidates: self.history.clone(),
+            steering: (self.steering.decisions > 0).then(|| self.steering.clone()),
+        }
+    }
+
+    /// Takes over what an opened project saved; the grid starts empty.
+    pub fn restore(&mut self, meta: crate::project::ProjectMeta) {
+        self.cancel();
+        self.candidates.clear();
+        let s = meta.settings;
+        self.count = s.vary_count.clamp(1, 9);
+        self.strength = s.vary_strength.clamp(0.0, 1.0);
+        self.seed = s.vary_seed;
+        self.lock_seed = s.lock_seed;
+        self.history = meta.candidates;
+        self.steering = meta
             .steering
-            .update(&[], std::slice::from_ref(&c.z));
+            .filter(|st| st.dim() == crate::gan::DEFAULT_LATENT_DIM)
+            .unwrap_or_else(|| LatentSteering::new(crate::gan::DEFAULT_LATENT_DIM));
+        self.revision = 0;
     }
 }
 
@@ -367,18 +504,33 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui) {
             });
             ui.horizontal(|ui| {
                 if ui.button(format!("Accept {}", i + 1)).clicked() {
-                    decision = Some((i, true));
+                    decision = Some((i, Pick::Accept));
                 }
                 if ui.button(format!("Reject {}", i + 1)).clicked() {
-                    decision = Some((i, false));
+                    decision = Some((i, Pick::Reject));
+                }
+                let star = if c.favourite { "Favourite *" } else { "Favourite" };
+                if ui
+                    .selectable_label(c.favourite, format!("{star} {}", i + 1))
+                    .clicked()
+                {
+                    decision = Some((i, Pick::Favourite));
                 }
             });
             ui.separator();
         }
     });
     match decision {
-        Some((i, true)) => accept(app, i),
-        Some((i, false)) => reject(app, i),
+        Some((i, Pick::Accept)) => accept(app, i),
+        Some((i, Pick::Reject)) => reject(app, i),
+        Some((i, Pick::Favourite)) => toggle_favourite(app, i),
         None => {}
     }
+}
+
+/// A decision clicked in the grid.
+enum Pick {
+    Accept,
+    Reject,
+    Favourite,
 }
