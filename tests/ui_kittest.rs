@@ -380,6 +380,57 @@ fn vary_accept_reject_and_undo() {
     for (x, y, p) in expected.enumerate_pixels() {
         assert_eq!(layer.grid.pixel(x, y), [p[0], p[1], p[2], 255]);
     }
+    let provenance = layer.props.provenance.clone().expect("provenance");
+    assert_eq!(provenance.seed, app.variations.history.records[0].seed);
+    // Favourite the remaining candidate; the history has every decision.
+    h.get_by_label("Favourite 1").click();
+    h.run_steps(2);
+    use atelier::refine::Decision;
+    let decisions: Vec<(Decision, bool)> = h
+        .state()
+        .variations
+        .history
+        .records
+        .iter()
+        .map(|r| (r.decision, r.favourite))
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            (Decision::Accepted, false),
+            (Decision::Rejected, false),
+            (Decision::Pending, true)
+        ]
+    );
+    let steering = h.state().variations.steering.clone();
+    assert_eq!(steering.decisions, 2);
+
+    // Save, reopen in a fresh app: history (with lossless images), steering
+    // and the accepted layer's provenance survive.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("loop.atelier");
+    h.state_mut()
+        .set_file_dialogs(Box::new(FixedDialogs(path.clone())));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    wait_for_file_job(&mut h);
+    assert!(!h.state().is_dirty(), "status: {}", h.state().status);
+    let history = h.state().variations.history.clone();
+    let mut h2 = harness(white(8, 8));
+    h2.state_mut()
+        .set_file_dialogs(Box::new(FixedDialogs(path.clone())));
+    h2.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    wait_for_file_job(&mut h2);
+    let app2 = h2.state();
+    assert_eq!(app2.variations.history, history, "status: {}", app2.status);
+    assert_eq!(app2.variations.steering, steering);
+    let reopened = app2.doc.layers().last().expect("layer");
+    assert_eq!(reopened.props.provenance, Some(provenance));
+    let first = &history.records[0];
+    assert_eq!(
+        app2.variations.history.image(&first.output).expect("image"),
+        expected
+    );
+
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
     h.run_steps(2);
     assert_eq!(
@@ -387,6 +438,82 @@ fn vary_accept_reject_and_undo() {
         1,
         "undo removes the accepted layer"
     );
+}
+
+/// A dropped file, as the windowing integration hands it over.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn dropped_images_and_pasted_images_become_layers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let png = dir.path().join("dropped.png");
+    image::RgbaImage::from_pixel(30, 20, image::Rgba([200, 10, 10, 255]))
+        .save(&png)
+        .expect("png");
+    let mut h = harness(white(64, 48));
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(png.clone())));
+    h.run_steps(1);
+    wait_for_file_job(&mut h);
+    h.run_steps(1);
+    {
+        let app = h.state();
+        assert_eq!(app.doc.layers().len(), 2, "status: {}", app.status);
+        let layer = app.doc.layer(app.doc.active()).expect("layer");
+        assert_eq!(layer.props.name, "dropped");
+        assert_eq!(layer.grid.pixel(29, 19), [200, 10, 10, 255]);
+    }
+    // The clipboard's image arrives as an event (egui-winit reads it on Ctrl+V).
+    let img = egui::ColorImage::from_rgba_unmultiplied(
+        [4, 3],
+        &[10u8, 200, 30, 255].repeat(12),
+    );
+    h.event(egui::Event::PasteImage(std::sync::Arc::new(img)));
+    h.run_steps(2);
+    let app = h.state();
+    assert_eq!(app.doc.layers().len(), 3);
+    let layer = app.doc.layer(app.doc.active()).expect("layer");
+    assert_eq!(layer.props.name, "Pasted");
+    assert_eq!(layer.grid.pixel(3, 2), [10, 200, 30, 255]);
+    assert_eq!(layer.grid.pixel(4, 2), [0, 0, 0, 0]);
+    // Both are ordinary undo steps.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(2);
+    assert_eq!(h.state().doc.layers().len(), 1);
+}
+
+#[test]
+fn saved_and_opened_files_are_listed_under_open_recent() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("recent.atelier");
+    let mut h = harness(white(32, 32));
+    h.state_mut()
+        .set_file_dialogs(Box::new(FixedDialogs(path.clone())));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    wait_for_file_job(&mut h);
+    let canonical = std::fs::canonicalize(&path).expect("saved");
+    assert_eq!(h.state().state.recent_files, [canonical]);
+    // Reopen it from File → Open recent.
+    h.state_mut().replace_document(white(8, 8));
+    h.get_by_label("File").click();
+    h.run_steps(3);
+    h.get_by_label("Open recent").hover();
+    h.run_steps(2);
+    h.get_by_label("recent.atelier").click();
+    wait_for_file_job(&mut h);
+    assert_eq!(h.state().doc.width(), 32, "status: {}", h.state().status);
 }
 
 /// Export and import go through the same dialog trait as Save and Open.

@@ -80,18 +80,20 @@ impl AtelierApp {
                 false
             }
         };
-        let mut app = Self::with_document(doc, gpu);
-        if let Some(path) = super::state::default_settings_path() {
-            let (state, message) = AppState::load(&path);
-            app.history
-                .set_budget(state.undo_budget_mib as usize * 1024 * 1024);
-            app.state = state;
-            app.settings_path = Some(path);
-            if let Some(m) = message {
-                app.status = m;
-            }
+        Self::with_document(doc, gpu)
+    }
+
+    /// Reads preferences from `path` and writes them back there on changes
+    /// and at exit (without it, as in tests, nothing is persisted).
+    pub fn load_settings(&mut self, path: std::path::PathBuf) {
+        let (state, message) = AppState::load(&path);
+        self.history
+            .set_budget(state.undo_budget_mib as usize * 1024 * 1024);
+        self.state = state;
+        self.settings_path = Some(path);
+        if let Some(m) = message {
+            self.status = m;
         }
-        app
     }
 
     /// The app around a document, without a window (tests, headless use).

@@ -40,6 +40,9 @@ pub fn run_app() -> anyhow::Result<()> {
         options,
         Box::new(move |cc| {
             let mut app = AtelierApp::new(cc, doc);
+            if let Some(path) = state::default_settings_path() {
+                app.load_settings(path);
+            }
             let minutes = app.state.autosave_minutes.max(1) as u64;
             app.set_recovery_path(autosave::default_recovery_path(), std::time::Duration::from_secs(60 * minutes));
             Ok(Box::new(app))
