@@ -7,11 +7,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 TORCH_VERSION="2.13.0"
 
-if ! "$VENV/bin/python" -c "import torch, numpy, safetensors, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
+# pyora (an independent OpenRaster reader/writer) is for the interop tests.
+if ! "$VENV/bin/python" -c "import torch, numpy, safetensors, pyora, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
   echo "atelier: installing torch==$TORCH_VERSION into $VENV (first run only, about a minute)" >&2
   python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet "torch==$TORCH_VERSION" numpy safetensors
+  "$VENV/bin/python" -m pip install --quiet "torch==$TORCH_VERSION" numpy safetensors "pyora==0.3.11"
 fi
 # shellcheck disable=SC1091
 source "$VENV/bin/activate"

@@ -15,10 +15,26 @@ pub const MAX_IMAGE_BYTES: u64 = 1 << 30;
 
 /// Decodes PNG, JPEG, WebP, TIFF, BMP or GIF (first frame) into straight RGBA.
 pub fn decode_image(path: &Path) -> Result<RgbaImage, ProjectError> {
-    let mut reader = image::ImageReader::open(path)
+    let size = std::fs::metadata(path)
         .map_err(|e| ProjectError::io(path, e))?
+        .len();
+    if size > MAX_IMAGE_BYTES {
+        return Err(ProjectError::malformed(
+            path,
+            format!("the file is larger than {MAX_IMAGE_BYTES} bytes"),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| ProjectError::io(path, e))?;
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(&bytes))
         .with_guessed_format()
         .map_err(|e| ProjectError::io(path, e))?;
+    if reader.format() == Some(image::ImageFormat::Jpeg) && !jpeg_is_complete(&bytes) {
+        // The JPEG decoder fills a cut-off scan with grey instead of failing.
+        return Err(ProjectError::malformed(
+            path,
+            "cannot decode image: the JPEG is truncated (no end-of-image marker after its last scan)",
+        ));
+    }
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_IMAGE_SIDE);
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
@@ -28,6 +44,14 @@ pub fn decode_image(path: &Path) -> Result<RgbaImage, ProjectError> {
         .decode()
         .map_err(|e| ProjectError::malformed(path, format!("cannot decode image: {e}")))?;
     Ok(img.into_rgba8())
+}
+
+/// A complete JPEG has an end-of-image marker (FF D9) after its last
+/// start-of-scan (FF DA). Inside scan data FF is always followed by 00 or a
+/// restart marker, so FF D9 there cannot be a false match.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last = |m: [u8; 2]| bytes.windows(2).rposition(|w| w == m);
+    matches!((last([0xFF, 0xDA]), last([0xFF, 0xD9])), (Some(sos), Some(eoi)) if eoi > sos)
 }
 
 /// Whether `path` names a project or OpenRaster file (by extension).
