@@ -9,11 +9,17 @@
 //! - [`project`]: `.atelier` files (OpenRaster-compatible zip), atomic saves.
 //! - [`ui`]: the egui app: panels, commands, tools, canvas view.
 //! - [`cli`]: subcommands that drive the same engine without a window.
+//!
+//! Without the default `app` feature only the pure modules build (document,
+//! brush, CPU compositor, project files, refinement data), for the fuzz targets.
 pub mod brush;
+#[cfg(feature = "app")]
 pub mod cli;
 pub mod document;
+#[cfg(feature = "app")]
 pub mod gan;
 pub mod project;
 pub mod refine;
 pub mod render;
+#[cfg(feature = "app")]
 pub mod ui;

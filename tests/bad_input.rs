@@ -24,12 +24,11 @@ fn valid_files(dir: &Path) -> Vec<PathBuf> {
                 "atelier" => atelier::project::save(&doc, &Default::default(), &path),
                 "bmp" | "gif" => {
                     let img = atelier::render::cpu::flatten(&doc);
-                    img.save(&path).map_err(|e| {
-                        atelier::project::ProjectError::Malformed {
+                    img.save(&path)
+                        .map_err(|e| atelier::project::ProjectError::Malformed {
                             path: path.clone(),
                             what: e.to_string(),
-                        }
-                    })
+                        })
                 }
                 _ => atelier::project::export(&doc, &path, 90),
             }
@@ -62,7 +61,10 @@ fn assert_clean_failure(out: &std::process::Output, what: &str, file: &Path) {
     );
     assert!(!stderr.contains("panicked"), "{what}: {stderr}");
     let name = file.file_name().and_then(|n| n.to_str()).expect("name");
-    assert!(stderr.contains(name), "{what}: the message does not name the file: {stderr}");
+    assert!(
+        stderr.contains(name),
+        "{what}: the message does not name the file: {stderr}"
+    );
 }
 
 /// Opens a file the way the app and the CLI do (project or image).

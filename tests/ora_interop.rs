@@ -35,9 +35,27 @@ fn normal_blend_doc() -> Document {
     let mut doc = Document::new(90, 60, [235, 225, 205, 255]).expect("size");
     let mut h = History::with_budget(0);
     let layers: [(&str, [u8; 4], CanvasRect, f32, bool); 3] = [
-        ("sky", [40, 110, 220, 255], CanvasRect::new(0, 0, 90, 25), 0.7, true),
-        ("sun", [250, 200, 30, 140], CanvasRect::new(50, 5, 20, 20), 1.0, true),
-        ("sketch", [10, 10, 10, 255], CanvasRect::new(5, 30, 60, 10), 1.0, false),
+        (
+            "sky",
+            [40, 110, 220, 255],
+            CanvasRect::new(0, 0, 90, 25),
+            0.7,
+            true,
+        ),
+        (
+            "sun",
+            [250, 200, 30, 140],
+            CanvasRect::new(50, 5, 20, 20),
+            1.0,
+            true,
+        ),
+        (
+            "sketch",
+            [10, 10, 10, 255],
+            CanvasRect::new(5, 30, 60, 10),
+            1.0,
+            false,
+        ),
     ];
     for (name, colour, rect, opacity, visible) in layers {
         let px = colour.repeat((rect.w * rect.h) as usize);
@@ -67,14 +85,22 @@ fn pyora_reads_our_files_and_renders_them_as_we_do() {
     for file in [&ora, &project] {
         let path = file.to_str().expect("utf-8");
         let info = pyora(&["read", path]);
-        assert_eq!((info["width"].as_u64(), info["height"].as_u64()), (Some(90), Some(60)));
+        assert_eq!(
+            (info["width"].as_u64(), info["height"].as_u64()),
+            (Some(90), Some(60))
+        );
         let layers = info["layers"].as_array().expect("layers");
         let names: Vec<&str> = layers.iter().filter_map(|l| l["name"].as_str()).collect();
         assert_eq!(names, ["Background", "sky", "sun", "sketch"], "{path}");
-        assert_eq!(layers[1]["opacity"].as_f64().map(|o| (o * 100.0).round()), Some(70.0));
+        assert_eq!(
+            layers[1]["opacity"].as_f64().map(|o| (o * 100.0).round()),
+            Some(70.0)
+        );
         assert_eq!(layers[3]["visible"].as_bool(), Some(false));
         assert_eq!(layers[2]["composite_op"].as_str(), Some("svg:src-over"));
-        let theirs = image::open(format!("{path}.pyora.png")).expect("pyora render").into_rgba8();
+        let theirs = image::open(format!("{path}.pyora.png"))
+            .expect("pyora render")
+            .into_rgba8();
         assert_eq!(theirs.dimensions(), ours.dimensions());
         let worst = ours
             .as_raw()
@@ -83,7 +109,10 @@ fn pyora_reads_our_files_and_renders_them_as_we_do() {
             .map(|(a, b)| a.abs_diff(*b))
             .max()
             .unwrap_or(0);
-        assert!(worst <= 1, "{path}: pyora's rendering differs by {worst}/255");
+        assert!(
+            worst <= 1,
+            "{path}: pyora's rendering differs by {worst}/255"
+        );
     }
 }
 
@@ -120,7 +149,11 @@ fn files_written_by_pyora_import_with_their_layers() {
         let px = layer.grid.pixel(b[0] + b[2] / 2, b[1] + b[3] / 2);
         let straight = atelier::document::blend::unpremultiply(px);
         for i in 0..4 {
-            assert!(straight[i].abs_diff(c[i]) <= 2, "{}: {straight:?} vs {c:?}", p.name);
+            assert!(
+                straight[i].abs_diff(c[i]) <= 2,
+                "{}: {straight:?} vs {c:?}",
+                p.name
+            );
         }
         if b[0] > 0 {
             assert_eq!(layer.grid.pixel(b[0] - 1, b[1]), [0; 4], "{}", p.name);
@@ -135,6 +168,10 @@ fn files_written_by_pyora_import_with_their_layers() {
         atelier::project::import::add_layer_with_props(&mut target, &mut h, props, &img)
             .expect("add");
     }
-    let names: Vec<&str> = target.layers().iter().map(|l| l.props.name.as_str()).collect();
+    let names: Vec<&str> = target
+        .layers()
+        .iter()
+        .map(|l| l.props.name.as_str())
+        .collect();
     assert_eq!(names, ["Background", "paper", "wash", "notes", "glaze"]);
 }

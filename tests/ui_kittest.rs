@@ -475,10 +475,7 @@ fn dropped_images_and_pasted_images_become_layers() {
         assert_eq!(layer.grid.pixel(29, 19), [200, 10, 10, 255]);
     }
     // The clipboard's image arrives as an event (egui-winit reads it on Ctrl+V).
-    let img = egui::ColorImage::from_rgba_unmultiplied(
-        [4, 3],
-        &[10u8, 200, 30, 255].repeat(12),
-    );
+    let img = egui::ColorImage::from_rgba_unmultiplied([4, 3], &[10u8, 200, 30, 255].repeat(12));
     h.event(egui::Event::PasteImage(std::sync::Arc::new(img)));
     h.run_steps(2);
     let app = h.state();

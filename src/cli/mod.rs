@@ -3,6 +3,7 @@
 mod bench;
 mod doc_cmds;
 pub mod gan_cmds;
+pub mod loop_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -35,6 +36,8 @@ pub enum Command {
     Train(gan_cmds::TrainArgs),
     /// Write N GAN variations of an image.
     Vary(gan_cmds::VaryArgs),
+    /// Run the refinement loop headless, judged by a command.
+    Loop(loop_cmd::LoopArgs),
     /// Measure speed (and GAN quality) on this machine.
     Bench {
         /// What to measure.
@@ -66,6 +69,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Import(args) => doc_cmds::import(args),
         Command::Train(args) => gan_cmds::run_train(args),
         Command::Vary(args) => gan_cmds::run_vary(args),
+        Command::Loop(args) => loop_cmd::run_loop(args),
         Command::Bench { which } => match which {
             BenchWhich::Brush(args) => bench::brush(args),
             BenchWhich::Memory(args) => bench::memory(args),

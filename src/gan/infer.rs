@@ -30,7 +30,7 @@ static DEFAULT_SIDECAR: &str = include_str!(concat!(
 const MARGIN: i64 = 16;
 
 /// Strength used when the caller does not choose one (CLI default, quality benchmark).
-pub const DEFAULT_STRENGTH: f32 = 0.8;
+pub const DEFAULT_STRENGTH: f32 = crate::refine::DEFAULT_STRENGTH;
 
 /// Numeric precision of generator inference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -31,7 +31,7 @@ impl Default for ProjectSettings {
     fn default() -> Self {
         Self {
             vary_count: 4,
-            vary_strength: crate::gan::infer::DEFAULT_STRENGTH,
+            vary_strength: crate::refine::DEFAULT_STRENGTH,
             vary_seed: 1,
             lock_seed: false,
             active_layer: 0,

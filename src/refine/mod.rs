@@ -5,8 +5,18 @@
 //!   exploration so it never collapses).
 //! - [`history`] records every candidate ever generated in a project, with its
 //!   input, latent code, seed, model version, critic score and decision.
+//! - [`job`] fine-tunes the model on accepted (and against rejected)
+//!   candidates and the portfolio, refusing a diverged result.
+//! - [`versions`] keeps the model versions of the artist's style profile.
 pub mod history;
+#[cfg(feature = "app")]
+pub mod job;
 pub mod steering;
+#[cfg(feature = "app")]
+pub mod versions;
+
+/// Default Vary strength (0..1): how far variations may stray from the canvas.
+pub const DEFAULT_STRENGTH: f32 = 0.8;
 
 pub use history::{CandidateHistory, CandidateRecord, Decision};
 pub use steering::LatentSteering;

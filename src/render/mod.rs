@@ -4,4 +4,5 @@
 //! tests); [`gpu`] composites the same way in WGSL for the canvas view and is
 //! held to the reference within 1/255 per channel.
 pub mod cpu;
+#[cfg(feature = "app")]
 pub mod gpu;
