@@ -173,3 +173,81 @@ fn a_failed_save_leaves_the_previous_file() {
     let err = atelier::project::load(&path).expect_err("truncated file");
     assert!(err.to_string().contains("keep.atelier"), "{err}");
 }
+
+/// Rewrites `src` into `dst`, dropping parts for which `keep` is false and
+/// replacing `atelier/manifest.json` with `manifest` when given.
+fn rewrite_zip(
+    src: &std::path::Path,
+    dst: &std::path::Path,
+    keep: impl Fn(&str) -> bool,
+    manifest: Option<&[u8]>,
+) {
+    use std::io::{Read, Write};
+    let mut zin = zip::ZipArchive::new(std::fs::File::open(src).expect("open")).expect("zip");
+    let mut zout = zip::ZipWriter::new(std::fs::File::create(dst).expect("create"));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for i in 0..zin.len() {
+        let mut entry = zin.by_index(i).expect("entry");
+        let name = entry.name().expect("utf-8 name").into_owned();
+        if !keep(&name) {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).expect("read");
+        if name == "atelier/manifest.json"
+            && let Some(m) = manifest
+        {
+            bytes = m.to_vec();
+        }
+        zout.start_file(name, stored).expect("start");
+        zout.write_all(&bytes).expect("write");
+    }
+    zout.finish().expect("finish");
+}
+
+#[test]
+fn damaged_projects_are_refused_naming_the_problem() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = dir.path().join("good.atelier");
+    atelier::project::save(&random_doc(3, 2), &random_meta(3, 2), &good).expect("save");
+    let err = |path: &std::path::Path| {
+        atelier::project::load(path)
+            .map(|_| ())
+            .expect_err("must be refused")
+            .to_string()
+    };
+    // A missing layer PNG.
+    let missing = dir.path().join("missing.atelier");
+    rewrite_zip(&good, &missing, |n| n != "data/layer1.png", None);
+    assert!(
+        err(&missing).contains("missing part `data/layer1.png`"),
+        "{}",
+        err(&missing)
+    );
+    // A newer schema than this build reads.
+    let newer = dir.path().join("newer.atelier");
+    rewrite_zip(&good, &newer, |_| true, Some(br#"{"schema": 7}"#));
+    assert!(err(&newer).contains("newer"), "{}", err(&newer));
+    // A zip that is not an OpenRaster file.
+    let other = dir.path().join("other.atelier");
+    rewrite_zip(&good, &other, |n| n != "mimetype", None);
+    assert!(err(&other).contains("mimetype"), "{}", err(&other));
+    // A missing history image loads, with a warning naming it.
+    let history = dir.path().join("history.atelier");
+    rewrite_zip(
+        &good,
+        &history,
+        |n| n != "atelier/history/candidate-1.png",
+        None,
+    );
+    let project = atelier::project::load(&history).expect("loads");
+    assert!(
+        project
+            .warnings
+            .iter()
+            .any(|w| w.contains("candidate-1.png")),
+        "{:?}",
+        project.warnings
+    );
+}
