@@ -43,7 +43,7 @@ pub fn export_rect(
             "a selection exports as a flat image: use .png, .jpg, .webp or .tif",
         )),
         "png" => {
-            let img = flatten_rect(doc, rect);
+            let img = cpu::flatten_rect(doc, rect);
             atomic_write(path, |f| write_png(&img, &provenance(doc), f))
         }
         "jpg" | "jpeg" => {
@@ -62,7 +62,7 @@ pub fn export_rect(
             } else {
                 ImageFormat::Tiff
             };
-            let img = flatten_rect(doc, rect);
+            let img = cpu::flatten_rect(doc, rect);
             atomic_write(path, |f| write_encoded(&img, format, f))
         }
         other => Err(ProjectError::malformed(
@@ -80,15 +80,6 @@ fn write_encoded(
     let mut buf = std::io::Cursor::new(Vec::new());
     img.write_to(&mut buf, format).map_err(|e| e.to_string())?;
     f.write_all(buf.get_ref()).map_err(|e| e.to_string())
-}
-
-/// Straight RGBA of the composite inside `rect`.
-fn flatten_rect(doc: &Document, rect: CanvasRect) -> RgbaImage {
-    if rect == doc.bounds() {
-        return cpu::flatten(doc);
-    }
-    let full = cpu::flatten(doc);
-    image::imageops::crop_imm(&full, rect.x, rect.y, rect.w, rect.h).to_image()
 }
 
 /// Writes every candidate in `history` that `filter` admits to `dir` as

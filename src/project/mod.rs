@@ -44,6 +44,16 @@ pub struct Project {
     pub warnings: Vec<String>,
 }
 
+/// A per-user folder following the XDG base directories: `$ENV_VAR` when it
+/// is an absolute path, else `~/<home_fallback>`; with `atelier/` appended.
+pub fn user_dir(env_var: &str, home_fallback: &str) -> Option<PathBuf> {
+    let base = std::env::var_os(env_var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(home_fallback)))?;
+    Some(base.join("atelier"))
+}
+
 /// Writes a file atomically: into a temporary file in the same folder, fsync,
 /// then rename over `path`, so the previous file survives any failure.
 pub fn atomic_write(

@@ -77,11 +77,7 @@ pub struct ModelStore {
 /// `$XDG_DATA_HOME/atelier/profiles/default`, else
 /// `~/.local/share/atelier/profiles/default`.
 pub fn default_profile_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
-    Some(base.join("atelier").join("profiles").join("default"))
+    Some(crate::project::user_dir("XDG_DATA_HOME", ".local/share")?.join("profiles/default"))
 }
 
 impl ModelStore {
@@ -150,21 +146,9 @@ impl ModelStore {
 
     /// Stores `model` as a new version and makes it current; returns its id.
     pub fn add(&mut self, model: &VariationModel, note: &str) -> Result<String, VersionError> {
-        let staging = self.dir.join("versions").join("incoming.safetensors");
-        model.save(&staging)?;
-        let loaded = VariationModel::load(&staging, Device::Cpu)?;
-        let id = loaded.info().version_id.clone();
-        let path = self.weights(&id);
-        let io = |source| VersionError::Io {
-            path: path.clone(),
-            source,
-        };
-        std::fs::rename(&staging, &path).map_err(io)?;
-        std::fs::rename(
-            crate::gan::checkpoint::sidecar_path(&staging),
-            crate::gan::checkpoint::sidecar_path(&path),
-        )
-        .map_err(io)?;
+        // The same content hash `VariationModel::save` writes into the sidecar.
+        let id = crate::gan::checkpoint::content_id(&model.named_variables());
+        model.save(&self.weights(&id))?;
         if self.entry(&id).is_err() {
             self.index.versions.push(VersionEntry {
                 id: id.clone(),

@@ -62,7 +62,13 @@ pub fn to_u8(v: f32) -> u8 {
 
 /// The flattened document as straight RGBA (for export).
 pub fn flatten(doc: &Document) -> RgbaImage {
-    let rect = doc.bounds();
+    flatten_rect(doc, doc.bounds())
+}
+
+/// The flattened part of the document inside `rect` (within the canvas) as
+/// straight RGBA: a selection's export composites only its own pixels.
+pub fn flatten_rect(doc: &Document, rect: CanvasRect) -> RgbaImage {
+    let rect = rect.intersect(&doc.bounds());
     let mut px = composite_rect(doc, rect);
     for p in px.chunks_exact_mut(4) {
         p.copy_from_slice(&unpremultiply([p[0], p[1], p[2], p[3]]));

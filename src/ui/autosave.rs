@@ -13,11 +13,7 @@ use crate::project::ProjectMeta;
 /// Where the recovery file lives: `$XDG_DATA_HOME/atelier/recovery.atelier`,
 /// else `~/.local/share/atelier/recovery.atelier`.
 pub fn default_recovery_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
-    Some(base.join("atelier").join("recovery.atelier"))
+    Some(crate::project::user_dir("XDG_DATA_HOME", ".local/share")?.join("recovery.atelier"))
 }
 
 /// Autosave state kept by the app.

@@ -76,11 +76,7 @@ impl Default for AppState {
 /// Where preferences live: `$XDG_CONFIG_HOME/atelier/settings.json`, else
 /// `~/.config/atelier/settings.json`.
 pub fn default_settings_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("atelier").join("settings.json"))
+    Some(crate::project::user_dir("XDG_CONFIG_HOME", ".config")?.join("settings.json"))
 }
 
 impl AppState {
