@@ -30,6 +30,7 @@ fn random_meta(seed: u64, n: usize) -> ProjectMeta {
                 input: input.clone(),
                 output: String::new(),
                 rect: [1, 2, 7, 5],
+                selection: None,
                 seed: seed.wrapping_add(i),
                 z: z.clone(),
                 model: format!("v{}", seed % 5),

@@ -605,3 +605,242 @@ fn autosaved_work_is_offered_back_after_a_crash() {
     assert!(app.is_dirty(), "recovered work is not saved yet");
     assert!(app.path.is_none());
 }
+
+/// A canvas with a blue block, and an app ready to Vary it.
+fn vary_harness() -> Harness<'static, AtelierApp> {
+    let mut doc = white(96, 64);
+    let id = doc.active();
+    let blue: Vec<u8> = [30u8, 60, 200, 255].repeat(40 * 30);
+    doc.grid_mut(id)
+        .expect("layer")
+        .write_rect(CanvasRect::new(20, 15, 40, 30), &blue);
+    harness(doc)
+}
+
+fn vary_and_wait(h: &mut Harness<'static, AtelierApp>) {
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::G);
+    h.run_steps(1);
+    let error = h
+        .state_mut()
+        .variations
+        .wait(std::time::Duration::from_secs(120));
+    assert_eq!(error, None);
+    h.run_steps(2);
+}
+
+#[test]
+fn keyboard_picks_previews_accepts_and_rejects_candidates() {
+    let mut h = vary_harness();
+    h.state_mut().variations.count = 3;
+    vary_and_wait(&mut h);
+    assert_eq!(h.state().variations.candidates.len(), 3);
+    // 2 previews the second candidate (instead of rotating the view).
+    h.key_press(egui::Key::Num2);
+    h.run_steps(2);
+    assert_eq!(h.state().variations.selected, Some(1));
+    assert_eq!(h.state().view.rotation, 0.0);
+    assert!(
+        h.state().variations.candidates[1].full_preview_shown(),
+        "the preview texture is made"
+    );
+    // Enter accepts it.
+    let expected = h.state().variations.candidates[1].image.clone();
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    let app = h.state();
+    assert_eq!(app.doc.layers().len(), 2);
+    let layer = app.doc.layer(app.doc.active()).expect("layer");
+    assert_eq!(layer.grid.pixel(5, 5)[..3], expected.get_pixel(5, 5).0);
+    // 1 then Delete rejects the first.
+    h.key_press(egui::Key::Num1);
+    h.key_press(egui::Key::Delete);
+    h.run_steps(2);
+    let v = &h.state().variations;
+    assert_eq!(v.candidates.len(), 1);
+    use atelier::refine::Decision;
+    let decisions: Vec<Decision> = v.history.records.iter().map(|r| r.decision).collect();
+    assert_eq!(
+        decisions,
+        [Decision::Rejected, Decision::Accepted, Decision::Pending]
+    );
+}
+
+#[test]
+fn a_varied_selection_blends_back_with_a_feathered_edge() {
+    let mut h = vary_harness();
+    h.state_mut().variations.count = 1;
+    h.state_mut().selection = Some(CanvasRect::new(30, 20, 30, 24));
+    vary_and_wait(&mut h);
+    let c = &h.state().variations.candidates[0];
+    assert_eq!(c.selection, Some(CanvasRect::new(30, 20, 30, 24)));
+    assert!(
+        c.rect.w > 30 && c.rect.h > 24,
+        "context around the selection"
+    );
+    let (rect, image) = (c.rect, c.image.clone());
+    h.get_by_label("Accept 1").click();
+    h.run_steps(2);
+    let app = h.state();
+    let layer = app.doc.layer(app.doc.active()).expect("layer");
+    // Inside the selection: the candidate, opaque.
+    let p = layer.grid.pixel(45, 32);
+    assert_eq!(p[3], 255);
+    let q = image.get_pixel(45 - rect.x, 32 - rect.y);
+    assert_eq!(p[..3], q.0);
+    // Well outside it (but inside the context): untouched canvas shows through.
+    assert_eq!(layer.grid.pixel(rect.x, rect.y), [0, 0, 0, 0]);
+    // On the edge: partly covered.
+    let edge = layer.grid.pixel(30, 32)[3];
+    assert!(edge > 0 && edge < 255, "edge alpha {edge}");
+}
+
+#[test]
+fn best_of_k_shows_the_critics_favourites_and_more_like_this_stays_close() {
+    let mut h = vary_harness();
+    h.state_mut().variations.count = 2;
+    h.state_mut().variations.best_of = 6;
+    vary_and_wait(&mut h);
+    let v = &h.state().variations;
+    assert_eq!(v.candidates.len(), 2, "status: {}", h.state().status);
+    assert_eq!(v.history.records.len(), 6, "all six are in the history");
+    let shown_min = v
+        .candidates
+        .iter()
+        .map(|c| c.critic)
+        .fold(f32::MAX, f32::min);
+    let hidden_max = v
+        .history
+        .records
+        .iter()
+        .filter(|r| v.candidates.iter().all(|c| c.id != r.id))
+        .map(|r| r.critic)
+        .fold(f32::MIN, f32::max);
+    assert!(shown_min >= hidden_max, "{shown_min} < {hidden_max}");
+    // More like candidate 1: codes near its code.
+    let z = v.candidates[0].z.clone();
+    h.state_mut().variations.best_of = 0;
+    h.get_by_label("More like 1").click();
+    h.run_steps(1);
+    let error = h
+        .state_mut()
+        .variations
+        .wait(std::time::Duration::from_secs(120));
+    assert_eq!(error, None);
+    h.run_steps(2);
+    let v = &h.state().variations;
+    assert_eq!(v.candidates.len(), 2);
+    for c in &v.candidates {
+        let d: f32 =
+            c.z.iter()
+                .zip(&z)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f32>()
+                .sqrt();
+        let prior: f32 = (z.len() as f32).sqrt();
+        assert!(d < 0.6 * prior, "distance {d} from the chosen code");
+    }
+}
+
+/// Answers the folder picker (portfolio import).
+struct FolderDialogs(std::path::PathBuf);
+
+impl atelier::ui::files::FileDialogs for FolderDialogs {
+    fn open_project(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+    fn save_project(&self, _suggested: &str) -> Option<std::path::PathBuf> {
+        None
+    }
+    fn pick_folder(&self) -> Option<std::path::PathBuf> {
+        Some(self.0.clone())
+    }
+}
+
+#[test]
+fn refine_makes_a_version_that_vary_uses_and_the_models_window_rolls_back() {
+    let profile = tempfile::tempdir().expect("temp dir");
+    let work = tempfile::tempdir().expect("temp dir");
+    image::RgbImage::from_pixel(80, 80, image::Rgb([200, 120, 60]))
+        .save(work.path().join("mine.png"))
+        .expect("png");
+    std::fs::write(work.path().join("broken.png"), b"not a png").expect("write");
+    let mut h = vary_harness();
+    h.state_mut().set_profile_dir(profile.path().to_owned());
+    h.state_mut()
+        .set_file_dialogs(Box::new(FolderDialogs(work.path().to_owned())));
+    h.state_mut().state.refine_steps = 3;
+    // Import my work: one image kept, the broken one reported by name.
+    h.get_by_label("Models…").click();
+    h.run_steps(4);
+    h.get_by_label("Import my work…").click();
+    for _ in 0..200 {
+        h.run_steps(1);
+        if h.state().refinement.portfolio.is_none() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        h.state().status.contains("broken.png"),
+        "{}",
+        h.state().status
+    );
+    assert_eq!(
+        std::fs::read_dir(profile.path().join("portfolio"))
+            .expect("portfolio")
+            .count(),
+        1
+    );
+    // Accept one candidate, then refine.
+    h.state_mut().variations.count = 2;
+    vary_and_wait(&mut h);
+    h.get_by_label("Accept 1").click();
+    h.run_steps(2);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::R);
+    h.run_steps(1);
+    assert!(h.state().refinement.running());
+    for _ in 0..3000 {
+        h.run_steps(1);
+        if !h.state().refinement.running() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let app = h.state();
+    assert!(app.status.starts_with("Refined"), "{}", app.status);
+    let (versions, current) = app.refinement.listing.clone().expect("listing");
+    assert_eq!(versions.len(), 1);
+    assert_eq!(current.as_deref(), Some(versions[0].id.as_str()));
+    assert!(app.variations.model.is_some(), "Vary uses the new version");
+    // Roll back from the models window.
+    h.get_by_label("Roll back").click();
+    h.run_steps(2);
+    let app = h.state();
+    assert_eq!(app.refinement.listing.clone().expect("listing").1, None);
+    assert!(app.variations.model.is_none(), "back to the embedded model");
+}
+
+#[test]
+fn the_history_window_filters_and_reapplies() {
+    let mut h = vary_harness();
+    h.state_mut().variations.count = 2;
+    vary_and_wait(&mut h);
+    h.get_by_label("Reject 2").click();
+    h.run_steps(2);
+    h.get_by_label("History…").click();
+    // A window needs a frame to size itself before it is shown.
+    h.run_steps(4);
+    h.get_by_label("Rejected (1)").click();
+    h.run_steps(2);
+    let id = h.state().variations.history.records[1].id;
+    assert!(h.query_by_label(&format!("Re-apply #{}", id - 1)).is_none());
+    h.get_by_label(&format!("Re-apply #{id}")).click();
+    h.run_steps(2);
+    let app = h.state();
+    assert_eq!(app.doc.layers().len(), 2, "status: {}", app.status);
+    let layer = app.doc.layer(app.doc.active()).expect("layer");
+    assert_eq!(
+        layer.props.provenance.as_ref().and_then(|p| p.candidate),
+        Some(id)
+    );
+}

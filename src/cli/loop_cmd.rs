@@ -267,6 +267,7 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
                     input: input_key.clone(),
                     output: String::new(),
                     rect: [0, 0, w, h],
+                    selection: None,
                     seed: seed.wrapping_add(*i as u64),
                     z: v.z.clone(),
                     model: version.clone(),

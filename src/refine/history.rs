@@ -34,6 +34,10 @@ pub struct CandidateRecord {
     pub output: String,
     /// Where on the canvas it goes: x, y, w, h in canvas pixels.
     pub rect: [u32; 4],
+    /// The selection it regenerates within `rect` (blended back with a
+    /// feathered edge); None: the whole of `rect`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<[u32; 4]>,
     /// The candidate's seed.
     pub seed: u64,
     /// Its latent code.
@@ -211,6 +215,7 @@ mod tests {
             input: String::new(),
             output: String::new(),
             rect: [0, 0, 2, 2],
+            selection: None,
             seed,
             z: vec![0.5; 4],
             model: "m".into(),

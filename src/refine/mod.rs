@@ -7,10 +7,12 @@
 //!   input, latent code, seed, model version, critic score and decision.
 //! - [`job`] fine-tunes the model on accepted (and against rejected)
 //!   candidates and the portfolio, refusing a diverged result.
+//! - [`region`] shapes a selection's context and feathered mask for Vary.
 //! - [`versions`] keeps the model versions of the artist's style profile.
 pub mod history;
 #[cfg(feature = "app")]
 pub mod job;
+pub mod region;
 pub mod steering;
 #[cfg(feature = "app")]
 pub mod versions;

@@ -108,7 +108,8 @@ impl ModelStore {
         self.index.current.as_deref()
     }
 
-    fn weights(&self, id: &str) -> PathBuf {
+    /// Where the weights of version `id` live.
+    pub fn weights(&self, id: &str) -> PathBuf {
         self.dir.join("versions").join(format!("{id}.safetensors"))
     }
 

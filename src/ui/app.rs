@@ -40,6 +40,10 @@ pub struct AtelierApp {
     pub(super) gpu: bool,
     /// The GAN worker and the candidates waiting for a decision.
     pub variations: super::variations::Variations,
+    /// Refinement jobs, the portfolio and model versions.
+    pub refinement: super::refine_panel::Refinement,
+    /// The candidate history window.
+    pub history_window: super::history_window::HistoryWindow,
     /// The file the document was last opened from or saved to.
     pub path: Option<std::path::PathBuf>,
     /// State at the last save or open (unsaved changes when it differs).
@@ -83,6 +87,24 @@ impl AtelierApp {
         Self::with_document(doc, gpu)
     }
 
+    /// Uses the style profile in `dir` for refinement and model versions, and
+    /// Vary uses its current version.
+    pub fn set_profile_dir(&mut self, dir: std::path::PathBuf) {
+        self.refinement.profile = Some(dir);
+        self.refinement.refresh();
+        super::refine_panel::use_current_model(self);
+    }
+
+    /// The model-export file dialog (the models window).
+    pub(super) fn dialogs_export_model(&self, suggested: &str) -> Option<std::path::PathBuf> {
+        self.dialogs.export_model(suggested)
+    }
+
+    /// The model-import file dialog (the models window).
+    pub(super) fn dialogs_import_model(&self) -> Option<std::path::PathBuf> {
+        self.dialogs.import_model()
+    }
+
     /// Reads preferences from `path` and writes them back there on changes
     /// and at exit (without it, as in tests, nothing is persisted).
     pub fn load_settings(&mut self, path: std::path::PathBuf) {
@@ -120,6 +142,8 @@ impl AtelierApp {
             hex_text: String::new(),
             gpu,
             variations: Default::default(),
+            refinement: Default::default(),
+            history_window: Default::default(),
             path: None,
             saved_state: (0, 0),
             settings_path: None,
@@ -351,6 +375,78 @@ impl AtelierApp {
                 self.variations.start(ctx, &self.doc, self.selection);
                 Ok(())
             }
+            Command::SelectCandidate(i) => {
+                if i < self.variations.candidates.len() {
+                    let v = &mut self.variations;
+                    v.selected = (v.selected != Some(i)).then_some(i);
+                    v.compare = false;
+                }
+                Ok(())
+            }
+            Command::AcceptCandidate(i) => {
+                self.settle();
+                super::variations::accept(self, i);
+                self.refinement.decisions_since += 1;
+                Ok(())
+            }
+            Command::RejectCandidate(i) => {
+                super::variations::reject(self, i);
+                self.refinement.decisions_since += 1;
+                Ok(())
+            }
+            Command::FavouriteCandidate(i) => {
+                super::variations::toggle_favourite(self, i);
+                Ok(())
+            }
+            Command::MoreLike(i) => {
+                self.settle();
+                self.variations.more_like(ctx, &self.doc, i);
+                Ok(())
+            }
+            Command::CancelVary => {
+                self.variations.cancel();
+                Ok(())
+            }
+            Command::ToggleCompare => {
+                self.variations.compare = !self.variations.compare;
+                Ok(())
+            }
+            Command::ShowHistory => {
+                self.history_window.open = true;
+                Ok(())
+            }
+            Command::ShowModels => {
+                self.refinement.refresh();
+                self.refinement.models_open = true;
+                Ok(())
+            }
+            Command::Refine => {
+                super::refine_panel::start(self, ctx);
+                Ok(())
+            }
+            Command::CancelRefine => {
+                super::refine_panel::cancel(self);
+                Ok(())
+            }
+            Command::ImportPortfolio => {
+                if let Some(dir) = self.dialogs.pick_folder() {
+                    super::refine_panel::import_portfolio(self, dir, ctx);
+                }
+                Ok(())
+            }
+            Command::ReapplyCandidate(id) => {
+                self.settle();
+                super::variations::reapply(self, id);
+                Ok(())
+            }
+            Command::FavouriteRecord(id) => {
+                let now = self.variations.history.toggle_favourite(id);
+                if let Some(c) = self.variations.candidates.iter_mut().find(|c| c.id == id) {
+                    c.favourite = now;
+                }
+                self.variations.revision += 1;
+                Ok(())
+            }
             Command::ShowShortcuts => {
                 self.show_shortcuts = true;
                 Ok(())
@@ -549,6 +645,7 @@ impl AtelierApp {
         self.history = History::with_budget(self.history.budget());
         self.variations
             .restore(crate::project::ProjectMeta::default());
+        self.history_window.clear();
         self.saved_state = self.save_state();
         self.path = None;
         self.selection = None;
@@ -559,6 +656,38 @@ impl AtelierApp {
         let typing = ctx.egui_wants_keyboard_input();
         let mut fired = Vec::new();
         ctx.input_mut(|i| {
+            // While candidates wait for a decision, digits pick them (not the
+            // view), Enter accepts and Delete rejects the previewed one.
+            let waiting = self.variations.candidates.len();
+            if waiting > 0 && !typing {
+                let digits = [
+                    egui::Key::Num1,
+                    egui::Key::Num2,
+                    egui::Key::Num3,
+                    egui::Key::Num4,
+                    egui::Key::Num5,
+                    egui::Key::Num6,
+                    egui::Key::Num7,
+                    egui::Key::Num8,
+                    egui::Key::Num9,
+                ];
+                for (n, key) in digits.into_iter().enumerate().take(waiting) {
+                    if i.consume_key(egui::Modifiers::NONE, key) {
+                        fired.push(Command::SelectCandidate(n));
+                    }
+                }
+                if let Some(sel) = self.variations.selected {
+                    if i.consume_key(egui::Modifiers::NONE, egui::Key::Enter) {
+                        fired.push(Command::AcceptCandidate(sel));
+                    }
+                    if i.consume_key(egui::Modifiers::NONE, egui::Key::Delete) {
+                        fired.push(Command::RejectCandidate(sel));
+                    }
+                    if i.consume_key(egui::Modifiers::NONE, egui::Key::Backslash) {
+                        fired.push(Command::ToggleCompare);
+                    }
+                }
+            }
             // Ctrl+Y is a second Redo; check before plain Z so Shift is honoured.
             let redo_y = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Y);
             if i.consume_shortcut(&redo_y) {
@@ -653,9 +782,16 @@ impl AtelierApp {
                     super::panels::color_panel(self, ui);
                 });
             });
+        super::refine_panel::poll(self, &ctx);
         egui::Panel::right("variations")
             .default_size(220.0)
-            .show(ui, |ui| super::variations::show(self, ui));
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("variations-panel")
+                    .show(ui, |ui| {
+                        super::variations_panel::show(self, ui, &mut commands)
+                    })
+            });
         egui::Panel::right("right")
             .default_size(240.0)
             .show(ui, |ui| super::layers_panel::show(self, ui, &mut commands));
@@ -663,6 +799,8 @@ impl AtelierApp {
             .frame(egui::Frame::NONE.fill(egui::Color32::from_gray(48)))
             .show(ui, |ui| super::canvas::show(self, ui));
         super::dialogs::windows(self, &ctx, &mut commands);
+        super::history_window::show(self, &ctx, &mut commands);
+        super::refine_panel::models_window(self, &ctx, &mut commands);
         for cmd in commands {
             self.apply(&ctx, cmd);
         }

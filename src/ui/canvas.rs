@@ -298,11 +298,40 @@ fn paint(app: &mut AtelierApp, ui: &mut egui::Ui, viewport: Rect) {
         );
         ui.painter_at(viewport).add(cb.into_paint_callback());
     }
+    paint_preview(app, ui, viewport);
     let corners = screen_corners(app, viewport, app.doc.bounds());
     ui.painter_at(viewport).add(egui::Shape::closed_line(
         corners.to_vec(),
         Stroke::new(1.0, Color32::from_gray(20)),
     ));
+}
+
+/// The selected candidate, full size over its place on the canvas (a
+/// textured quad, so it follows zoom, pan and rotation).
+fn paint_preview(app: &mut AtelierApp, ui: &egui::Ui, viewport: Rect) {
+    let Some(tex) = super::variations_panel::preview_texture(app, ui.ctx()) else {
+        return;
+    };
+    let Some(rect) = app
+        .variations
+        .selected
+        .and_then(|i| app.variations.candidates.get(i))
+        .map(|c| c.rect)
+    else {
+        return;
+    };
+    let corners = screen_corners(app, viewport, rect);
+    let uv = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]].map(|[x, y]| egui::pos2(x, y));
+    let mut mesh = egui::Mesh::with_texture(tex.id());
+    for (p, t) in corners.iter().zip(uv) {
+        mesh.vertices.push(egui::epaint::Vertex {
+            pos: *p,
+            uv: t,
+            color: Color32::WHITE,
+        });
+    }
+    mesh.indices.extend([0, 1, 2, 0, 2, 3]);
+    ui.painter_at(viewport).add(egui::Shape::mesh(mesh));
 }
 
 /// Corners of a canvas rectangle on screen (rotation makes it a quad).

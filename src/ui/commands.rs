@@ -67,6 +67,34 @@ pub enum Command {
     Deselect,
     /// Send the canvas (or selection) to the GAN for variations.
     Vary,
+    /// Preview candidate `i` over the canvas.
+    SelectCandidate(usize),
+    /// Accept candidate `i`.
+    AcceptCandidate(usize),
+    /// Reject candidate `i`.
+    RejectCandidate(usize),
+    /// Mark or unmark candidate `i` as a favourite.
+    FavouriteCandidate(usize),
+    /// Vary again around candidate `i`'s latent code.
+    MoreLike(usize),
+    /// Stop the Vary in progress.
+    CancelVary,
+    /// Hide or show the previewed candidate (compare with the original).
+    ToggleCompare,
+    /// Open the candidate history window.
+    ShowHistory,
+    /// Open the model versions window.
+    ShowModels,
+    /// Fine-tune the model on the artist's decisions and portfolio.
+    Refine,
+    /// Stop the refinement in progress.
+    CancelRefine,
+    /// Add a folder of the artist's own images to the style profile.
+    ImportPortfolio,
+    /// Insert a candidate from the history again.
+    ReapplyCandidate(u64),
+    /// Toggle the favourite mark of a history record.
+    FavouriteRecord(u64),
     /// Show the shortcuts window.
     ShowShortcuts,
     /// Quit the app.
@@ -107,6 +135,20 @@ impl Command {
             Command::SetLayerProps(..) => "Layer properties".into(),
             Command::Deselect => "Deselect".into(),
             Command::Vary => "Vary".into(),
+            Command::SelectCandidate(i) => format!("Preview candidate {}", i + 1),
+            Command::AcceptCandidate(i) => format!("Accept candidate {}", i + 1),
+            Command::RejectCandidate(i) => format!("Reject candidate {}", i + 1),
+            Command::FavouriteCandidate(i) => format!("Favourite candidate {}", i + 1),
+            Command::MoreLike(i) => format!("More like candidate {}", i + 1),
+            Command::CancelVary => "Cancel Vary".into(),
+            Command::ToggleCompare => "Compare with the original".into(),
+            Command::ShowHistory => "History…".into(),
+            Command::ShowModels => "Models…".into(),
+            Command::Refine => "Refine model".into(),
+            Command::CancelRefine => "Cancel refinement".into(),
+            Command::ImportPortfolio => "Import my work…".into(),
+            Command::ReapplyCandidate(id) => format!("Re-apply #{id}"),
+            Command::FavouriteRecord(id) => format!("Favourite #{id}"),
             Command::ShowShortcuts => "Shortcuts".into(),
             Command::Quit => "Quit".into(),
         }
@@ -146,6 +188,7 @@ impl Command {
             Command::Deselect => cmd(Key::D),
             Command::PasteImage => cmd(Key::V),
             Command::Vary => cmd(Key::G),
+            Command::Refine => cmd(Key::R),
             Command::ShowShortcuts => plain(Key::F1),
             Command::Quit => cmd(Key::Q),
             _ => None,
@@ -182,12 +225,22 @@ impl Command {
             Command::ImportLayers,
             Command::PasteImage,
             Command::Vary,
+            Command::Refine,
             Command::ShowShortcuts,
             Command::Quit,
         ]);
         all
     }
 }
+
+/// Keys that act on the candidate grid while candidates are waiting (then
+/// the digits pick candidates instead of zooming or rotating the view).
+pub const CANDIDATE_SHORTCUTS: [(&str, &str); 4] = [
+    ("1 to 9", "Preview candidate 1 to 9 over the canvas"),
+    ("Enter", "Accept the previewed candidate"),
+    ("Delete", "Reject the previewed candidate"),
+    ("\\", "Compare: hide or show the preview"),
+];
 
 /// Shortcuts handled by the canvas itself rather than a command.
 pub const POINTER_SHORTCUTS: [(&str, &str); 5] = [

@@ -2,7 +2,7 @@
 use eframe::egui;
 
 use super::app::AtelierApp;
-use super::commands::{Command, POINTER_SHORTCUTS};
+use super::commands::{CANDIDATE_SHORTCUTS, Command, POINTER_SHORTCUTS};
 use crate::document::{Document, MAX_SIDE};
 
 /// Canvas size presets offered by the New canvas dialog.
@@ -96,7 +96,7 @@ pub fn windows(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>
                             ui.end_row();
                         }
                     }
-                    for (keys, what) in POINTER_SHORTCUTS {
+                    for &(keys, what) in POINTER_SHORTCUTS.iter().chain(&CANDIDATE_SHORTCUTS) {
                         ui.label(keys);
                         ui.label(what);
                         ui.end_row();

@@ -21,9 +21,17 @@ pub trait FileDialogs {
     fn import_images(&self) -> Vec<PathBuf> {
         self.open_project().into_iter().collect()
     }
-    /// A folder to export into.
+    /// A folder to export into or import from.
     fn pick_folder(&self) -> Option<PathBuf> {
         None
+    }
+    /// Where to export a model version (`.safetensors`).
+    fn export_model(&self, suggested: &str) -> Option<PathBuf> {
+        self.save_project(suggested)
+    }
+    /// A model version file to import.
+    fn import_model(&self) -> Option<PathBuf> {
+        self.open_project()
     }
 }
 
@@ -43,6 +51,19 @@ impl FileDialogs for NativeDialogs {
 
     fn pick_folder(&self) -> Option<PathBuf> {
         rfd::FileDialog::new().pick_folder()
+    }
+
+    fn export_model(&self, suggested: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .add_filter("Model version", &["safetensors"])
+            .set_file_name(suggested)
+            .save_file()
+    }
+
+    fn import_model(&self) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .add_filter("Model version", &["safetensors"])
+            .pick_file()
     }
 
     fn save_project(&self, suggested: &str) -> Option<PathBuf> {

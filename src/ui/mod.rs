@@ -10,11 +10,14 @@ pub mod canvas;
 pub mod commands;
 pub mod dialogs;
 pub mod files;
+pub mod history_window;
 pub mod layers_panel;
 pub mod panels;
+pub mod refine_panel;
 pub mod state;
 pub mod tools;
 pub mod variations;
+pub mod variations_panel;
 
 pub use app::AtelierApp;
 
@@ -42,6 +45,9 @@ pub fn run_app() -> anyhow::Result<()> {
             let mut app = AtelierApp::new(cc, doc);
             if let Some(path) = state::default_settings_path() {
                 app.load_settings(path);
+            }
+            if let Some(dir) = crate::refine::versions::default_profile_dir() {
+                app.set_profile_dir(dir);
             }
             let minutes = app.state.autosave_minutes.max(1) as u64;
             app.set_recovery_path(autosave::default_recovery_path(), std::time::Duration::from_secs(60 * minutes));

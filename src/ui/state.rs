@@ -39,6 +39,10 @@ pub struct AppState {
     pub autosave_minutes: u32,
     /// Projects opened or saved lately, newest first.
     pub recent_files: Vec<std::path::PathBuf>,
+    /// Optimiser steps of one refinement.
+    pub refine_steps: u64,
+    /// Refine automatically after this many decisions (0: off).
+    pub auto_refine_every: u32,
 }
 
 impl Default for AppState {
@@ -69,6 +73,8 @@ impl Default for AppState {
             fill_tolerance: 16,
             autosave_minutes: 3,
             recent_files: Vec::new(),
+            refine_steps: 60,
+            auto_refine_every: 0,
         }
     }
 }

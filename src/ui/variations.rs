@@ -1,34 +1,47 @@
-//! Vary: the canvas (or the selection) goes to the GAN on a worker thread, and
-//! candidates come back one by one into a grid where the artist accepts or
-//! rejects them. Accepting is an ordinary undoable edit: a new layer named
-//! after the model version and seed.
+//! Vary: the canvas (or the selection, with some context around it) goes to
+//! the GAN on a worker thread, and candidates come back one by one into a
+//! grid where the artist accepts, rejects or favourites them. Accepting is an
+//! ordinary undoable edit: a new layer carrying its provenance, or the
+//! selection replaced in the active layer. A selection is regenerated through
+//! a mask and blended back with a feathered edge.
 //!
-//! The GAN never touches the document: the worker gets a flattened snapshot,
-//! and only the UI thread turns a candidate into pixels.
+//! The GAN never touches the document: the worker gets a snapshot, flattens
+//! it, and only the UI thread turns a candidate into pixels. Every candidate
+//! is recorded in the project's candidate history, and every decision steers
+//! the next samples.
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use eframe::egui;
-use image::RgbImage;
+use image::{GrayImage, RgbImage};
+use rand::SeedableRng;
 
 use super::app::AtelierApp;
-use crate::document::CanvasRect;
+use crate::document::{CanvasRect, Document, Provenance};
 use crate::gan::{VariationModel, VaryRequest};
 use crate::refine::history::{CandidateRecord, Decision, encode_png, now};
-use crate::refine::{CandidateHistory, LatentSteering};
+use crate::refine::{CandidateHistory, LatentSteering, region};
 use crate::render::cpu;
 
 /// Longest side the GAN works at; larger canvases are scaled down for it and
 /// the results scaled back up, so Vary stays interactive on a CPU.
 pub const WORK_SIDE: u32 = 512;
 
+/// How far "more like this" samples stray from the chosen code.
+pub const MORE_LIKE_SPREAD: f32 = 0.35;
+
 /// A variation waiting for a decision.
 pub struct Candidate {
     /// Pixels, the size of `rect`.
     pub image: RgbImage,
+    /// Coverage over `rect` (feathered selection); None: fully opaque.
+    pub alpha: Option<Arc<GrayImage>>,
     /// Where it goes on the canvas.
     pub rect: CanvasRect,
+    /// The selection it regenerates (inside `rect`), if any.
+    pub selection: Option<CanvasRect>,
     /// The seed that made it (its latent code is reproducible from it).
     pub seed: u64,
     /// The latent code it came from.
@@ -43,7 +56,31 @@ pub struct Candidate {
     pub id: u64,
     /// Marked as a favourite.
     pub favourite: bool,
-    thumb: Option<egui::TextureHandle>,
+    pub(super) thumb: Option<egui::TextureHandle>,
+    pub(super) full: Option<egui::TextureHandle>,
+}
+
+impl Candidate {
+    /// Whether its full-size preview texture has been made (tests).
+    pub fn full_preview_shown(&self) -> bool {
+        self.full.is_some()
+    }
+
+    /// Straight RGBA over `rect`: the pixels with the feathered coverage.
+    pub fn rgba(&self) -> Vec<u8> {
+        rgba_with_alpha(&self.image, self.alpha.as_deref())
+    }
+}
+
+fn rgba_with_alpha(image: &RgbImage, alpha: Option<&GrayImage>) -> Vec<u8> {
+    image
+        .pixels()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            let a = alpha.map_or(255, |m| m.as_raw().get(i).copied().unwrap_or(255));
+            [p[0], p[1], p[2], a]
+        })
+        .collect()
 }
 
 /// What the worker reports.
@@ -56,7 +93,7 @@ enum Report {
     /// A candidate and its PNG bytes for the history.
     Candidate {
         batch: u64,
-        candidate: Candidate,
+        candidate: Box<Candidate>,
         png: Vec<u8>,
     },
     Done {
@@ -73,32 +110,52 @@ struct Job {
     batch: u64,
     /// A snapshot of the document (cheap: tiles are shared); the worker
     /// flattens it, so the UI thread never composites a whole canvas.
-    doc: crate::document::Document,
+    doc: Document,
+    /// What the GAN is shown (the selection plus context, or the canvas).
     rect: CanvasRect,
+    /// The part of `rect` to regenerate.
+    selection: Option<CanvasRect>,
     request: VaryRequest,
     cancel: Arc<AtomicBool>,
+    /// Weights to use; None: the embedded default.
+    model: Option<PathBuf>,
 }
 
 /// The GAN worker thread and the variations panel's state.
 pub struct Variations {
-    /// How many candidates per Vary (1–9).
+    /// How many candidates to show per Vary (1–9).
     pub count: usize,
+    /// Generate this many and show the best `count` by the critic (≤ count: off).
+    pub best_of: usize,
     /// 0..1: how far from the canvas.
     pub strength: f32,
     /// Reuse the same seed on every Vary.
     pub lock_seed: bool,
     /// Seed of the next Vary.
     pub seed: u64,
+    /// Accepting a candidate made from a selection paints it into the active
+    /// layer instead of adding a layer.
+    pub replace_selection: bool,
     /// Candidates waiting for a decision.
     pub candidates: Vec<Candidate>,
+    /// The candidate shown full size over the canvas.
+    pub selected: Option<usize>,
+    /// Show the original instead of the selected candidate.
+    pub compare: bool,
     /// The sampling distribution the artist's decisions steer.
     pub steering: LatentSteering,
     /// Whether a batch is being generated.
     pub running: bool,
+    /// Candidates received in the batch so far, and how many it will make.
+    pub progress: (usize, usize),
     /// Every candidate generated in the project, with decisions.
     pub history: CandidateHistory,
     /// Bumped whenever the history or steering changes (unsaved changes).
     pub revision: u64,
+    /// The model's weights (None: the embedded default).
+    pub model: Option<PathBuf>,
+    /// Best-of-K candidates held back until the batch is complete.
+    incoming: Vec<Candidate>,
     /// Key of the current batch's input snapshot in `history`.
     input_key: String,
     batch: u64,
@@ -111,14 +168,21 @@ impl Default for Variations {
     fn default() -> Self {
         Self {
             count: 4,
-            strength: crate::gan::infer::DEFAULT_STRENGTH,
+            best_of: 0,
+            strength: crate::refine::DEFAULT_STRENGTH,
             lock_seed: false,
             seed: 1,
+            replace_selection: false,
             candidates: Vec::new(),
+            selected: None,
+            compare: false,
             steering: LatentSteering::new(crate::gan::DEFAULT_LATENT_DIM),
             running: false,
+            progress: (0, 0),
             history: CandidateHistory::default(),
             revision: 0,
+            model: None,
+            incoming: Vec::new(),
             input_key: String::new(),
             batch: 0,
             cancel: Arc::new(AtomicBool::new(false)),
@@ -130,7 +194,7 @@ impl Default for Variations {
 
 /// What the GAN sees: `rect` flattened over white, at most WORK_SIDE on the
 /// long side.
-fn gan_input(doc: &crate::document::Document, rect: CanvasRect) -> RgbImage {
+fn gan_input(doc: &Document, rect: CanvasRect) -> RgbImage {
     let full = cpu::flatten_over(doc, rect, [255, 255, 255]);
     let scale = (WORK_SIDE as f32 / rect.w.max(rect.h) as f32).min(1.0);
     if scale < 1.0 {
@@ -146,16 +210,33 @@ fn gan_input(doc: &crate::document::Document, rect: CanvasRect) -> RgbImage {
     }
 }
 
-/// The worker: loads the embedded default model once, then serves jobs.
+/// The model for `path`, reusing the one already loaded when it matches.
+fn model_for<'a>(
+    loaded: &'a mut Option<(Option<PathBuf>, Result<VariationModel, String>)>,
+    path: &Option<PathBuf>,
+) -> &'a Result<VariationModel, String> {
+    if loaded.as_ref().is_none_or(|(p, _)| p != path) {
+        let device = tch::Device::cuda_if_available();
+        let model = match path {
+            Some(p) => VariationModel::load(p, device),
+            None => VariationModel::load_default(device),
+        }
+        .map_err(|e| format!("The GAN could not be loaded: {e}"));
+        *loaded = Some((path.clone(), model));
+    }
+    &loaded.as_ref().expect("set above").1
+}
+
+/// The worker: loads a model when a job asks for a different one, then serves jobs.
 fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
-    let model = VariationModel::load_default(tch::Device::cuda_if_available());
+    let mut loaded = None;
     for job in jobs {
-        let model = match &model {
+        let model = match model_for(&mut loaded, &job.model) {
             Ok(m) => m,
             Err(e) => {
                 let _ = reports.send(Report::Failed {
                     batch: job.batch,
-                    message: format!("The GAN could not be loaded: {e}"),
+                    message: e.clone(),
                 });
                 ctx.request_repaint();
                 continue;
@@ -165,6 +246,18 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
         let (w, h) = (job.rect.w, job.rect.h);
         let seed = job.request.seed;
         let input = gan_input(&job.doc, job.rect);
+        let mut request = job.request.clone();
+        let alpha = job.selection.map(|sel| {
+            let feather = region::feather_width(sel);
+            request.mask = Some(region::feather_mask(
+                job.rect,
+                sel,
+                feather,
+                input.width(),
+                input.height(),
+            ));
+            Arc::new(region::feather_mask(job.rect, sel, feather, w, h))
+        });
         match encode_png(&input) {
             Ok(png) => {
                 let _ = reports.send(Report::Input {
@@ -174,7 +267,7 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
             }
             Err(e) => tracing::warn!("input snapshot not kept in history: {e}"),
         }
-        let result = model.vary(&input, &job.request, |i, v| {
+        let result = model.vary(&input, &request, |i, v| {
             if job.cancel.load(Ordering::Relaxed) {
                 return false;
             }
@@ -185,22 +278,25 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
             };
             let candidate = Candidate {
                 image,
+                alpha: alpha.clone(),
                 rect: job.rect,
+                selection: job.selection,
                 seed: seed.wrapping_add(i as u64),
                 z: v.z,
                 critic: v.critic,
                 model: version.clone(),
-                strength: job.request.strength,
+                strength: request.strength,
                 id: 0,
                 favourite: false,
                 thumb: None,
+                full: None,
             };
             // Lossless copy for the history; encoding here keeps it off the UI thread.
             let png = encode_png(&candidate.image).unwrap_or_default();
             let alive = reports
                 .send(Report::Candidate {
                     batch: job.batch,
-                    candidate,
+                    candidate: Box::new(candidate),
                     png,
                 })
                 .is_ok();
@@ -220,14 +316,41 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
 }
 
 impl Variations {
-    /// Sends the canvas (or `selection`) to the GAN.
-    pub fn start(
+    /// Sends the canvas (or `selection` with context) to the GAN, with codes
+    /// from the steered distribution.
+    pub fn start(&mut self, ctx: &egui::Context, doc: &Document, selection: Option<CanvasRect>) {
+        let n = self.count.clamp(1, 9).max(self.best_of.min(64));
+        let latents = self.steering.sample(n, self.seed);
+        self.send(ctx, doc, selection, latents);
+    }
+
+    /// Samples around candidate `i`'s code: more variations like it.
+    pub fn more_like(&mut self, ctx: &egui::Context, doc: &Document, i: usize) {
+        let Some(c) = self.candidates.get(i) else {
+            return;
+        };
+        let (z, selection) = (c.z.clone(), c.selection);
+        let n = self.count.clamp(1, 9);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.seed);
+        let latents = (0..n)
+            .map(|_| {
+                z.iter()
+                    .map(|v| v + MORE_LIKE_SPREAD * gaussian(&mut rng))
+                    .collect()
+            })
+            .collect();
+        self.send(ctx, doc, selection, latents);
+    }
+
+    fn send(
         &mut self,
         ctx: &egui::Context,
-        doc: &crate::document::Document,
+        doc: &Document,
         selection: Option<CanvasRect>,
+        latents: Vec<Vec<f32>>,
     ) {
-        let rect = selection.filter(|r| !r.is_empty()).unwrap_or(doc.bounds());
+        let selection = selection.filter(|r| !r.is_empty() && *r != doc.bounds());
+        let rect = selection.map_or(doc.bounds(), |s| region::context_rect(s, doc.bounds()));
         self.cancel.store(true, Ordering::Relaxed);
         self.cancel = Arc::new(AtomicBool::new(false));
         self.batch += 1;
@@ -243,27 +366,29 @@ impl Variations {
             self.to_worker = Some(tx);
             self.from_worker = Some(rrx);
         }
-        let count = self.count.clamp(1, 9);
         let request = VaryRequest {
-            count,
+            count: latents.len(),
             seed: self.seed,
             strength: self.strength.clamp(0.0, 1.0),
             mask: None,
-            // Codes come from the steered distribution (the prior until the
-            // artist has decided something).
-            latents: Some(self.steering.sample(count, self.seed)),
+            latents: Some(latents),
         };
+        self.progress = (0, request.count);
         if !self.lock_seed {
-            self.seed = self.seed.wrapping_add(self.count as u64);
+            self.seed = self.seed.wrapping_add(request.count as u64);
         }
         let job = Job {
             batch: self.batch,
             doc: doc.clone(),
             rect,
+            selection,
             request,
             cancel: self.cancel.clone(),
+            model: self.model.clone(),
         };
         self.candidates.clear();
+        self.incoming.clear();
+        self.selected = None;
         self.running = self
             .to_worker
             .as_ref()
@@ -274,12 +399,23 @@ impl Variations {
     pub fn cancel(&mut self) {
         self.cancel.store(true, Ordering::Relaxed);
         self.running = false;
+        self.reveal_best();
+    }
+
+    /// Best-of-K: once the batch is complete, the `count` best by the critic
+    /// join the grid; the rest stay in the history, undecided.
+    fn reveal_best(&mut self) {
+        let mut held = std::mem::take(&mut self.incoming);
+        held.sort_by(|a, b| b.critic.total_cmp(&a.critic));
+        held.truncate(self.count.clamp(1, 9));
+        self.candidates.extend(held);
     }
 
     /// Collects what the worker finished; returns an error message to show.
     pub fn poll(&mut self) -> Option<String> {
         let rx = self.from_worker.as_ref()?;
         let mut message = None;
+        let mut done = false;
         while let Ok(report) = rx.try_recv() {
             match report {
                 Report::Input { batch, png } if batch == self.batch => {
@@ -297,6 +433,7 @@ impl Variations {
                             input: self.input_key.clone(),
                             output: String::new(),
                             rect: [r.x, r.y, r.w, r.h],
+                            selection: candidate.selection.map(|s| [s.x, s.y, s.w, s.h]),
                             seed: candidate.seed,
                             z: candidate.z.clone(),
                             model: candidate.model.clone(),
@@ -309,15 +446,24 @@ impl Variations {
                         png,
                     );
                     self.revision += 1;
-                    self.candidates.push(candidate)
+                    self.progress.0 += 1;
+                    if self.progress.1 > self.count.clamp(1, 9) {
+                        self.incoming.push(*candidate);
+                    } else {
+                        self.candidates.push(*candidate);
+                    }
                 }
-                Report::Done { batch } if batch == self.batch => self.running = false,
+                Report::Done { batch } if batch == self.batch => done = true,
                 Report::Failed { batch, message: m } if batch == self.batch => {
-                    self.running = false;
+                    done = true;
                     message = Some(m);
                 }
                 _ => {}
             }
+        }
+        if done {
+            self.running = false;
+            self.reveal_best();
         }
         message
     }
@@ -333,80 +479,19 @@ impl Variations {
         }
         None
     }
-}
 
-/// Accepts candidate `i`: a new layer above the active one, one undo step.
-pub fn accept(app: &mut AtelierApp, i: usize) {
-    if i >= app.variations.candidates.len() {
-        return;
+    /// Removes candidate `i` from the grid, keeping the selection on the same
+    /// candidate (or the next one).
+    fn take(&mut self, i: usize) -> Candidate {
+        let c = self.candidates.remove(i);
+        self.selected = match self.selected {
+            Some(s) if s > i => Some(s - 1),
+            Some(s) if s == i => (i < self.candidates.len()).then_some(i),
+            other => other,
+        };
+        c
     }
-    let c = app.variations.candidates.remove(i);
-    let v = &mut app.variations;
-    v.steering.update(std::slice::from_ref(&c.z), &[]);
-    v.history.decide(c.id, Decision::Accepted);
-    v.revision += 1;
-    let provenance = crate::document::Provenance {
-        model: c.model.clone(),
-        seed: c.seed,
-        strength: c.strength,
-        candidate: Some(c.id),
-    };
-    insert_layer(app, &c.image, c.rect, provenance, "Accept variation");
-}
 
-/// Adds `image` as a new layer over `rect` carrying `provenance`, as one
-/// undo step named `label`.
-pub fn insert_layer(
-    app: &mut AtelierApp,
-    image: &RgbImage,
-    rect: CanvasRect,
-    provenance: crate::document::Provenance,
-    label: &str,
-) {
-    let rgba: Vec<u8> = image
-        .pixels()
-        .flat_map(|p| [p[0], p[1], p[2], 255])
-        .collect();
-    if rgba.len() != rect.w as usize * rect.h as usize * 4 {
-        app.status = format!("{label}: the candidate does not fit its place on the canvas");
-        return;
-    }
-    let name = format!("GAN {} seed {}", provenance.model, provenance.seed);
-    if let Err(e) = app.history.edit_stack(&mut app.doc, label, None, |d| {
-        let id = d.add_layer_with_pixels(&name, rect, &rgba);
-        match d.layer(id).map(|l| l.props.clone()) {
-            Some(mut props) => {
-                props.provenance = Some(provenance);
-                d.set_props(id, props)
-            }
-            None => Ok(()),
-        }
-    }) {
-        app.status = format!("{label}: {e}");
-    }
-}
-
-/// Rejects candidate `i`: it leaves the grid and steers sampling away.
-pub fn reject(app: &mut AtelierApp, i: usize) {
-    if i < app.variations.candidates.len() {
-        let c = app.variations.candidates.remove(i);
-        let v = &mut app.variations;
-        v.steering.update(&[], std::slice::from_ref(&c.z));
-        v.history.decide(c.id, Decision::Rejected);
-        v.revision += 1;
-    }
-}
-
-/// Toggles the favourite mark of candidate `i` (kept in the history).
-pub fn toggle_favourite(app: &mut AtelierApp, i: usize) {
-    let v = &mut app.variations;
-    if let Some(c) = v.candidates.get_mut(i) {
-        c.favourite = v.history.toggle_favourite(c.id);
-        v.revision += 1;
-    }
-}
-
-impl Variations {
     /// The state a project saves: settings, history and steering.
     pub fn project_meta(&self, active_layer: usize) -> crate::project::ProjectMeta {
         crate::project::ProjectMeta {
@@ -426,6 +511,7 @@ impl Variations {
     pub fn restore(&mut self, meta: crate::project::ProjectMeta) {
         self.cancel();
         self.candidates.clear();
+        self.selected = None;
         let s = meta.settings;
         self.count = s.vary_count.clamp(1, 9);
         self.strength = s.vary_strength.clamp(0.0, 1.0);
@@ -440,97 +526,144 @@ impl Variations {
     }
 }
 
-/// The variations panel: controls and the candidate grid.
-pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui) {
-    if let Some(message) = app.variations.poll() {
-        app.status = message;
+/// A standard normal sample (Box–Muller).
+fn gaussian(rng: &mut impl rand::Rng) -> f32 {
+    let u1: f32 = rng.random_range(f32::EPSILON..1.0);
+    let u2: f32 = rng.random_range(0.0..1.0);
+    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+}
+
+/// Accepts candidate `i`: a new layer above the active one (or, with
+/// "replace selection", painted into the active layer), one undo step.
+pub fn accept(app: &mut AtelierApp, i: usize) {
+    if i >= app.variations.candidates.len() {
+        return;
     }
-    ui.heading("Variations");
+    let c = app.variations.take(i);
     let v = &mut app.variations;
-    ui.add(egui::Slider::new(&mut v.count, 1..=9).text("Count"));
-    ui.add(egui::Slider::new(&mut v.strength, 0.0..=1.0).text("Strength"))
-        .on_hover_text("How far the variations may stray from the canvas");
-    ui.horizontal(|ui| {
-        ui.checkbox(&mut v.lock_seed, "Lock seed");
-        ui.add(egui::DragValue::new(&mut v.seed).prefix("seed "));
-    });
-    let vary_cmd = super::commands::Command::Vary;
-    let tip = vary_cmd.tooltip(ui.ctx());
-    ui.horizontal(|ui| {
-        let label = if app.selection.is_some() {
-            "Vary selection"
-        } else {
-            "Vary"
-        };
-        if ui.button(label).on_hover_text(tip).clicked() {
-            app.variations.start(ui.ctx(), &app.doc, app.selection);
-        }
-        if app.variations.running {
-            ui.spinner();
-            if ui.button("Cancel").clicked() {
-                app.variations.cancel();
-            }
-        }
-    });
-    ui.horizontal(|ui| {
-        let n = app.variations.steering.decisions;
-        ui.label(if n == 0 {
-            "Sampling: unsteered".to_string()
-        } else {
-            format!("Steered by {n} decisions")
-        })
-        .on_hover_text("Accepts pull the next variations towards them, rejects push away");
-        if ui
-            .add_enabled(n > 0, egui::Button::new("Reset steering"))
-            .clicked()
-        {
-            app.variations.steering.reset();
-        }
-    });
-    let mut decision = None;
-    egui::ScrollArea::vertical().id_salt("candidates").show(ui, |ui| {
-        for (i, c) in app.variations.candidates.iter_mut().enumerate() {
-            let tex = c.thumb.get_or_insert_with(|| {
-                let img = image::imageops::thumbnail(&c.image, 200, 200);
-                let color = egui::ColorImage::from_rgb([img.width() as usize, img.height() as usize], img.as_raw());
-                ui.ctx().load_texture(format!("candidate-{i}-{}", c.seed), color, egui::TextureOptions::LINEAR)
-            });
-            ui.add(egui::Image::new(&*tex).max_width(200.0));
-            ui.horizontal(|ui| {
-                ui.label(format!("seed {}", c.seed));
-                ui.label(format!("critic {:+.2}", c.critic)).on_hover_text(
-                    "The discriminator's mean patch score: higher means it looks more like real paintings to the model",
-                );
-            });
-            ui.horizontal(|ui| {
-                if ui.button(format!("Accept {}", i + 1)).clicked() {
-                    decision = Some((i, Pick::Accept));
-                }
-                if ui.button(format!("Reject {}", i + 1)).clicked() {
-                    decision = Some((i, Pick::Reject));
-                }
-                let star = if c.favourite { "Favourite *" } else { "Favourite" };
-                if ui
-                    .selectable_label(c.favourite, format!("{star} {}", i + 1))
-                    .clicked()
-                {
-                    decision = Some((i, Pick::Favourite));
-                }
-            });
-            ui.separator();
-        }
-    });
-    match decision {
-        Some((i, Pick::Accept)) => accept(app, i),
-        Some((i, Pick::Reject)) => reject(app, i),
-        Some((i, Pick::Favourite)) => toggle_favourite(app, i),
-        None => {}
+    v.steering.update(std::slice::from_ref(&c.z), &[]);
+    v.history.decide(c.id, Decision::Accepted);
+    v.revision += 1;
+    let provenance = Provenance {
+        model: c.model.clone(),
+        seed: c.seed,
+        strength: c.strength,
+        candidate: Some(c.id),
+    };
+    if app.variations.replace_selection && c.selection.is_some() {
+        replace_in_active_layer(app, &c);
+    } else {
+        insert_layer(app, &c.rgba(), c.rect, provenance, "Accept variation");
     }
 }
 
-/// A decision clicked in the grid.
-enum Pick {
-    Accept,
-    Reject,
-    Favourite,
+/// Paints a candidate into the active layer through its feathered coverage
+/// (source-over), recorded as one pixel edit.
+fn replace_in_active_layer(app: &mut AtelierApp, c: &Candidate) {
+    let rgba = c.rgba();
+    let layer = app.doc.active();
+    let Some(grid) = app.doc.grid_mut(layer) else {
+        return;
+    };
+    let old = grid.read_rect(c.rect);
+    let px: Vec<u8> = old
+        .chunks_exact(4)
+        .zip(rgba.chunks_exact(4))
+        .flat_map(|(o, n)| {
+            let src = crate::document::blend::premultiply([n[0], n[1], n[2], n[3]]);
+            let ia = 255 - u32::from(src[3]);
+            std::array::from_fn::<u8, 4, _>(|k| {
+                (u32::from(src[k]) + (u32::from(o[k]) * ia + 127) / 255).min(255) as u8
+            })
+        })
+        .collect();
+    let mut edit = crate::document::history::PixelEdit::new(layer);
+    for t in c.rect.tiles() {
+        edit.touch(grid, t);
+    }
+    grid.write_rect(c.rect, &px);
+    app.history
+        .record_pixels(&app.doc, edit, "Replace selection");
+}
+
+/// Adds straight RGBA `rgba` as a new layer over `rect` carrying
+/// `provenance`, as one undo step named `label`.
+pub fn insert_layer(
+    app: &mut AtelierApp,
+    rgba: &[u8],
+    rect: CanvasRect,
+    provenance: Provenance,
+    label: &str,
+) {
+    if rgba.len() != rect.w as usize * rect.h as usize * 4 {
+        app.status = format!("{label}: the candidate does not fit its place on the canvas");
+        return;
+    }
+    let name = format!("GAN {} seed {}", provenance.model, provenance.seed);
+    if let Err(e) = app.history.edit_stack(&mut app.doc, label, None, |d| {
+        let id = d.add_layer_with_pixels(&name, rect, rgba);
+        match d.layer(id).map(|l| l.props.clone()) {
+            Some(mut props) => {
+                props.provenance = Some(provenance);
+                d.set_props(id, props)
+            }
+            None => Ok(()),
+        }
+    }) {
+        app.status = format!("{label}: {e}");
+    }
+}
+
+/// Rejects candidate `i`: it leaves the grid and steers sampling away.
+pub fn reject(app: &mut AtelierApp, i: usize) {
+    if i < app.variations.candidates.len() {
+        let c = app.variations.take(i);
+        let v = &mut app.variations;
+        v.steering.update(&[], std::slice::from_ref(&c.z));
+        v.history.decide(c.id, Decision::Rejected);
+        v.revision += 1;
+    }
+}
+
+/// Toggles the favourite mark of candidate `i` (kept in the history).
+pub fn toggle_favourite(app: &mut AtelierApp, i: usize) {
+    let v = &mut app.variations;
+    if let Some(c) = v.candidates.get_mut(i) {
+        c.favourite = v.history.toggle_favourite(c.id);
+        v.revision += 1;
+    }
+}
+
+/// Inserts a candidate from the history again as a new layer (its feathered
+/// selection too); the record is marked accepted.
+pub fn reapply(app: &mut AtelierApp, id: u64) {
+    let Some(r) = app.variations.history.get(id).cloned() else {
+        return;
+    };
+    let image = match app.variations.history.image(&r.output) {
+        Ok(img) => img,
+        Err(e) => {
+            app.status = format!("Re-apply: {e}");
+            return;
+        }
+    };
+    let rect = CanvasRect::new(r.rect[0], r.rect[1], r.rect[2], r.rect[3]);
+    if rect.intersect(&app.doc.bounds()) != rect || image.dimensions() != (rect.w, rect.h) {
+        app.status = "Re-apply: the candidate was made for a different canvas size".into();
+        return;
+    }
+    let alpha = r.selection.map(|s| {
+        let sel = CanvasRect::new(s[0], s[1], s[2], s[3]);
+        region::feather_mask(rect, sel, region::feather_width(sel), rect.w, rect.h)
+    });
+    let provenance = Provenance {
+        model: r.model.clone(),
+        seed: r.seed,
+        strength: r.strength,
+        candidate: Some(r.id),
+    };
+    let rgba = rgba_with_alpha(&image, alpha.as_ref());
+    insert_layer(app, &rgba, rect, provenance, "Re-apply variation");
+    app.variations.history.decide(id, Decision::Accepted);
+    app.variations.revision += 1;
 }

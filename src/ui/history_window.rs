@@ -1,0 +1,121 @@
+//! The candidate history window: every candidate generated in the project,
+//! newest first, filtered by decision, with its seed, model, critic score and
+//! time; any of them can be re-applied or marked a favourite.
+use std::collections::HashMap;
+
+use eframe::egui;
+
+use super::app::AtelierApp;
+use super::commands::Command;
+use crate::refine::history::{Decision, Filter};
+
+/// Thumbnail side in the list.
+const THUMB: u32 = 96;
+
+/// The window's state.
+#[derive(Default)]
+pub struct HistoryWindow {
+    /// Shown.
+    pub open: bool,
+    /// Which records are listed.
+    pub filter: Filter,
+    /// Thumbnails by image key, decoded when first shown.
+    thumbs: HashMap<String, egui::TextureHandle>,
+}
+
+impl HistoryWindow {
+    /// Forgets thumbnails (another project was opened).
+    pub fn clear(&mut self) {
+        self.thumbs.clear();
+    }
+}
+
+/// Draws the window; re-apply and favourite go out as commands.
+pub fn show(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>) {
+    if !app.history_window.open {
+        return;
+    }
+    let mut open = true;
+    let history = &app.variations.history;
+    let win = &mut app.history_window;
+    egui::Window::new("Candidate history")
+        .open(&mut open)
+        .default_width(380.0)
+        .default_height(480.0)
+        .show(ctx, |ui| {
+            let (all, accepted, rejected, favourite) = history.counts();
+            ui.horizontal_wrapped(|ui| {
+                for (f, label) in [
+                    (Filter::All, format!("All ({all})")),
+                    (Filter::Accepted, format!("Accepted ({accepted})")),
+                    (Filter::Rejected, format!("Rejected ({rejected})")),
+                    (Filter::Favourite, format!("Favourites ({favourite})")),
+                ] {
+                    ui.selectable_value(&mut win.filter, f, label);
+                }
+            });
+            ui.separator();
+            let records: Vec<_> = history.filtered(win.filter).collect();
+            if records.is_empty() {
+                ui.label("Nothing here yet.");
+                return;
+            }
+            let row = THUMB as f32 + 8.0;
+            egui::ScrollArea::vertical().id_salt("history").show_rows(
+                ui,
+                row,
+                records.len(),
+                |ui, range| {
+                    for r in &records[range] {
+                        ui.horizontal(|ui| {
+                            // Decoding a small PNG once per record shown.
+                            let tex = win.thumbs.entry(r.output.clone()).or_insert_with(|| {
+                                let img = history
+                                    .image(&r.output)
+                                    .map(|i| image::imageops::thumbnail(&i, THUMB, THUMB))
+                                    .unwrap_or_else(|_| image::RgbImage::new(1, 1));
+                                let color = egui::ColorImage::from_rgb(
+                                    [img.width() as usize, img.height() as usize],
+                                    img.as_raw(),
+                                );
+                                ctx.load_texture(
+                                    format!("history-{}", r.output),
+                                    color,
+                                    egui::TextureOptions::LINEAR,
+                                )
+                            });
+                            ui.add(egui::Image::new(&*tex).max_width(THUMB as f32));
+                            ui.vertical(|ui| {
+                                let decision = match r.decision {
+                                    Decision::Accepted => "accepted",
+                                    Decision::Rejected => "rejected",
+                                    Decision::Pending => "undecided",
+                                };
+                                ui.label(format!(
+                                    "#{} {decision}{}",
+                                    r.id,
+                                    if r.favourite { ", favourite" } else { "" }
+                                ));
+                                ui.label(format!("seed {}  critic {:+.2}", r.seed, r.critic));
+                                ui.label(format!("model {}  strength {:.2}", r.model, r.strength));
+                                ui.horizontal(|ui| {
+                                    if ui.button(format!("Re-apply #{}", r.id)).clicked() {
+                                        out.push(Command::ReapplyCandidate(r.id));
+                                    }
+                                    let star = if r.favourite {
+                                        "Unfavourite"
+                                    } else {
+                                        "Favourite"
+                                    };
+                                    if ui.button(format!("{star} #{}", r.id)).clicked() {
+                                        out.push(Command::FavouriteRecord(r.id));
+                                    }
+                                });
+                            });
+                        });
+                    }
+                },
+            );
+        });
+    app.history_window.open = open;
+}

@@ -1,0 +1,578 @@
+//! Refinement in the app: the background fine-tuning job (progress, ETA, a
+//! live loss plot, cancel, optional auto-refine), the artist's portfolio
+//! import, and the model versions window.
+//!
+//! All heavy work (decoding the history and portfolio, training, reading and
+//! writing checkpoints) runs on worker threads; the UI thread only polls
+//! channels and draws.
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::time::Duration;
+
+use eframe::egui;
+
+use super::app::AtelierApp;
+use super::commands::Command;
+use crate::refine::CandidateHistory;
+use crate::refine::history::Decision;
+use crate::refine::job::{RefineConfig, RefineData, refine};
+use crate::refine::versions::{ModelStore, VersionEntry};
+
+/// What the refine worker reports.
+enum RefineReport {
+    /// Training started on this much data.
+    Started(String),
+    /// One step: (step, total, ETA, D loss, G adversarial loss).
+    Step(u64, u64, Duration, f64, f64),
+    /// Finished: the new version's id, or why there is none.
+    Done(Result<String, String>),
+}
+
+/// A refinement running in the background.
+pub struct RefineJob {
+    rx: Receiver<RefineReport>,
+    cancel: Arc<AtomicBool>,
+    /// Describes the data it trains on.
+    pub data: String,
+    /// (step, total, ETA).
+    pub progress: (u64, u64, Duration),
+    /// Smoothed losses per step: D and G adversarial.
+    pub losses: Vec<[f64; 2]>,
+}
+
+/// The portfolio import running in the background: (done, total) and the
+/// final report.
+pub struct PortfolioJob {
+    rx: Receiver<PortfolioReport>,
+    /// Files handled so far and in all.
+    pub progress: (usize, usize),
+}
+
+enum PortfolioReport {
+    Progress(usize, usize),
+    Done(Result<(usize, Vec<String>), String>),
+}
+
+/// Refinement and model-version state kept by the app.
+#[derive(Default)]
+pub struct Refinement {
+    /// The artist's style profile folder (None: refinement unavailable, as in
+    /// tests that do not set one).
+    pub profile: Option<PathBuf>,
+    /// The running refinement.
+    pub job: Option<RefineJob>,
+    /// The running portfolio import.
+    pub portfolio: Option<PortfolioJob>,
+    /// Decisions since the last refinement (for auto-refine).
+    pub decisions_since: u32,
+    /// The models window is open; its list (read when opened).
+    pub models_open: bool,
+    /// The profile's versions and current one, as last read.
+    pub listing: Option<(Vec<VersionEntry>, Option<String>)>,
+    /// Rename in progress: (version id, text).
+    pub rename: Option<(String, String)>,
+    /// A model file operation (export/import) in progress.
+    pub file_op: Option<Receiver<Result<String, String>>>,
+}
+
+impl Refinement {
+    /// Whether a refinement is running.
+    pub fn running(&self) -> bool {
+        self.job.is_some()
+    }
+
+    fn store(&self) -> Result<ModelStore, String> {
+        let dir = self
+            .profile
+            .as_deref()
+            .ok_or("no style profile folder is available")?;
+        ModelStore::open(dir).map_err(|e| e.to_string())
+    }
+
+    /// Re-reads the profile's version list (small JSON).
+    pub fn refresh(&mut self) {
+        self.listing = self
+            .store()
+            .ok()
+            .map(|s| (s.versions().to_vec(), s.current().map(str::to_owned)));
+    }
+}
+
+/// Where the portfolio copies live inside a profile.
+fn portfolio_dir(profile: &Path) -> PathBuf {
+    profile.join("portfolio")
+}
+
+/// Decodes the accepted and rejected candidates as (input, candidate) pairs
+/// at the input's size.
+fn decision_pairs(history: &CandidateHistory) -> RefineData {
+    let mut data = RefineData::default();
+    for r in &history.records {
+        let (Ok(input), Ok(out)) = (history.image(&r.input), history.image(&r.output)) else {
+            continue;
+        };
+        let out = if out.dimensions() == input.dimensions() {
+            out
+        } else {
+            image::imageops::resize(
+                &out,
+                input.width(),
+                input.height(),
+                image::imageops::FilterType::Triangle,
+            )
+        };
+        match r.decision {
+            Decision::Accepted => data.accepted.push((input, out)),
+            Decision::Rejected => data.rejected.push((input, out)),
+            Decision::Pending => {}
+        }
+    }
+    data
+}
+
+/// Starts fine-tuning the current model on the portfolio and the project's
+/// decisions.
+pub fn start(app: &mut AtelierApp, ctx: &egui::Context) {
+    let r = &mut app.refinement;
+    if r.job.is_some() {
+        return;
+    }
+    let Some(profile) = r.profile.clone() else {
+        app.status = "Refine: no style profile folder is available".into();
+        return;
+    };
+    let history = app.variations.history.clone();
+    let config = RefineConfig {
+        steps: app.state.refine_steps.max(1),
+        seed: app.variations.seed,
+        ..RefineConfig::default()
+    };
+    let total = config.steps;
+    let (tx, rx) = channel();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let stop = cancel.clone();
+    let ctx = ctx.clone();
+    let spawned = std::thread::Builder::new()
+        .name("refine".into())
+        .spawn(move || {
+            let result = (|| -> Result<String, String> {
+                let mut store = ModelStore::open(&profile).map_err(|e| e.to_string())?;
+                let base = store
+                    .load_current(tch::Device::cuda_if_available())
+                    .map_err(|e| e.to_string())?;
+                let mut data = decision_pairs(&history);
+                let paths = crate::gan::data::scan(&portfolio_dir(&profile)).unwrap_or_default();
+                data.portfolio = crate::gan::data::load_images(&paths, 384, 1).images;
+                let _ = tx.send(RefineReport::Started(format!(
+                    "{} portfolio images, {} accepted, {} rejected",
+                    data.portfolio.len(),
+                    data.accepted.len(),
+                    data.rejected.len()
+                )));
+                let mut last = std::time::Instant::now();
+                let model = refine(&base, data, &config, stop, |p| {
+                    let _ = tx.send(RefineReport::Step(
+                        p.step,
+                        p.total,
+                        p.eta,
+                        p.smoothed.d,
+                        p.smoothed.g_adv,
+                    ));
+                    // Repaint at most ~10 times a second for progress.
+                    if last.elapsed() > Duration::from_millis(100) {
+                        last = std::time::Instant::now();
+                        ctx.request_repaint();
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+                store
+                    .add(&model, "refined in the app")
+                    .map_err(|e| e.to_string())
+            })();
+            let _ = tx.send(RefineReport::Done(result));
+            ctx.request_repaint();
+        });
+    match spawned {
+        Ok(_) => {
+            app.refinement.decisions_since = 0;
+            app.refinement.job = Some(RefineJob {
+                rx,
+                cancel,
+                data: String::new(),
+                progress: (0, total, Duration::ZERO),
+                losses: Vec::new(),
+            });
+        }
+        Err(e) => app.status = format!("Refine: cannot start a worker: {e}"),
+    }
+}
+
+/// Asks the running refinement to stop (the previous version stays).
+pub fn cancel(app: &mut AtelierApp) {
+    if let Some(job) = &app.refinement.job {
+        job.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Collects reports from the background jobs; called every frame.
+pub fn poll(app: &mut AtelierApp, ctx: &egui::Context) {
+    let mut finished = None;
+    if let Some(job) = &mut app.refinement.job {
+        loop {
+            match job.rx.try_recv() {
+                Ok(RefineReport::Started(d)) => job.data = d,
+                Ok(RefineReport::Step(step, total, eta, d, g)) => {
+                    job.progress = (step, total, eta);
+                    job.losses.push([d, g]);
+                }
+                Ok(RefineReport::Done(r)) => {
+                    finished = Some(r);
+                    break;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    finished = Some(Err("the refinement stopped unexpectedly".into()));
+                    break;
+                }
+            }
+        }
+        ctx.request_repaint_after(Duration::from_millis(200));
+    }
+    if let Some(result) = finished {
+        app.refinement.job = None;
+        match result {
+            Ok(id) => {
+                app.status = format!("Refined: the model is now version {id}");
+                use_current_model(app);
+            }
+            Err(e) => app.status = format!("Refine: {e}"),
+        }
+        app.refinement.refresh();
+    }
+    if let Some(p) = &mut app.refinement.portfolio {
+        let mut done = None;
+        while let Ok(report) = p.rx.try_recv() {
+            match report {
+                PortfolioReport::Progress(i, n) => p.progress = (i, n),
+                PortfolioReport::Done(r) => done = Some(r),
+            }
+        }
+        ctx.request_repaint_after(Duration::from_millis(100));
+        if let Some(r) = done {
+            app.refinement.portfolio = None;
+            app.status = match r {
+                Ok((n, bad)) if bad.is_empty() => {
+                    format!("Added {n} images to your portfolio")
+                }
+                Ok((n, bad)) => format!(
+                    "Added {n} images to your portfolio; could not read: {}",
+                    bad.join(", ")
+                ),
+                Err(e) => format!("Import my work: {e}"),
+            };
+        }
+    }
+    if let Some(rx) = &app.refinement.file_op
+        && let Ok(r) = rx.try_recv()
+    {
+        app.refinement.file_op = None;
+        app.status = r.unwrap_or_else(|e| e);
+        app.refinement.refresh();
+        use_current_model(app);
+    }
+    let every = app.state.auto_refine_every;
+    if every > 0
+        && app.refinement.decisions_since >= every
+        && app.refinement.job.is_none()
+        && app.refinement.profile.is_some()
+    {
+        start(app, ctx);
+    }
+}
+
+/// Points Vary at the profile's current version.
+pub fn use_current_model(app: &mut AtelierApp) {
+    if let Ok(store) = app.refinement.store() {
+        app.variations.model = store.current().map(|id| store.weights(id));
+    }
+}
+
+/// Copies readable images from `dir` into the profile's portfolio, in the
+/// background; unreadable files are reported by name.
+pub fn import_portfolio(app: &mut AtelierApp, dir: PathBuf, ctx: &egui::Context) {
+    let Some(profile) = app.refinement.profile.clone() else {
+        app.status = "Import my work: no style profile folder is available".into();
+        return;
+    };
+    let (tx, rx) = channel();
+    let ctx = ctx.clone();
+    std::thread::spawn(move || {
+        let result = (|| -> Result<(usize, Vec<String>), String> {
+            let files = crate::gan::data::scan(&dir).map_err(|e| e.to_string())?;
+            let dest = portfolio_dir(&profile);
+            std::fs::create_dir_all(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+            let (mut added, mut bad) = (0, Vec::new());
+            for (i, f) in files.iter().enumerate() {
+                let _ = tx.send(PortfolioReport::Progress(i, files.len()));
+                ctx.request_repaint();
+                let name = f
+                    .file_name()
+                    .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+                if crate::project::decode_image(f).is_err() {
+                    bad.push(name);
+                    continue;
+                }
+                let target = dest.join(format!("{i:05}-{name}"));
+                match std::fs::copy(f, &target) {
+                    Ok(_) => added += 1,
+                    Err(_) => bad.push(name),
+                }
+            }
+            Ok((added, bad))
+        })();
+        let _ = tx.send(PortfolioReport::Done(result));
+        ctx.request_repaint();
+    });
+    app.refinement.portfolio = Some(PortfolioJob {
+        rx,
+        progress: (0, 0),
+    });
+}
+
+/// Runs a model-file operation (export or import) in the background.
+pub fn model_file_op(
+    app: &mut AtelierApp,
+    op: impl FnOnce(&mut ModelStore) -> Result<String, String> + Send + 'static,
+) {
+    let Some(profile) = app.refinement.profile.clone() else {
+        return;
+    };
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let r = ModelStore::open(&profile)
+            .map_err(|e| e.to_string())
+            .and_then(|mut s| op(&mut s));
+        let _ = tx.send(r);
+    });
+    app.refinement.file_op = Some(rx);
+}
+
+/// The refinement progress block in the variations panel.
+pub fn progress(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+    if let Some(p) = &app.refinement.portfolio {
+        let (i, n) = p.progress;
+        ui.add(
+            egui::ProgressBar::new(i as f32 / n.max(1) as f32)
+                .text(format!("Importing your work {i} / {n}")),
+        );
+    }
+    let Some(job) = &app.refinement.job else {
+        return;
+    };
+    let (step, total, eta) = job.progress;
+    ui.label(format!("Refining on {}", job.data));
+    ui.add(
+        egui::ProgressBar::new(step as f32 / total.max(1) as f32).text(format!(
+            "step {step} / {total}, about {} s left",
+            eta.as_secs()
+        )),
+    );
+    loss_plot(ui, &job.losses);
+    if ui.button("Cancel refinement").clicked() {
+        out.push(Command::CancelRefine);
+    }
+}
+
+/// A small live plot of the smoothed losses (D in orange, G in blue).
+fn loss_plot(ui: &mut egui::Ui, losses: &[[f64; 2]]) {
+    let (rect, _) =
+        ui.allocate_exact_size(egui::vec2(ui.available_width(), 60.0), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, egui::Color32::from_gray(30));
+    if losses.len() < 2 {
+        return;
+    }
+    let (lo, hi) = losses
+        .iter()
+        .flatten()
+        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+    let span = (hi - lo).max(1e-6);
+    for (k, color) in [
+        (0, egui::Color32::from_rgb(240, 150, 40)),
+        (1, egui::Color32::from_rgb(80, 160, 240)),
+    ] {
+        let pts: Vec<egui::Pos2> = losses
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let x = rect.left() + rect.width() * i as f32 / (losses.len() - 1) as f32;
+                let y = rect.bottom() - rect.height() * ((l[k] - lo) / span) as f32;
+                egui::pos2(x, y)
+            })
+            .collect();
+        painter.add(egui::Shape::line(pts, egui::Stroke::new(1.5, color)));
+    }
+    ui.label("losses: D (orange), G (blue)");
+}
+
+/// The models window: versions of the style profile.
+pub fn models_window(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>) {
+    if !app.refinement.models_open {
+        return;
+    }
+    let mut open = true;
+    let mut action: Option<ModelAction> = None;
+    egui::Window::new("Model versions")
+        .open(&mut open)
+        .default_width(420.0)
+        .show(ctx, |ui| {
+            let Some((versions, current)) = app.refinement.listing.clone() else {
+                ui.label("No style profile folder is available.");
+                return;
+            };
+            ui.horizontal(|ui| {
+                let is_default = current.is_none();
+                if ui
+                    .selectable_label(is_default, "Embedded default model")
+                    .clicked()
+                {
+                    action = Some(ModelAction::Switch(None));
+                }
+            });
+            for v in versions.iter().rev() {
+                ui.separator();
+                let is_current = current.as_deref() == Some(v.id.as_str());
+                ui.horizontal(|ui| {
+                    if ui.selectable_label(is_current, &v.name).clicked() {
+                        action = Some(ModelAction::Switch(Some(v.id.clone())));
+                    }
+                    ui.label(format!("from {}", v.parent.as_deref().unwrap_or("-")));
+                });
+                ui.label(&v.note);
+                ui.horizontal(|ui| {
+                    match &mut app.refinement.rename {
+                        Some((id, text)) if *id == v.id => {
+                            ui.add(egui::TextEdit::singleline(text).desired_width(160.0));
+                            if ui.button("OK").clicked() {
+                                action = Some(ModelAction::Rename(id.clone(), text.clone()));
+                            }
+                        }
+                        _ => {
+                            if ui.button(format!("Rename {}", v.name)).clicked() {
+                                app.refinement.rename = Some((v.id.clone(), v.name.clone()));
+                            }
+                        }
+                    }
+                    if ui.button(format!("Export {}", v.name)).clicked() {
+                        action = Some(ModelAction::Export(v.id.clone()));
+                    }
+                    if ui.button(format!("Delete {}", v.name)).clicked() {
+                        action = Some(ModelAction::Delete(v.id.clone()));
+                    }
+                });
+            }
+            ui.separator();
+            ui.horizontal(|ui| {
+                if ui
+                    .add_enabled(current.is_some(), egui::Button::new("Roll back"))
+                    .on_hover_text("Go back to the version this one was refined from")
+                    .clicked()
+                {
+                    action = Some(ModelAction::Rollback);
+                }
+                if ui.button("Import a version…").clicked() {
+                    action = Some(ModelAction::Import);
+                }
+                let tip = Command::ImportPortfolio.tooltip(ui.ctx());
+                if ui
+                    .button(Command::ImportPortfolio.label())
+                    .on_hover_text(tip)
+                    .clicked()
+                {
+                    out.push(Command::ImportPortfolio);
+                }
+            });
+            ui.add(egui::Slider::new(&mut app.state.refine_steps, 10..=2000).text("Refine steps"));
+            ui.add(
+                egui::Slider::new(&mut app.state.auto_refine_every, 0..=50)
+                    .text("Auto-refine after decisions (0: off)"),
+            );
+        });
+    app.refinement.models_open = open;
+    if let Some(a) = action {
+        apply_model_action(app, a);
+    }
+}
+
+/// What the models window asked for.
+enum ModelAction {
+    Switch(Option<String>),
+    Rename(String, String),
+    Delete(String),
+    Export(String),
+    Import,
+    Rollback,
+}
+
+fn apply_model_action(app: &mut AtelierApp, action: ModelAction) {
+    let result: Result<String, String> = (|| match action {
+        ModelAction::Export(id) => {
+            let Some(dest) = app.dialogs_export_model(&format!("{id}.safetensors")) else {
+                return Ok(String::new());
+            };
+            model_file_op(app, move |s| {
+                s.export(&id, &dest)
+                    .map(|()| format!("Exported model version {id}"))
+                    .map_err(|e| e.to_string())
+            });
+            Ok(String::new())
+        }
+        ModelAction::Import => {
+            let Some(file) = app.dialogs_import_model() else {
+                return Ok(String::new());
+            };
+            model_file_op(app, move |s| {
+                s.import(&file)
+                    .map(|id| format!("Imported model version {id}; it is now in use"))
+                    .map_err(|e| e.to_string())
+            });
+            Ok(String::new())
+        }
+        ModelAction::Switch(id) => {
+            let mut s = app.refinement.store()?;
+            s.switch(id.as_deref()).map_err(|e| e.to_string())?;
+            Ok(format!(
+                "Vary now uses {}",
+                id.as_deref().unwrap_or("the embedded default model")
+            ))
+        }
+        ModelAction::Rename(id, name) => {
+            let mut s = app.refinement.store()?;
+            s.rename(&id, &name).map_err(|e| e.to_string())?;
+            app.refinement.rename = None;
+            Ok(format!("Renamed to {name}"))
+        }
+        ModelAction::Delete(id) => {
+            let mut s = app.refinement.store()?;
+            s.delete(&id).map_err(|e| e.to_string())?;
+            Ok(format!("Deleted model version {id}"))
+        }
+        ModelAction::Rollback => {
+            let mut s = app.refinement.store()?;
+            let back = s.rollback().map_err(|e| e.to_string())?;
+            Ok(format!(
+                "Rolled back to {}",
+                back.as_deref().unwrap_or("the embedded default model")
+            ))
+        }
+    })();
+    match result {
+        Ok(m) if m.is_empty() => {}
+        Ok(m) => app.status = m,
+        Err(e) => app.status = format!("Models: {e}"),
+    }
+    app.refinement.refresh();
+    use_current_model(app);
+}

@@ -1,0 +1,174 @@
+//! The variations panel: Vary controls, progress, and the candidate grid
+//! (click a candidate to preview it full size over the canvas). Decisions go
+//! through [`Command`]s like everything else.
+use eframe::egui;
+
+use super::app::AtelierApp;
+use super::commands::Command;
+use super::variations::Candidate;
+
+/// Thumbnail side in the grid.
+const THUMB: u32 = 160;
+
+fn thumb_texture(ctx: &egui::Context, c: &mut Candidate) -> egui::TextureHandle {
+    c.thumb
+        .get_or_insert_with(|| {
+            let img = image::imageops::thumbnail(&c.image, THUMB, THUMB);
+            let color = egui::ColorImage::from_rgb(
+                [img.width() as usize, img.height() as usize],
+                img.as_raw(),
+            );
+            ctx.load_texture(
+                format!("candidate-thumb-{}", c.id),
+                color,
+                egui::TextureOptions::LINEAR,
+            )
+        })
+        .clone()
+}
+
+/// The full-size texture of the selected candidate (made once per candidate),
+/// with its feathered coverage, for the preview over the canvas.
+pub fn preview_texture(app: &mut AtelierApp, ctx: &egui::Context) -> Option<egui::TextureHandle> {
+    let v = &mut app.variations;
+    if v.compare {
+        return None;
+    }
+    let c = v.candidates.get_mut(v.selected?)?;
+    let (w, h) = c.image.dimensions();
+    let rgba = c.rgba();
+    Some(
+        c.full
+            .get_or_insert_with(|| {
+                let color =
+                    egui::ColorImage::from_rgba_unmultiplied([w as usize, h as usize], &rgba);
+                ctx.load_texture(
+                    format!("candidate-full-{}", c.id),
+                    color,
+                    egui::TextureOptions::LINEAR,
+                )
+            })
+            .clone(),
+    )
+}
+
+/// Draws the panel; decisions and Vary requests are pushed to `out`.
+pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+    if let Some(message) = app.variations.poll() {
+        app.status = message;
+    }
+    ui.heading("Variations");
+    let v = &mut app.variations;
+    ui.add(egui::Slider::new(&mut v.count, 1..=9).text("Count"));
+    ui.add(egui::Slider::new(&mut v.best_of, 0..=32).text("Best of"))
+        .on_hover_text(
+            "Generate this many and show only the best by the critic (0: show all that are generated)",
+        );
+    ui.add(egui::Slider::new(&mut v.strength, 0.0..=1.0).text("Strength"))
+        .on_hover_text("How far the variations may stray from the canvas");
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut v.lock_seed, "Lock seed");
+        ui.add(egui::DragValue::new(&mut v.seed).prefix("seed "));
+    });
+    ui.checkbox(&mut v.replace_selection, "Accept replaces the selection")
+        .on_hover_text(
+            "When a selection was varied, accepting paints the candidate into the active layer instead of adding a layer",
+        );
+    let tip = Command::Vary.tooltip(ui.ctx());
+    ui.horizontal(|ui| {
+        let label = if app.selection.is_some() {
+            "Vary selection"
+        } else {
+            "Vary"
+        };
+        if ui.button(label).on_hover_text(tip).clicked() {
+            out.push(Command::Vary);
+        }
+        if app.variations.running {
+            let (done, total) = app.variations.progress;
+            ui.add(
+                egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                    .text(format!("{done} / {total}"))
+                    .desired_width(80.0),
+            );
+            if ui.button("Cancel").clicked() {
+                out.push(Command::CancelVary);
+            }
+        }
+    });
+    ui.horizontal(|ui| {
+        let n = app.variations.steering.decisions;
+        ui.label(if n == 0 {
+            "Sampling: unsteered".to_string()
+        } else {
+            format!("Steered by {n} decisions")
+        })
+        .on_hover_text("Accepts pull the next variations towards them, rejects push away");
+        if ui
+            .add_enabled(n > 0, egui::Button::new("Reset steering"))
+            .clicked()
+        {
+            app.variations.steering.reset();
+            app.variations.revision += 1;
+        }
+    });
+    ui.horizontal_wrapped(|ui| {
+        for cmd in [Command::ShowHistory, Command::ShowModels, Command::Refine] {
+            let tip = cmd.tooltip(ui.ctx());
+            if ui.button(cmd.label()).on_hover_text(tip).clicked() {
+                out.push(cmd);
+            }
+        }
+    });
+    super::refine_panel::progress(app, ui, out);
+    ui.separator();
+    if app.variations.selected.is_some() {
+        ui.checkbox(&mut app.variations.compare, "Show original (\\)")
+            .on_hover_text("Hide the previewed candidate to compare with the canvas");
+    }
+    let ctx = ui.ctx().clone();
+    let selected = app.variations.selected;
+    egui::ScrollArea::vertical().id_salt("candidates").show(ui, |ui| {
+        for (i, c) in app.variations.candidates.iter_mut().enumerate() {
+            let n = i + 1;
+            let tex = thumb_texture(&ctx, c);
+            let image = egui::Image::new(&tex).max_width(THUMB as f32);
+            let response = ui
+                .add(egui::Button::image(image).selected(selected == Some(i)))
+                .on_hover_text(format!("Preview candidate {n} over the canvas ({n})"));
+            if response.clicked() {
+                out.push(Command::SelectCandidate(i));
+            }
+            ui.horizontal(|ui| {
+                ui.label(format!("{n}: seed {}", c.seed))
+                    .on_hover_text(format!("model version {}", c.model));
+                ui.label(format!("critic {:+.2}", c.critic)).on_hover_text(
+                    "The discriminator's mean patch score: higher means it looks more like real paintings to the model",
+                );
+            });
+            ui.horizontal_wrapped(|ui| {
+                if ui.button(format!("Accept {n}")).clicked() {
+                    out.push(Command::AcceptCandidate(i));
+                }
+                if ui.button(format!("Reject {n}")).clicked() {
+                    out.push(Command::RejectCandidate(i));
+                }
+                let star = if c.favourite { "Favourite *" } else { "Favourite" };
+                if ui
+                    .selectable_label(c.favourite, format!("{star} {n}"))
+                    .clicked()
+                {
+                    out.push(Command::FavouriteCandidate(i));
+                }
+                if ui
+                    .button(format!("More like {n}"))
+                    .on_hover_text("Sample new variations around this one")
+                    .clicked()
+                {
+                    out.push(Command::MoreLike(i));
+                }
+            });
+            ui.separator();
+        }
+    });
+}
