@@ -111,6 +111,22 @@ pub fn refine(
         ),
         ..TrainConfig::default()
     };
+    // Trainer::new sets libtorch's (process-wide) thread count; put it back
+    // afterwards so Vary keeps its own.
+    let threads_before = tch::get_num_threads();
+    let result = run(base, data, train, cancel, on_progress, config.poison_result);
+    tch::set_num_threads(threads_before);
+    result
+}
+
+fn run(
+    base: &VariationModel,
+    data: RefineData,
+    train: TrainConfig,
+    cancel: Arc<AtomicBool>,
+    on_progress: impl FnMut(&Progress),
+    poison_result: bool,
+) -> Result<VariationModel, RefineError> {
     let mut trainer = Trainer::new(train, Some(base))?;
     let portfolio = data.portfolio.len();
     trainer.set_images(data.portfolio, 0);
@@ -125,7 +141,7 @@ pub fn refine(
         return Err(RefineError::Cancelled);
     }
     let model = outcome.model;
-    if config.poison_result {
+    if poison_result {
         tch::no_grad(|| {
             if let Some((_, t)) = model.named_variables().into_iter().next() {
                 let _ = t.shallow_clone().fill_(f64::NAN);

@@ -44,6 +44,8 @@ pub struct AtelierApp {
     pub refinement: super::refine_panel::Refinement,
     /// The candidate history window.
     pub history_window: super::history_window::HistoryWindow,
+    /// Frame timing for benchmarks (`ATELIER_FRAME_STATS`).
+    pub frame_stats: Option<super::frame_stats::FrameStats>,
     /// The file the document was last opened from or saved to.
     pub path: Option<std::path::PathBuf>,
     /// State at the last save or open (unsaved changes when it differs).
@@ -144,6 +146,7 @@ impl AtelierApp {
             variations: Default::default(),
             refinement: Default::default(),
             history_window: Default::default(),
+            frame_stats: None,
             path: None,
             saved_state: (0, 0),
             settings_path: None,
@@ -887,6 +890,17 @@ impl AtelierApp {
 
 impl eframe::App for AtelierApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let start = self.frame_stats.is_some().then(std::time::Instant::now);
         self.show(ui);
+        let training = self.refinement.running();
+        if let (Some(stats), Some(start)) = (&mut self.frame_stats, start) {
+            stats.end(start, training);
+        }
+    }
+
+    fn on_exit(&mut self) {
+        if let Some(stats) = &self.frame_stats {
+            stats.write();
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod canvas;
 pub mod commands;
 pub mod dialogs;
 pub mod files;
+pub mod frame_stats;
 pub mod history_window;
 pub mod layers_panel;
 pub mod panels;
@@ -49,6 +50,7 @@ pub fn run_app() -> anyhow::Result<()> {
             if let Some(dir) = crate::refine::versions::default_profile_dir() {
                 app.set_profile_dir(dir);
             }
+            app.frame_stats = frame_stats::FrameStats::from_env();
             let minutes = app.state.autosave_minutes.max(1) as u64;
             app.set_recovery_path(autosave::default_recovery_path(), std::time::Duration::from_secs(60 * minutes));
             Ok(Box::new(app))

@@ -147,6 +147,9 @@ pub fn start(app: &mut AtelierApp, ctx: &egui::Context) {
     let config = RefineConfig {
         steps: app.state.refine_steps.max(1),
         seed: app.variations.seed,
+        // One intra-op thread leaves the other cores to the UI (and to the
+        // software rasteriser on machines without a GPU) while it trains.
+        threads: Some(1),
         ..RefineConfig::default()
     };
     let total = config.steps;

@@ -35,21 +35,17 @@ pub fn preview_texture(app: &mut AtelierApp, ctx: &egui::Context) -> Option<egui
         return None;
     }
     let c = v.candidates.get_mut(v.selected?)?;
-    let (w, h) = c.image.dimensions();
-    let rgba = c.rgba();
-    Some(
-        c.full
-            .get_or_insert_with(|| {
-                let color =
-                    egui::ColorImage::from_rgba_unmultiplied([w as usize, h as usize], &rgba);
-                ctx.load_texture(
-                    format!("candidate-full-{}", c.id),
-                    color,
-                    egui::TextureOptions::LINEAR,
-                )
-            })
-            .clone(),
-    )
+    if c.full.is_none() {
+        // Made once per candidate: a full-size RGBA copy is too costly per frame.
+        let (w, h) = c.image.dimensions();
+        let color = egui::ColorImage::from_rgba_unmultiplied([w as usize, h as usize], &c.rgba());
+        c.full = Some(ctx.load_texture(
+            format!("candidate-full-{}", c.id),
+            color,
+            egui::TextureOptions::LINEAR,
+        ));
+    }
+    c.full.clone()
 }
 
 /// Draws the panel; decisions and Vary requests are pushed to `out`.

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# UI responsiveness while a refinement trains on the CPU: runs the release
+# binary in a real window under Xvfb, paints strokes with X events for a while
+# (idle), then Varies, accepts a candidate, starts Refine model (Ctrl+R) and
+# paints again while it trains. The app records per-frame UI work and frame
+# intervals (ATELIER_FRAME_STATS) for both phases; the summary is printed.
+set -uo pipefail
+BIN="${1:-target/release/atelier}"
+OUT="$(mktemp -d)"
+DISPLAY_NUM=":$((90 + RANDOM % 100))"
+Xvfb "$DISPLAY_NUM" -screen 0 1400x900x24 -nolisten tcp >/dev/null 2>&1 &
+XVFB=$!
+trap 'kill $XVFB 2>/dev/null; kill $APP 2>/dev/null' EXIT
+export DISPLAY="$DISPLAY_NUM"
+export XDG_DATA_HOME="$OUT/data" XDG_CONFIG_HOME="$OUT/config"
+mkdir -p "$XDG_CONFIG_HOME/atelier"
+# A refinement long enough to paint through.
+echo '{"refine_steps": 400}' >"$XDG_CONFIG_HOME/atelier/settings.json"
+for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
+ATELIER_FRAME_STATS="$OUT/frames.json" "$BIN" >"$OUT/app.log" 2>&1 &
+APP=$!
+WIN=""
+for _ in $(seq 600); do
+  WIN=$(xdotool search --onlyvisible --name 'Atelier$' 2>/dev/null | head -n1)
+  [ -n "$WIN" ] && break
+  sleep 0.05
+done
+[ -n "$WIN" ] || { cat "$OUT/app.log"; echo "no window"; exit 1; }
+sleep 2
+xdotool windowfocus --sync "$WIN" 2>/dev/null || true
+paint_for() { # seconds
+  local end=$(( $(date +%s) + $1 ))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    xdotool mousemove 450 250 mousedown 1
+    for x in $(seq 460 10 800); do xdotool mousemove "$x" $((250 + (x - 450) / 3)); sleep 0.016; done
+    xdotool mouseup 1
+  done
+}
+paint_for 10
+xdotool key ctrl+g
+sleep 20
+xdotool key 1
+sleep 0.5
+xdotool key Return
+sleep 0.5
+xdotool key ctrl+r
+sleep 3
+paint_for 25
+sleep 1
+kill $APP 2>/dev/null
+wait $APP 2>/dev/null
+cat "$OUT/frames.json"
+echo
+grep -i "refine\|error" "$OUT/app.log" | head -5

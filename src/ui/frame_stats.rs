@@ -1,0 +1,94 @@
+//! Frame timing for benchmarks: with `ATELIER_FRAME_STATS=FILE` set, the app
+//! records how long each frame's UI work takes and the interval between
+//! frames, separately for frames while a refinement trains and frames
+//! without, and writes a summary to FILE every 120 frames and when it exits.
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+
+/// Frames recorded so far.
+pub struct FrameStats {
+    path: PathBuf,
+    last_start: Option<Instant>,
+    /// (UI work ms, interval since the previous frame ms), by training or not.
+    samples: [Vec<(f32, f32)>; 2],
+}
+
+/// Percentiles of one set of samples.
+#[derive(Serialize)]
+struct Summary {
+    frames: usize,
+    work_p50_ms: f32,
+    work_p95_ms: f32,
+    work_max_ms: f32,
+    interval_p50_ms: f32,
+    interval_p95_ms: f32,
+    interval_max_ms: f32,
+}
+
+fn summary(samples: &[(f32, f32)]) -> Summary {
+    let pick = |f: fn(&(f32, f32)) -> f32, q: f32| {
+        let mut v: Vec<f32> = samples.iter().map(f).collect();
+        v.sort_by(f32::total_cmp);
+        v.get(((v.len() as f32 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Summary {
+        frames: samples.len(),
+        work_p50_ms: pick(|s| s.0, 0.5),
+        work_p95_ms: pick(|s| s.0, 0.95),
+        work_max_ms: pick(|s| s.0, 1.0),
+        interval_p50_ms: pick(|s| s.1, 0.5),
+        interval_p95_ms: pick(|s| s.1, 0.95),
+        interval_max_ms: pick(|s| s.1, 1.0),
+    }
+}
+
+impl FrameStats {
+    /// Enabled by `ATELIER_FRAME_STATS`.
+    pub fn from_env() -> Option<Self> {
+        let path = std::env::var_os("ATELIER_FRAME_STATS")?;
+        Some(Self {
+            path: path.into(),
+            last_start: None,
+            samples: [Vec::new(), Vec::new()],
+        })
+    }
+
+    /// Call at the end of a frame's UI work, with the frame's start time.
+    pub fn end(&mut self, start: Instant, training: bool) {
+        let work = start.elapsed().as_secs_f32() * 1e3;
+        if let Some(prev) = self.last_start {
+            let interval = start.duration_since(prev).as_secs_f32() * 1e3;
+            self.samples[usize::from(training)].push((work, interval));
+        }
+        self.last_start = Some(start);
+        // Also every few seconds, so a benchmark that kills the app has data.
+        if (self.samples[0].len() + self.samples[1].len()).is_multiple_of(120) {
+            self.write();
+        }
+    }
+
+    /// Writes the summary (at exit).
+    pub fn write(&self) {
+        #[derive(Serialize)]
+        struct Report {
+            idle: Summary,
+            training: Summary,
+        }
+        let report = Report {
+            idle: summary(&self.samples[0]),
+            training: summary(&self.samples[1]),
+        };
+        match serde_json::to_vec_pretty(&report) {
+            Ok(json) => {
+                if let Err(e) = std::fs::write(&self.path, json) {
+                    tracing::warn!("frame stats: {}: {e}", self.path.display());
+                }
+            }
+            Err(e) => tracing::warn!("frame stats: {e}"),
+        }
+    }
+}
