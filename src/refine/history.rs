@@ -57,6 +57,27 @@ pub struct CandidateRecord {
     pub time: u64,
 }
 
+/// `time` (seconds since the Unix epoch) as `YYYY-MM-DD HH:MM UTC`.
+pub fn format_time(time: u64) -> String {
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let days = (time / 86_400) as i64;
+    let secs = time % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
 /// Which records a history view shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Filter {
@@ -225,6 +246,13 @@ mod tests {
             favourite: false,
             time: 0,
         }
+    }
+
+    #[test]
+    fn times_format_as_utc_dates() {
+        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_time(1_795_700_000), "2026-11-26 13:33 UTC");
+        assert_eq!(format_time(951_782_400), "2000-02-29 00:00 UTC");
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub struct VersionEntry {
     pub created: u64,
     /// What it was trained on, for the models window.
     pub note: String,
+    /// Its training data summary and final smoothed losses.
+    #[serde(default)]
+    pub metrics: String,
 }
 
 /// `profile.json`.
@@ -78,6 +81,24 @@ pub struct ModelStore {
 /// `~/.local/share/atelier/profiles/default`.
 pub fn default_profile_dir() -> Option<PathBuf> {
     Some(crate::project::user_dir("XDG_DATA_HOME", ".local/share")?.join("profiles/default"))
+}
+
+/// "N images, P pairs, Q negatives, S steps; losses d 1.2, …" for the models window.
+fn describe(info: &crate::gan::ModelInfo) -> String {
+    let d = &info.data;
+    let losses: Vec<String> = info
+        .losses
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.3}"))
+        .collect();
+    format!(
+        "{} images, {} accepted pairs, {} rejected; {} steps in all; losses {}",
+        d.images,
+        d.extra_pairs,
+        d.extra_negatives,
+        info.steps,
+        losses.join(", ")
+    )
 }
 
 impl ModelStore {
@@ -157,6 +178,7 @@ impl ModelStore {
                 parent: model.info().parent.clone(),
                 created: super::history::now(),
                 note: note.to_owned(),
+                metrics: describe(model.info()),
             });
         }
         self.index.current = Some(id.clone());

@@ -1,7 +1,7 @@
 //! Frame timing for benchmarks: with `ATELIER_FRAME_STATS=FILE` set, the app
 //! records how long each frame's UI work takes and the interval between
 //! frames, separately for frames while a refinement trains and frames
-//! without, and writes a summary to FILE every 120 frames and when it exits.
+//! without, and writes a summary to FILE every 30 frames and when it exits.
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -66,7 +66,7 @@ impl FrameStats {
         }
         self.last_start = Some(start);
         // Also every few seconds, so a benchmark that kills the app has data.
-        if (self.samples[0].len() + self.samples[1].len()).is_multiple_of(120) {
+        if (self.samples[0].len() + self.samples[1].len()).is_multiple_of(30) {
             self.write();
         }
     }

@@ -98,6 +98,7 @@ pub fn show(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>) {
                                 ));
                                 ui.label(format!("seed {}  critic {:+.2}", r.seed, r.critic));
                                 ui.label(format!("model {}  strength {:.2}", r.model, r.strength));
+                                ui.small(crate::refine::history::format_time(r.time));
                                 ui.horizontal(|ui| {
                                     if ui.button(format!("Re-apply #{}", r.id)).clicked() {
                                         out.push(Command::ReapplyCandidate(r.id));

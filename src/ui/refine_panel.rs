@@ -453,7 +453,12 @@ pub fn models_window(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Co
                     }
                     ui.label(format!("from {}", v.parent.as_deref().unwrap_or("-")));
                 });
-                ui.label(&v.note);
+                ui.label(format!(
+                    "{}, {}",
+                    v.note,
+                    crate::refine::history::format_time(v.created)
+                ));
+                ui.small(&v.metrics);
                 ui.horizontal(|ui| {
                     match &mut app.refinement.rename {
                         Some((id, text)) if *id == v.id => {

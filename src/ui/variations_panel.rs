@@ -136,12 +136,12 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
                 out.push(Command::SelectCandidate(i));
             }
             ui.horizontal(|ui| {
-                ui.label(format!("{n}: seed {}", c.seed))
-                    .on_hover_text(format!("model version {}", c.model));
+                ui.label(format!("{n}: seed {}", c.seed));
                 ui.label(format!("critic {:+.2}", c.critic)).on_hover_text(
                     "The discriminator's mean patch score: higher means it looks more like real paintings to the model",
                 );
             });
+            ui.small(format!("model {}", c.model));
             ui.horizontal_wrapped(|ui| {
                 if ui.button(format!("Accept {n}")).clicked() {
                     out.push(Command::AcceptCandidate(i));

@@ -484,6 +484,8 @@ pub struct GpuCompositor {
     /// The last error logged by [`report`](Self::report), so that a failure
     /// that repeats every frame is logged once.
     last_error: Option<String>,
+    /// Largest box filter side when zoomed out (see [`Self::set_max_box_samples`]).
+    max_box_samples: u32,
 }
 
 impl std::fmt::Debug for GpuCompositor {
@@ -616,7 +618,15 @@ impl GpuCompositor {
             output_linear: target.format.is_srgb(),
             stats: SyncStats::default(),
             last_error: None,
+            max_box_samples: 4,
         }
+    }
+
+    /// Caps the zoomed-out box filter at `n`×`n` samples per fragment (1–4,
+    /// default 4). A software rasteriser pays for every sample on the CPU
+    /// the artist paints with, so the app uses 2 there.
+    pub fn set_max_box_samples(&mut self, n: u32) {
+        self.max_box_samples = n.clamp(1, 4);
     }
 
     /// Logs a sync error from the paint callback, once per distinct message.
@@ -843,7 +853,7 @@ impl GpuCompositor {
         // Canvas pixels per physical pixel decides the box filter: up to 4×4
         // samples, beyond that the view is small enough not to matter.
         let pixels_per_fragment = 1.0 / (transform.zoom() * ppp);
-        let samples = pixels_per_fragment.ceil().clamp(1.0, 4.0) as u32;
+        let samples = (pixels_per_fragment.ceil().clamp(1.0, 4.0) as u32).min(self.max_box_samples);
         let globals = self.globals_for(transform, ppp, samples, style);
         queue.write_buffer(&self.globals, 0, bytemuck::bytes_of(&globals));
         self.ensure_bind_group(device);
