@@ -11,6 +11,8 @@ use crate::render::gpu::{CanvasPaintCallback, CanvasView, ViewTransform};
 
 /// Pointer state the canvas keeps between frames.
 pub struct CanvasInput {
+    /// The viewport the view was last fitted to (None: not fitted).
+    pub(super) fitted_for: Option<Rect>,
     /// Last hover position in canvas space.
     pub hover: Option<Pos2>,
     /// Where the canvas view was laid out last frame, in screen space.
@@ -24,6 +26,7 @@ pub struct CanvasInput {
 impl Default for CanvasInput {
     fn default() -> Self {
         Self {
+            fitted_for: None,
             hover: None,
             viewport: Rect::NOTHING,
             stroke_start: 0.0,
@@ -50,9 +53,16 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui) {
     let response = ui.allocate_rect(viewport, Sense::click_and_drag());
     app.canvas_input.viewport = viewport;
     let size = canvas_size(app);
-    if app.fit_pending && viewport.width() > 32.0 {
-        // A small margin so the canvas edge is visible.
-        app.view = CanvasView::fit(size.into(), (viewport.size() - vec2(16.0, 16.0)).into());
+    // A fitted view follows the viewport (side panels settle in the first
+    // frames, the window is resized) until the artist zooms or pans.
+    let fitted = |vp: Rect| CanvasView::fit(size.into(), (vp.size() - vec2(16.0, 16.0)).into());
+    let still_fitted = app
+        .canvas_input
+        .fitted_for
+        .is_some_and(|vp| app.view == fitted(vp));
+    if (app.fit_pending || still_fitted) && viewport.width() > 32.0 {
+        app.view = fitted(viewport);
+        app.canvas_input.fitted_for = Some(viewport);
         app.fit_pending = false;
     }
     handle_view_input(app, ui, &response, viewport);
