@@ -8,10 +8,17 @@ forwards of one SIZE x SIZE image on THREADS CPU threads (eager fp32, channels-l
 bf16 autocast, and optionally torch.compile), and the same with the z-independent encoder
 run once for all codes (as `vary` does).
 
+With --train-step it instead times one training step of the same GAN, written the way
+src/gan/trainer.rs does it (batch of B canvases of SxS, the generator makes 2 variations
+of each; spectral-norm PatchGAN critic on DiffAugment'ed pairs; hinge, L1, mode-seeking
+and feature-matching losses; Adam(0.5, 0.999) for G and D), to compare with the
+"train step" line of `atelier bench gan`.
+
 Usage:
   atelier bench gan --size 512 --count 4 --dump-reference /tmp/ref.safetensors
   python benches/torch_reference.py --model assets/models/default.safetensors \
       --dump /tmp/ref.safetensors [--threads 2] [--reps 5] [--compile] [--json]
+  python benches/torch_reference.py --train-step [--batch 8] [--crop 64] [--threads 2]
 """
 import argparse
 import json
@@ -76,6 +83,131 @@ class Generator(torch.nn.Module):
         return torch.tanh(rgb_logit + delta)
 
 
+class Trainable(Generator):
+    """The generator with trainable weights (initialised from the checkpoint)."""
+
+    def __init__(self, weights, arch):
+        super().__init__(weights, arch)
+        for p in self.w.values():
+            p.requires_grad_(True)
+
+
+class SnConv:
+    """Conv with spectral normalisation by one power iteration per step, as discriminator.rs."""
+
+    def __init__(self, weights, name, stride, pad):
+        self.weight = weights[name + ".weight"].clone().requires_grad_(True)
+        self.bias = weights[name + ".bias"].clone().requires_grad_(True)
+        self.u = weights[name + ".sn_u"].clone()
+        self.stride, self.pad = stride, pad
+
+    def params(self):
+        return [self.weight, self.bias]
+
+    def forward(self, x, update):
+        out = self.weight.shape[0]
+        wm = self.weight.view(out, -1)
+        with torch.no_grad():
+            v = wm.t().mv(self.u)
+            v = v / (v.norm() + 1e-12)
+            u = wm.mv(v)
+            u = u / (u.norm() + 1e-12)
+            if update:
+                self.u = u
+        sigma = u.dot(wm.mv(v))
+        return F.conv2d(x, self.weight / sigma, self.bias, stride=self.stride, padding=self.pad)
+
+
+class Critic:
+    def __init__(self, weights):
+        self.layers = [SnConv(weights, f"d.l{i}", s, 1) for i, s in enumerate([2, 2, 2, 1])]
+        self.out = SnConv(weights, "d.out", 1, 1)
+
+    def params(self):
+        return [p for layer in self.layers + [self.out] for p in layer.params()]
+
+    def forward(self, pair, update):
+        h, feats = pair, []
+        for layer in self.layers:
+            h = layer.forward(h, update)
+            h = torch.maximum(h, h * 0.2)
+            feats.append(h)
+        return self.out.forward(h, update), feats
+
+
+def diff_augment(x):
+    """Colour, translation (1/8) and cutout (1/2), as augment.rs."""
+    n, c, h, w = x.shape
+    b = torch.rand(n, 1, 1, 1) - 0.5
+    sat = torch.rand(n, 1, 1, 1) * 2.0
+    con = torch.rand(n, 1, 1, 1) + 0.5
+    groups = []
+    for g in range(c // 3):
+        y = x[:, g * 3 : g * 3 + 3] + b
+        m = y.mean(1, keepdim=True)
+        y = (y - m) * sat + m
+        m = y.mean((1, 2, 3), keepdim=True)
+        groups.append((y - m) * con + m)
+    x = torch.cat(groups, 1)
+    sh, sw = round(h * 0.125), round(w * 0.125)
+    padded = F.pad(x, (sw, sw, sh, sh))
+    dy = torch.randint(0, 2 * sh + 1, (n,))
+    dx = torch.randint(0, 2 * sw + 1, (n,))
+    x = torch.cat([padded[i : i + 1, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)], 0)
+    ch, cw = h // 2, w // 2
+    cy = torch.randint(0, h + (1 - ch % 2), (n, 1, 1, 1))
+    cx = torch.randint(0, w + (1 - cw % 2), (n, 1, 1, 1))
+    ys = torch.arange(h).view(1, 1, h, 1)
+    xs = torch.arange(w).view(1, 1, 1, w)
+    inside_y = (ys - cy + ch // 2 >= 0) & (ys - cy + ch // 2 < ch)
+    inside_x = (xs - cx + cw // 2 >= 0) & (xs - cx + cw // 2 < cw)
+    return x * (~(inside_y & inside_x)).float()
+
+
+def time_train_step(model_path, batch, crop, reps):
+    arch = json.load(open(model_path.rsplit(".", 1)[0] + ".json"))["arch"]
+    weights = load_file(model_path)
+    g = Trainable(weights, arch)
+    d = Critic(weights)
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.params(), lr=2e-4, betas=(0.5, 0.999))
+    zdim = arch["latent_dim"]
+
+    def step():
+        canvas = torch.rand(batch, 3, crop, crop) * 2 - 1
+        target = torch.rand(batch, 3, crop, crop) * 2 - 1
+        mask = torch.ones(batch, 1, crop, crop)
+        z1, z2 = torch.randn(batch, zdim), torch.randn(batch, zdim)
+        x = torch.cat([canvas, mask], 1)
+        x2, canvas2, mask2 = torch.cat([x, x]), torch.cat([canvas, canvas]), torch.cat([mask, mask])
+        target2 = torch.cat([target, target])
+        fake = mask2 * g(x2, torch.cat([z1, z2])) + (1 - mask2) * canvas2
+        dr, real_feats = d.forward(diff_augment(torch.cat([canvas, target], 1)), True)
+        df, _ = d.forward(diff_augment(torch.cat([canvas2, fake.detach()], 1)), False)
+        d_loss = F.relu(1 - dr).mean() + F.relu(1 + df).mean()
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        dg, fake_feats = d.forward(diff_augment(torch.cat([canvas2, fake], 1)), False)
+        g_adv = -dg.mean()
+        l1 = (fake - target2).abs().mean()
+        ms = 1.0 / ((fake[:batch] - fake[batch:]).abs().mean() / (z1 - z2).abs().mean() + 0.1)
+        fm = sum((r.detach().mean((0, 2, 3)) - f.mean((0, 2, 3))).abs().mean() for r, f in zip(real_feats, fake_feats))
+        g_loss = g_adv + 10.0 * l1 + fm + ms
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+
+    step()
+    step()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+
 def time_it(fn, reps):
     fn()
     times = []
@@ -89,7 +221,10 @@ def time_it(fn, reps):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="assets/models/default.safetensors")
-    ap.add_argument("--dump", required=True, help="tensors written by `atelier bench gan --dump-reference`")
+    ap.add_argument("--dump", help="tensors written by `atelier bench gan --dump-reference`")
+    ap.add_argument("--train-step", action="store_true", help="time a training step instead")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--compile", action="store_true", help="also time torch.compile (slow to compile)")
@@ -97,6 +232,14 @@ def main():
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
+    if a.train_step:
+        ms = time_train_step(a.model, a.batch, a.crop, max(a.reps, 10))
+        result = {"train_step_ms": ms, "batch": a.batch, "crop": a.crop, "threads": torch.get_num_threads(),
+                  "torch": torch.__version__}
+        print(json.dumps(result, indent=2) if a.json else f"train step: {ms:.1f} ms ({result})")
+        return
+    if a.dump is None:
+        ap.error("--dump is required unless --train-step")
     arch = json.load(open(a.model.rsplit(".", 1)[0] + ".json"))["arch"]
     g = Generator(load_file(a.model), arch).eval()
     ref = load_file(a.dump)
