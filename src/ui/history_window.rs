@@ -2,12 +2,16 @@
 //! newest first, filtered by decision, with its seed, model, critic score and
 //! time; any of them can be re-applied or marked a favourite.
 use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, Sender, channel};
 
 use eframe::egui;
 
 use super::app::AtelierApp;
 use super::commands::Command;
 use crate::refine::history::{Decision, Filter};
+
+/// A thumbnail decoded on a worker: (image key, pixels).
+type Decoded = (String, egui::ColorImage);
 
 /// Thumbnail side in the list.
 const THUMB: u32 = 96;
@@ -19,14 +23,49 @@ pub struct HistoryWindow {
     pub open: bool,
     /// Which records are listed.
     pub filter: Filter,
-    /// Thumbnails by image key, decoded when first shown.
-    thumbs: HashMap<String, egui::TextureHandle>,
+    /// Thumbnails by image key (None: being decoded on a worker).
+    thumbs: HashMap<String, Option<egui::TextureHandle>>,
+    decoded: Option<(Sender<Decoded>, Receiver<Decoded>)>,
 }
 
 impl HistoryWindow {
     /// Forgets thumbnails (another project was opened).
     pub fn clear(&mut self) {
         self.thumbs.clear();
+        // Decodes still running for the old project report into the old channel.
+        self.decoded = None;
+    }
+
+    /// The thumbnail of `key`, decoding it on a worker thread the first time
+    /// (a candidate can be as large as the canvas).
+    fn thumb(
+        &mut self,
+        ctx: &egui::Context,
+        key: &str,
+        png: Option<std::sync::Arc<Vec<u8>>>,
+    ) -> Option<egui::TextureHandle> {
+        let (tx, rx) = self.decoded.get_or_insert_with(channel);
+        while let Ok((k, img)) = rx.try_recv() {
+            let tex = ctx.load_texture(format!("history-{k}"), img, egui::TextureOptions::LINEAR);
+            self.thumbs.insert(k, Some(tex));
+        }
+        if !self.thumbs.contains_key(key) {
+            self.thumbs.insert(key.to_owned(), None);
+            let (tx, key, ctx) = (tx.clone(), key.to_owned(), ctx.clone());
+            std::thread::spawn(move || {
+                let img = png
+                    .and_then(|b| image::load_from_memory(&b).ok())
+                    .map(|i| i.thumbnail(THUMB, THUMB).into_rgb8())
+                    .unwrap_or_else(|| image::RgbImage::new(1, 1));
+                let color = egui::ColorImage::from_rgb(
+                    [img.width() as usize, img.height() as usize],
+                    img.as_raw(),
+                );
+                let _ = tx.send((key, color));
+                ctx.request_repaint();
+            });
+        }
+        self.thumbs.get(key).cloned().flatten()
     }
 }
 
@@ -68,23 +107,18 @@ pub fn show(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>) {
                 |ui, range| {
                     for r in &records[range] {
                         ui.horizontal(|ui| {
-                            // Decoding a small PNG once per record shown.
-                            let tex = win.thumbs.entry(r.output.clone()).or_insert_with(|| {
-                                let img = history
-                                    .image(&r.output)
-                                    .map(|i| image::imageops::thumbnail(&i, THUMB, THUMB))
-                                    .unwrap_or_else(|_| image::RgbImage::new(1, 1));
-                                let color = egui::ColorImage::from_rgb(
-                                    [img.width() as usize, img.height() as usize],
-                                    img.as_raw(),
-                                );
-                                ctx.load_texture(
-                                    format!("history-{}", r.output),
-                                    color,
-                                    egui::TextureOptions::LINEAR,
-                                )
-                            });
-                            ui.add(egui::Image::new(&*tex).max_width(THUMB as f32));
+                            let png = history.images.get(&r.output).cloned();
+                            match win.thumb(ctx, &r.output, png) {
+                                Some(tex) => {
+                                    ui.add(egui::Image::new(&tex).max_width(THUMB as f32));
+                                }
+                                None => {
+                                    ui.add_sized(
+                                        [THUMB as f32, THUMB as f32],
+                                        egui::Spinner::new(),
+                                    );
+                                }
+                            }
                             ui.vertical(|ui| {
                                 let decision = match r.decision {
                                     Decision::Accepted => "accepted",

@@ -29,6 +29,9 @@ use crate::render::cpu;
 /// the results scaled back up, so Vary stays interactive on a CPU.
 pub const WORK_SIDE: u32 = 512;
 
+/// Side of a candidate's thumbnail in the grid.
+pub const THUMB_SIDE: u32 = 160;
+
 /// How far "more like this" samples stray from the chosen code.
 pub const MORE_LIKE_SPREAD: f32 = 0.35;
 
@@ -56,6 +59,8 @@ pub struct Candidate {
     pub id: u64,
     /// Marked as a favourite.
     pub favourite: bool,
+    /// A small copy for the grid, made on the worker.
+    pub(super) thumb_image: RgbImage,
     pub(super) thumb: Option<egui::TextureHandle>,
     pub(super) full: Option<egui::TextureHandle>,
 }
@@ -276,7 +281,9 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
             } else {
                 image::imageops::resize(&v.image, w, h, image::imageops::FilterType::CatmullRom)
             };
+            let thumb_image = image::imageops::thumbnail(&image, THUMB_SIDE, THUMB_SIDE);
             let candidate = Candidate {
+                thumb_image,
                 image,
                 alpha: alpha.clone(),
                 rect: job.rect,

@@ -7,13 +7,12 @@ use super::app::AtelierApp;
 use super::commands::Command;
 use super::variations::Candidate;
 
-/// Thumbnail side in the grid.
-const THUMB: u32 = 160;
+use super::variations::THUMB_SIDE as THUMB;
 
 fn thumb_texture(ctx: &egui::Context, c: &mut Candidate) -> egui::TextureHandle {
     c.thumb
         .get_or_insert_with(|| {
-            let img = image::imageops::thumbnail(&c.image, THUMB, THUMB);
+            let img = &c.thumb_image;
             let color = egui::ColorImage::from_rgb(
                 [img.width() as usize, img.height() as usize],
                 img.as_raw(),
