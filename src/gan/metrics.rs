@@ -180,7 +180,9 @@ pub fn sliced_wasserstein(
     assert_eq!(b.len() / dim, n, "sliced_wasserstein needs equal set sizes");
     let mut total = 0.0;
     for _ in 0..repeats * dirs {
-        let mut d: Vec<f32> = (0..dim).map(|_| normal(rng)).collect();
+        let mut d: Vec<f32> = (0..dim)
+            .map(|_| crate::refine::steering::normal(rng))
+            .collect();
         let norm = d.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
         d.iter_mut().for_each(|v| *v /= norm);
         let proj = |s: &[f32]| {
@@ -200,13 +202,6 @@ pub fn sliced_wasserstein(
             / n as f64;
     }
     total / (repeats * dirs) as f64
-}
-
-fn normal(rng: &mut impl Rng) -> f32 {
-    // Box–Muller; rand 0.9 has no normal distribution without rand_distr.
-    let u1: f32 = rng.random_range(f32::EPSILON..1.0);
-    let u2: f32 = rng.random_range(0.0..1.0);
-    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
 }
 
 /// Samples `count` 7×7 patch descriptors (147 values) from one pyramid level of a set

@@ -83,6 +83,17 @@ impl LatentSteering {
             .collect()
     }
 
+    /// `count` codes around `z` ("more like this"): `z` plus N(0, spread²)
+    /// per dimension; code `i` depends only on `seed + i`.
+    pub fn sample_around(z: &[f32], spread: f32, count: usize, seed: u64) -> Vec<Vec<f32>> {
+        (0..count)
+            .map(|i| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(i as u64));
+                z.iter().map(|v| v + spread * normal(&mut rng)).collect()
+            })
+            .collect()
+    }
+
     /// Moves the distribution towards `accepted` and away from `rejected`
     /// codes (either may be empty). Codes of another size are ignored.
     pub fn update(&mut self, accepted: &[Vec<f32>], rejected: &[Vec<f32>]) {
@@ -124,9 +135,8 @@ impl LatentSteering {
     }
 }
 
-/// A standard normal sample (Box–Muller).
-fn normal(rng: &mut ChaCha8Rng) -> f32 {
-    use rand::Rng;
+/// A standard normal sample (Box–Muller; rand 0.9 has none without rand_distr).
+pub fn normal(rng: &mut impl rand::Rng) -> f32 {
     let u1: f32 = rng.random_range(f32::EPSILON..1.0);
     let u2: f32 = rng.random_range(0.0..1.0);
     (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()

@@ -16,7 +16,6 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 
 use eframe::egui;
 use image::{GrayImage, RgbImage};
-use rand::SeedableRng;
 
 use super::app::AtelierApp;
 use crate::document::{CanvasRect, Document, Provenance};
@@ -337,15 +336,8 @@ impl Variations {
             return;
         };
         let (z, selection) = (c.z.clone(), c.selection);
-        let n = self.count.clamp(1, 9);
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.seed);
-        let latents = (0..n)
-            .map(|_| {
-                z.iter()
-                    .map(|v| v + MORE_LIKE_SPREAD * gaussian(&mut rng))
-                    .collect()
-            })
-            .collect();
+        let latents =
+            LatentSteering::sample_around(&z, MORE_LIKE_SPREAD, self.count.clamp(1, 9), self.seed);
         self.send(ctx, doc, selection, latents);
     }
 
@@ -531,13 +523,6 @@ impl Variations {
             .unwrap_or_else(|| LatentSteering::new(crate::gan::DEFAULT_LATENT_DIM));
         self.revision = 0;
     }
-}
-
-/// A standard normal sample (Box–Muller).
-fn gaussian(rng: &mut impl rand::Rng) -> f32 {
-    let u1: f32 = rng.random_range(f32::EPSILON..1.0);
-    let u2: f32 = rng.random_range(0.0..1.0);
-    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
 }
 
 /// Accepts candidate `i`: a new layer above the active one (or, with
