@@ -428,7 +428,17 @@ fn draw_view(
 ) -> Vec<u8> {
     assert!((w * 4).is_multiple_of(256), "keep rows copy-aligned");
     let format = wgpu::TextureFormat::Rgba8Unorm;
-    comp.set_view(device, queue, transform, 1.0, style);
+    let mut encoder = device.create_command_encoder(&Default::default());
+    comp.update_view(
+        device,
+        queue,
+        &mut encoder,
+        transform,
+        1.0,
+        style,
+        [w, h],
+        gpu::PxRect::new(0, 0, w, h),
+    );
     let target = device.create_texture(&wgpu::TextureDescriptor {
         label: None,
         size: wgpu::Extent3d {
@@ -449,7 +459,6 @@ fn draw_view(
         usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
         mapped_at_creation: false,
     });
-    let mut encoder = device.create_command_encoder(&Default::default());
     {
         let target_view = target.create_view(&Default::default());
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
@@ -524,5 +533,118 @@ fn zoomed_out_views_average_canvas_pixels() {
     );
     for p in data.chunks_exact(4) {
         assert!(p[0].abs_diff(128) <= 1, "expected mid grey, got {p:?}");
+    }
+}
+
+#[test]
+fn the_cached_view_redraws_only_what_changed_and_stays_exact() {
+    let (device, queue) = device();
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut doc = Document::new(640, 480, [255, 255, 255, 255]).expect("valid size");
+    let paint = doc.add_layer_with_pixels(
+        "paint",
+        CanvasRect::new(100, 80, 200, 150),
+        &random_pixels(&mut rng, 200 * 150),
+    );
+    let (w, h) = (512u32, 384u32);
+    let view = CanvasView {
+        zoom: 0.8,
+        pan: [12.0, -9.0],
+        rotation: 0.3,
+    };
+    let transform = view.transform([w as f32 / 2.0, h as f32 / 2.0], [640.0, 480.0]);
+    let style = CanvasStyle::default();
+    let format = wgpu::TextureFormat::Rgba8Unorm;
+    let whole = gpu::PxRect::new(0, 0, w, h);
+    let update = |comp: &mut GpuCompositor, doc: &Document, t: &gpu::ViewTransform| {
+        comp.sync(&device, &queue, doc).expect("sync");
+        let mut encoder = device.create_command_encoder(&Default::default());
+        let u = comp.update_view(&device, &queue, &mut encoder, t, 1.0, &style, [w, h], whole);
+        queue.submit([encoder.finish()]);
+        u
+    };
+    let read = |comp: &GpuCompositor| {
+        comp.read_view_cache(&device, &queue)
+            .expect("drawn")
+            .expect("read back")
+    };
+    // The long-lived compositor against a fresh one that draws everything.
+    let fresh = |doc: &Document, t: &gpu::ViewTransform| {
+        let mut c = GpuCompositor::new(&device, DisplayTarget::new(format));
+        assert_eq!(update(&mut c, doc, t), gpu::ViewUpdate::Full);
+        read(&c)
+    };
+    let mut comp = GpuCompositor::new(&device, DisplayTarget::new(format));
+    assert_eq!(update(&mut comp, &doc, &transform), gpu::ViewUpdate::Full);
+    same(&read(&comp), &fresh(&doc, &transform), "first draw");
+    assert_eq!(
+        update(&mut comp, &doc, &transform),
+        gpu::ViewUpdate::Unchanged,
+        "nothing changed, nothing drawn"
+    );
+
+    // A small edit (a "dab" inside one tile) redraws a small part of the view.
+    let dab: Vec<u8> = [20, 40, 200, 255].repeat(10 * 10);
+    doc.grid_mut(paint)
+        .expect("layer")
+        .write_rect(CanvasRect::new(400, 300, 10, 10), &dab);
+    match update(&mut comp, &doc, &transform) {
+        gpu::ViewUpdate::Partial(r) => assert!(
+            r.area() * 20 < whole.area(),
+            "a one-tile edit redrew {r:?} of {whole:?}"
+        ),
+        other => panic!("expected a partial redraw, got {other:?}"),
+    }
+    same(
+        &read(&comp),
+        &fresh(&doc, &transform),
+        "after a partial redraw",
+    );
+
+    // Edits in two far-apart corners.
+    for (x, y) in [(5, 5), (630, 470)] {
+        doc.grid_mut(paint)
+            .expect("layer")
+            .write_clipped(x, y, 10, 10, &dab);
+    }
+    assert!(matches!(
+        update(&mut comp, &doc, &transform),
+        gpu::ViewUpdate::Partial(_)
+    ));
+    same(&read(&comp), &fresh(&doc, &transform), "after two edits");
+
+    // Layer properties, the view and the document size redraw everything.
+    set(&mut doc, paint, |p| p.opacity = 0.5);
+    assert_eq!(update(&mut comp, &doc, &transform), gpu::ViewUpdate::Full);
+    same(
+        &read(&comp),
+        &fresh(&doc, &transform),
+        "after an opacity change",
+    );
+    let panned = CanvasView {
+        pan: [40.0, 3.0],
+        ..view
+    }
+    .transform([w as f32 / 2.0, h as f32 / 2.0], [640.0, 480.0]);
+    assert_eq!(update(&mut comp, &doc, &panned), gpu::ViewUpdate::Full);
+    same(&read(&comp), &fresh(&doc, &panned), "after panning");
+    let other = random_doc(5, 300, 200);
+    assert_eq!(update(&mut comp, &other, &panned), gpu::ViewUpdate::Full);
+    same(&read(&comp), &fresh(&other, &panned), "another document");
+}
+
+/// Pixel-exact equality, reported as a count and the first difference.
+fn same(got: &[u8], expected: &[u8], what: &str) {
+    assert_eq!(got.len(), expected.len(), "{what}: sizes differ");
+    let diff: Vec<usize> = (0..got.len() / 4)
+        .filter(|&i| got[i * 4..i * 4 + 4] != expected[i * 4..i * 4 + 4])
+        .collect();
+    if let Some(&i) = diff.first() {
+        panic!(
+            "{what}: {} pixels differ, first at index {i}: {:?} vs {:?}",
+            diff.len(),
+            &got[i * 4..i * 4 + 4],
+            &expected[i * 4..i * 4 + 4]
+        );
     }
 }

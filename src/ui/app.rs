@@ -798,8 +798,16 @@ impl AtelierApp {
         egui::Panel::right("right")
             .default_size(240.0)
             .show(ui, |ui| super::layers_panel::show(self, ui, &mut commands));
+        // The canvas view paints every pixel of the central panel itself, so
+        // a fill under it would only cost a full-area pass (tens of ms a frame
+        // on a software rasteriser).
+        let central = if self.gpu {
+            egui::Frame::NONE
+        } else {
+            egui::Frame::NONE.fill(egui::Color32::from_gray(48))
+        };
         egui::CentralPanel::default()
-            .frame(egui::Frame::NONE.fill(egui::Color32::from_gray(48)))
+            .frame(central)
             .show(ui, |ui| super::canvas::show(self, ui));
         super::dialogs::windows(self, &ctx, &mut commands);
         super::history_window::show(self, &ctx, &mut commands);
@@ -896,6 +904,12 @@ impl eframe::App for AtelierApp {
         if let (Some(stats), Some(start)) = (&mut self.frame_stats, start) {
             stats.end(start, training);
         }
+    }
+
+    /// The panels' colour: with [`super::clear_behind_panels`] the panels
+    /// are transparent and the clear shows through them.
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        super::panel_colour(visuals.dark_mode).to_normalized_gamma_f32()
     }
 
     fn on_exit(&mut self) {

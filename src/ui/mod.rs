@@ -37,12 +37,16 @@ pub fn run_app() -> anyhow::Result<()> {
             .with_title("Atelier")
             .with_inner_size([1400.0, 900.0]),
         renderer: eframe::Renderer::Wgpu,
+        // Dithering adds noise to in-between colours (candidate previews) and
+        // costs per-pixel shader work on software rasterisers.
+        dithering: false,
         ..Default::default()
     };
     eframe::run_native(
         "Atelier",
         options,
         Box::new(move |cc| {
+            clear_behind_panels(&cc.egui_ctx);
             let mut app = AtelierApp::new(cc, doc);
             if let Some(path) = state::default_settings_path() {
                 app.load_settings(path);
@@ -58,4 +62,23 @@ pub fn run_app() -> anyhow::Result<()> {
     )
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("could not open the window (is a display and a Vulkan/GL driver available? On Debian: apt-get install mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri)")
+}
+
+/// The panel colour of egui's dark or light theme.
+pub fn panel_colour(dark_mode: bool) -> eframe::egui::Color32 {
+    if dark_mode {
+        eframe::egui::Visuals::dark().panel_fill
+    } else {
+        eframe::egui::Visuals::light().panel_fill
+    }
+}
+
+/// Makes the panels transparent; the window is cleared to their colour
+/// instead (`AtelierApp::clear_color`), which looks the same. egui repaints
+/// the whole window every frame, and on a software rasteriser each panel fill
+/// is a shaded, blended pass over its area; a clear is a memset. Together the
+/// fills cost more than everything else egui draws (measured in
+/// BENCHMARKS.md).
+pub fn clear_behind_panels(ctx: &eframe::egui::Context) {
+    ctx.all_styles_mut(|style| style.visuals.panel_fill = eframe::egui::Color32::TRANSPARENT);
 }

@@ -18,6 +18,7 @@ use eframe::egui_wgpu::wgpu;
 
 use super::GpuError;
 use super::view::ViewTransform;
+use super::view_cache::{Changes, PxRect, ViewCache, ViewKey, ViewUpdate, screen_rect_of_cells};
 use crate::document::{CanvasRect, Document, LayerId, TILE_SIZE, Tile, TileCoord};
 
 /// Most visible layers one composite handles (size of the layer uniform array,
@@ -60,7 +61,7 @@ struct Globals {
 /// Mirrors `struct LayerParams` in `shaders/composite.wgsl` (16 bytes, the
 /// uniform array stride).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 struct LayerParams {
     blend: u32,
     opacity: f32,
@@ -466,7 +467,13 @@ struct LayerCache {
 /// callback wins).
 pub struct GpuCompositor {
     layout: wgpu::BindGroupLayout,
-    display_pipeline: wgpu::RenderPipeline,
+    /// The canvas view (`fs_canvas`), drawn into the view cache.
+    view_pipeline: wgpu::RenderPipeline,
+    view_cache: ViewCache,
+    /// What changed since the view cache was last drawn.
+    changes: Changes,
+    /// The layer parameters last written, to notice stack changes.
+    params: Vec<LayerParams>,
     offscreen_pipeline: wgpu::RenderPipeline,
     globals: wgpu::Buffer,
     layer_params: wgpu::Buffer,
@@ -577,13 +584,9 @@ impl GpuCompositor {
                 cache: None,
             })
         };
-        let display_pipeline = pipeline(
-            "atelier canvas view",
-            "fs_canvas",
-            target.format,
-            target.msaa_samples.max(1),
-            target.depth_stencil_format,
-        );
+        // The view is drawn into the cache texture (display format, one
+        // sample, no depth); the cache's own pipeline matches egui's pass.
+        let view_pipeline = pipeline("atelier canvas view", "fs_canvas", target.format, 1, None);
         let offscreen_pipeline = pipeline(
             "atelier offscreen composite",
             "fs_composite",
@@ -601,7 +604,10 @@ impl GpuCompositor {
         };
         Self {
             layout,
-            display_pipeline,
+            view_pipeline,
+            view_cache: ViewCache::new(device, target),
+            changes: Changes::default(),
+            params: Vec::new(),
             offscreen_pipeline,
             globals: buffer("atelier compositor globals", size_of::<Globals>()),
             layer_params: buffer(
@@ -709,8 +715,12 @@ impl GpuCompositor {
             .take(MAX_GPU_LAYERS)
             .collect();
         self.layer_count = params.len() as u32;
-        if !params.is_empty() {
-            queue.write_buffer(&self.layer_params, 0, bytemuck::cast_slice(&params));
+        if params != self.params {
+            if !params.is_empty() {
+                queue.write_buffer(&self.layer_params, 0, bytemuck::cast_slice(&params));
+            }
+            self.changes.all = true;
+            self.params = params;
         }
         self.stats.slots_in_use = self.atlas.slots.iter().filter(|s| s.is_some()).count() as u32;
         self.stats.slot_capacity = self.atlas.capacity();
@@ -732,6 +742,7 @@ impl GpuCompositor {
         self.index = TileIndex::new(device, tiles_x, tiles_y);
         self.doc_size = [doc.width(), doc.height()];
         self.index_generation += 1;
+        self.changes.all = true;
     }
 
     fn sync_layer(
@@ -797,6 +808,7 @@ impl GpuCompositor {
                 if cache.entries[i] != 0 {
                     self.atlas.release(cache.entries[i] - 1);
                 }
+                self.changes.cell(tx, ty);
                 cache.entries[i] = new_entry;
                 cache.revisions[i] = rev;
                 y0 = y0.min(ty);
@@ -834,17 +846,28 @@ impl GpuCompositor {
 }
 
 impl GpuCompositor {
-    /// Writes the canvas view's uniforms for a frame: `transform` maps screen
-    /// points to canvas pixels, `pixels_per_point` turns fragment positions
-    /// (physical pixels) into points. Call after [`sync`](Self::sync).
-    pub fn set_view(
+    /// Brings the cached canvas view up to date for a frame and records the
+    /// drawing into `encoder`; [`paint`](Self::paint) then copies it to the
+    /// screen. `transform` maps screen points to canvas pixels,
+    /// `pixels_per_point` turns fragment positions (physical pixels) into
+    /// points, `screen` is the render target's size and `viewport` the canvas
+    /// widget on it, both in physical pixels. Call after [`sync`](Self::sync).
+    ///
+    /// Draws all of the widget when the view, the layer stack, the document
+    /// size or the target changed, else only the screen area of tiles that
+    /// changed since the last update, else nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_view(
         &mut self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
         transform: &ViewTransform,
         pixels_per_point: f32,
         style: &CanvasStyle,
-    ) {
+        screen: [u32; 2],
+        viewport: PxRect,
+    ) -> ViewUpdate {
         let ppp = if pixels_per_point.is_finite() && pixels_per_point > 0.0 {
             pixels_per_point
         } else {
@@ -855,20 +878,82 @@ impl GpuCompositor {
         let pixels_per_fragment = 1.0 / (transform.zoom() * ppp);
         let samples = (pixels_per_fragment.ceil().clamp(1.0, 4.0) as u32).min(self.max_box_samples);
         let globals = self.globals_for(transform, ppp, samples, style);
-        queue.write_buffer(&self.globals, 0, bytemuck::bytes_of(&globals));
         self.ensure_bind_group(device);
+        let viewport = viewport.intersect(&PxRect::new(0, 0, screen[0], screen[1]));
+        let key = ViewKey {
+            globals: bytemuck::bytes_of(&globals).to_vec(),
+            viewport,
+            screen,
+        };
+        let changes = std::mem::take(&mut self.changes);
+        let doc_size = self.doc_size;
+        let update = self.view_cache.plan(device, key, changes, |cells| {
+            screen_rect_of_cells(cells, doc_size, transform, ppp)
+        });
+        let scissor = match update {
+            ViewUpdate::Unchanged => return update,
+            ViewUpdate::Full => viewport,
+            ViewUpdate::Partial(r) => r,
+        };
+        if scissor.is_empty() {
+            return update;
+        }
+        let (Some(target), Some((_, bind_group))) =
+            (self.view_cache.target_view(), &self.bind_group)
+        else {
+            // Only a bug reaches this: plan() made the target, and
+            // ensure_bind_group() the bind group.
+            self.view_cache.invalidate();
+            return ViewUpdate::Unchanged;
+        };
+        // The globals buffer is shared with the offscreen composite, so it is
+        // written for every draw, not only when the view changed.
+        queue.write_buffer(&self.globals, 0, bytemuck::bytes_of(&globals));
+        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("atelier canvas view cache"),
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view: target,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Load,
+                    store: wgpu::StoreOp::Store,
+                },
+            })],
+            ..Default::default()
+        });
+        pass.set_viewport(
+            viewport.x as f32,
+            viewport.y as f32,
+            viewport.w as f32,
+            viewport.h as f32,
+            0.0,
+            1.0,
+        );
+        pass.set_scissor_rect(scissor.x, scissor.y, scissor.w, scissor.h);
+        pass.set_pipeline(&self.view_pipeline);
+        pass.set_bind_group(0, bind_group, &[]);
+        pass.draw(0..3, 0..1);
+        update
     }
 
-    /// Draws the canvas view into `render_pass` (viewport and scissor as
-    /// egui_wgpu set them for the paint callback). Does nothing before the
-    /// first [`set_view`](Self::set_view).
+    /// Copies the cached canvas view into `render_pass` (viewport and scissor
+    /// as egui_wgpu set them for the paint callback). Does nothing before the
+    /// first [`update_view`](Self::update_view).
     pub fn paint(&self, render_pass: &mut wgpu::RenderPass<'_>) {
-        let Some((_, bind_group)) = &self.bind_group else {
-            return;
-        };
-        render_pass.set_pipeline(&self.display_pipeline);
-        render_pass.set_bind_group(0, bind_group, &[]);
-        render_pass.draw(0..3, 0..1);
+        self.view_cache.paint(render_pass);
+    }
+
+    /// Reads the cached view back (RGBA rows of the target's width, in the
+    /// display format's byte order); for tests. `None` before the first
+    /// [`update_view`](Self::update_view).
+    pub fn read_view_cache(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+    ) -> Option<Result<Vec<u8>, GpuError>> {
+        let texture = self.view_cache.texture()?;
+        Some(read_texture(device, queue, texture))
     }
 
     fn globals_for(
@@ -993,16 +1078,6 @@ impl GpuCompositor {
             view_formats: &[],
         });
         let view = target.create_view(&wgpu::TextureViewDescriptor::default());
-        // Buffer rows must be 256-byte aligned; the padding is dropped below.
-        let row = part.w * 4;
-        let padded_row =
-            row.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
-        let readback = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("atelier composite readback"),
-            size: u64::from(padded_row) * u64::from(part.h),
-            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
-            mapped_at_creation: false,
-        });
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("atelier offscreen composite"),
         });
@@ -1024,42 +1099,70 @@ impl GpuCompositor {
             pass.set_bind_group(0, bind_group, &[]);
             pass.draw(0..3, 0..1);
         }
-        encoder.copy_texture_to_buffer(
-            target.as_image_copy(),
-            wgpu::TexelCopyBufferInfo {
-                buffer: &readback,
-                layout: wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(padded_row),
-                    rows_per_image: Some(part.h),
-                },
-            },
-            size,
-        );
         queue.submit([encoder.finish()]);
-        let slice = readback.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            // The receiver waits below; a failed send only means it gave up.
-            let _ = tx.send(r);
-        });
-        device.poll(wgpu::PollType::wait_indefinitely())?;
-        rx.recv()
-            .map_err(|_| GpuError::Internal("map callback dropped"))??;
-        let mut px = Vec::with_capacity((row * part.h) as usize);
-        {
-            // Only a bug reaches the error: the whole buffer was just mapped.
-            let data = slice
-                .get_mapped_range()
-                .map_err(|_| GpuError::Internal("mapped readback range unavailable"))?;
-            for y in 0..part.h as usize {
-                let s = y * padded_row as usize;
-                px.extend_from_slice(&data[s..s + row as usize]);
-            }
-        }
-        readback.unmap();
-        Ok(px)
+        read_texture(device, queue, &target)
     }
+}
+
+/// Copies a 4-bytes-per-pixel texture back to memory (rows of `width * 4`
+/// bytes). Blocks until the GPU is done.
+fn read_texture(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    texture: &wgpu::Texture,
+) -> Result<Vec<u8>, GpuError> {
+    let size = texture.size();
+    // Buffer rows must be 256-byte aligned; the padding is dropped below.
+    let row = size.width * 4;
+    let padded_row =
+        row.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+    let readback = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("atelier readback"),
+        size: u64::from(padded_row) * u64::from(size.height),
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        mapped_at_creation: false,
+    });
+    let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+        label: Some("atelier readback"),
+    });
+    encoder.copy_texture_to_buffer(
+        texture.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &readback,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(padded_row),
+                rows_per_image: Some(size.height),
+            },
+        },
+        wgpu::Extent3d {
+            depth_or_array_layers: 1,
+            ..size
+        },
+    );
+    queue.submit([encoder.finish()]);
+    let slice = readback.slice(..);
+    let (tx, rx) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        // The receiver waits below; a failed send only means it gave up.
+        let _ = tx.send(r);
+    });
+    device.poll(wgpu::PollType::wait_indefinitely())?;
+    rx.recv()
+        .map_err(|_| GpuError::Internal("map callback dropped"))??;
+    let mut px = Vec::with_capacity((row * size.height) as usize);
+    {
+        // Only a bug reaches the error: the whole buffer was just mapped.
+        let data = slice
+            .get_mapped_range()
+            .map_err(|_| GpuError::Internal("mapped readback range unavailable"))?;
+        for y in 0..size.height as usize {
+            let s = y * padded_row as usize;
+            px.extend_from_slice(&data[s..s + row as usize]);
+        }
+    }
+    readback.unmap();
+    Ok(px)
 }
 
 /// The largest power of two `<= n` (at least 1). Array sizes stay powers of

@@ -6,7 +6,8 @@
 //!   callback resources at start-up.
 //! - [`CanvasPaintCallback`] is the per-frame draw data: a cheap clone of the
 //!   document plus the view. Its `prepare` syncs dirty tiles and writes the
-//!   uniforms; its `paint` draws one fullscreen triangle in the canvas rect.
+//!   uniforms, and redraws the part of the cached view that changed
+//!   (`view_cache`); its `paint` copies the cached view into the canvas rect.
 //! - [`CanvasView`] / [`ViewTransform`] hold zoom, pan and rotation and map
 //!   points both ways with the same math as the shader, so the UI maps the
 //!   pointer exactly as pixels are drawn.
@@ -18,12 +19,14 @@
 //! entry point) and `shaders/canvas.wgsl` (view, checkerboard, background).
 mod compositor;
 mod view;
+mod view_cache;
 
 use eframe::egui;
 use eframe::egui_wgpu::{self, wgpu};
 
 pub use compositor::{CanvasStyle, DisplayTarget, GpuCompositor, MAX_GPU_LAYERS, SyncStats};
 pub use view::{CanvasView, MAX_ZOOM, MIN_ZOOM, ViewTransform};
+pub use view_cache::{PxRect, ViewUpdate};
 
 use crate::document::{CanvasRect, Document};
 
@@ -175,7 +178,7 @@ impl egui_wgpu::CallbackTrait for CanvasPaintCallback {
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         screen_descriptor: &egui_wgpu::ScreenDescriptor,
-        _egui_encoder: &mut wgpu::CommandEncoder,
+        egui_encoder: &mut wgpu::CommandEncoder,
         callback_resources: &mut egui_wgpu::CallbackResources,
     ) -> Vec<wgpu::CommandBuffer> {
         let Some(compositor) = callback_resources.get_mut::<GpuCompositor>() else {
@@ -192,12 +195,26 @@ impl egui_wgpu::CallbackTrait for CanvasPaintCallback {
             // Logged here, once per distinct error; the rest of the canvas still draws.
             compositor.report(e);
         }
-        compositor.set_view(
+        // The widget in physical pixels, rounded exactly as egui_wgpu rounds
+        // the viewport it sets for `paint`.
+        let ppp = screen_descriptor.pixels_per_point;
+        let screen = screen_descriptor.size_in_pixels;
+        let v = egui::epaint::ViewportInPixels::from_points(&self.rect, ppp, screen);
+        let viewport = PxRect::new(
+            v.left_px.max(0) as u32,
+            v.top_px.max(0) as u32,
+            v.width_px.max(0) as u32,
+            v.height_px.max(0) as u32,
+        );
+        compositor.update_view(
             device,
             queue,
+            egui_encoder,
             &self.transform,
-            screen_descriptor.pixels_per_point,
+            ppp,
             &self.style,
+            screen,
+            viewport,
         );
         Vec::new()
     }
