@@ -666,6 +666,26 @@ fn keyboard_picks_previews_accepts_and_rejects_candidates() {
 }
 
 #[test]
+fn painting_on_the_canvas_dismisses_the_preview_but_keeps_the_candidate() {
+    let mut h = vary_harness();
+    h.state_mut().variations.count = 2;
+    vary_and_wait(&mut h);
+    h.key_press(egui::Key::Num1);
+    h.run_steps(2);
+    assert_eq!(h.state().variations.selected, Some(0));
+    let before = active_pixels(h.state());
+    let size = h.state().doc.width() as f32;
+    drag(
+        &mut h,
+        &[pos2(size * 0.2, size * 0.5), pos2(size * 0.8, size * 0.5)],
+    );
+    let app = h.state();
+    assert_eq!(app.variations.selected, None, "the preview is gone");
+    assert_eq!(app.variations.candidates.len(), 2, "both candidates wait");
+    assert_ne!(active_pixels(app), before, "the stroke was painted");
+}
+
+#[test]
 fn a_varied_selection_blends_back_with_a_feathered_edge() {
     let mut h = vary_harness();
     h.state_mut().variations.count = 1;

@@ -166,6 +166,10 @@ fn handle_tool_input(
             {
                 app.canvas_input.pressure = force.unwrap_or(1.0);
                 app.canvas_input.stroke_start = time;
+                // Working on the canvas dismisses a candidate's preview: it
+                // covers the canvas, so what the artist does would be hidden.
+                // The candidate stays in the grid.
+                app.variations.selected = None;
                 let tool = if alt && matches!(app.tool(), Tool::Brush | Tool::Eraser | Tool::Fill) {
                     Tool::Picker
                 } else {
