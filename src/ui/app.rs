@@ -903,6 +903,9 @@ impl eframe::App for AtelierApp {
         let training = self.refinement.running();
         if let (Some(stats), Some(start)) = (&mut self.frame_stats, start) {
             stats.end(start, training);
+            if stats.continuous {
+                ui.ctx().request_repaint();
+            }
         }
     }
 

@@ -2,6 +2,11 @@
 //! records how long each frame's UI work takes and the interval between
 //! frames, separately for frames while a refinement trains and frames
 //! without, and writes a summary to FILE every 30 frames and when it exits.
+//!
+//! An event-driven app draws a frame when something happens, so the interval
+//! between frames also measures how fast input arrives. With
+//! `ATELIER_FRAME_STATS_CONTINUOUS=1` the app redraws as fast as it can, and
+//! the interval is the frame time: UI work, rendering and presenting.
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -10,6 +15,8 @@ use serde::Serialize;
 /// Frames recorded so far.
 pub struct FrameStats {
     path: PathBuf,
+    /// Redraw continuously (see the module overview).
+    pub continuous: bool,
     last_start: Option<Instant>,
     /// (UI work ms, interval since the previous frame ms), by training or not.
     samples: [Vec<(f32, f32)>; 2],
@@ -52,6 +59,7 @@ impl FrameStats {
         let path = std::env::var_os("ATELIER_FRAME_STATS")?;
         Some(Self {
             path: path.into(),
+            continuous: std::env::var_os("ATELIER_FRAME_STATS_CONTINUOUS").is_some_and(|v| v == "1"),
             last_start: None,
             samples: [Vec::new(), Vec::new()],
         })

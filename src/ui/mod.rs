@@ -6,6 +6,7 @@
 //! machines ([`tools`]) whose gestures are undo transactions.
 pub mod app;
 pub mod autosave;
+pub mod background;
 pub mod canvas;
 pub mod commands;
 pub mod dialogs;

@@ -160,6 +160,7 @@ pub fn start(app: &mut AtelierApp, ctx: &egui::Context) {
     let spawned = std::thread::Builder::new()
         .name("refine".into())
         .spawn(move || {
+            super::background::run_this_thread_when_idle();
             let result = (|| -> Result<String, String> {
                 let mut store = ModelStore::open(&profile).map_err(|e| e.to_string())?;
                 let base = store

@@ -359,7 +359,12 @@ impl Variations {
             let ctx = ctx.clone();
             std::thread::Builder::new()
                 .name("gan-worker".into())
-                .spawn(move || worker(rx, rtx, ctx))
+                .spawn(move || {
+                    super::background::lower_this_thread_priority(
+                        super::background::GAN_WORKER_NICE,
+                    );
+                    worker(rx, rtx, ctx)
+                })
                 .map_err(|e| tracing::error!("cannot start the GAN worker: {e}"))
                 .ok();
             self.to_worker = Some(tx);
