@@ -730,6 +730,9 @@ impl AtelierApp {
     /// Draws the whole window. `AtelierApp` implements `eframe::App` with this.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        if ctx.input(|i| i.pointer.any_down() || i.events.iter().any(is_artist_input)) {
+            self.refinement.activity.touch();
+        }
         self.poll_file_job(&ctx);
         if let Some(job) = &self.fill_job {
             if job.apply_if_done(&mut self.doc, &mut self.history) {
@@ -896,13 +899,37 @@ impl AtelierApp {
     }
 }
 
+/// Input that means the artist is working (a refinement pauses for it).
+fn is_artist_input(e: &egui::Event) -> bool {
+    matches!(
+        e,
+        egui::Event::PointerMoved(_)
+            | egui::Event::PointerButton { .. }
+            | egui::Event::MouseWheel { .. }
+            | egui::Event::Key { .. }
+            | egui::Event::Text(_)
+            | egui::Event::Touch { .. }
+            | egui::Event::Zoom(_)
+            | egui::Event::Rotate(_)
+    )
+}
+
 impl eframe::App for AtelierApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let start = self.frame_stats.is_some().then(std::time::Instant::now);
         self.show(ui);
-        let training = self.refinement.running();
         if let (Some(stats), Some(start)) = (&mut self.frame_stats, start) {
-            stats.end(start, training);
+            use super::frame_stats::Phase;
+            let r = &self.refinement;
+            let phase = match &r.job {
+                None => Phase::Idle,
+                Some(_) if r.activity.active_within(super::background::YIELD_QUIET) => {
+                    Phase::TrainingPaused
+                }
+                Some(_) => Phase::Training,
+            };
+            let step = r.job.as_ref().map_or(0, |j| j.progress.0);
+            stats.end(start, phase, step);
             if stats.continuous {
                 ui.ctx().request_repaint();
             }

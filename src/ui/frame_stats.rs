@@ -1,7 +1,9 @@
 //! Frame timing for benchmarks: with `ATELIER_FRAME_STATS=FILE` set, the app
 //! records how long each frame's UI work takes and the interval between
-//! frames, separately for frames while a refinement trains and frames
-//! without, and writes a summary to FILE every 30 frames and when it exits.
+//! frames, separately for frames with no refinement, frames while one
+//! computes and frames while one is paused for the artist's input (see
+//! `background::ArtistActivity`), with the refinement steps made in each, and
+//! writes a summary to FILE every 30 frames and when it exits.
 //!
 //! An event-driven app draws a frame when something happens, so the interval
 //! between frames also measures how fast input arrives. With
@@ -18,14 +20,29 @@ pub struct FrameStats {
     /// Redraw continuously (see the module overview).
     pub continuous: bool,
     last_start: Option<Instant>,
-    /// (UI work ms, interval since the previous frame ms), by training or not.
-    samples: [Vec<(f32, f32)>; 2],
+    /// (UI work ms, interval since the previous frame ms), by [`Phase`].
+    samples: [Vec<(f32, f32)>; 3],
+    /// Refinement steps completed while in each phase.
+    steps: [u64; 3],
+    last_step: Option<u64>,
+}
+
+/// What the refinement was doing during a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// No refinement running.
+    Idle,
+    /// A refinement running and computing.
+    Training,
+    /// A refinement running but paused for the artist's input.
+    TrainingPaused,
 }
 
 /// Percentiles of one set of samples.
 #[derive(Serialize)]
 struct Summary {
     frames: usize,
+    refine_steps: u64,
     work_p50_ms: f32,
     work_p95_ms: f32,
     work_max_ms: f32,
@@ -34,7 +51,7 @@ struct Summary {
     interval_max_ms: f32,
 }
 
-fn summary(samples: &[(f32, f32)]) -> Summary {
+fn summary(samples: &[(f32, f32)], refine_steps: u64) -> Summary {
     let pick = |f: fn(&(f32, f32)) -> f32, q: f32| {
         let mut v: Vec<f32> = samples.iter().map(f).collect();
         v.sort_by(f32::total_cmp);
@@ -44,6 +61,7 @@ fn summary(samples: &[(f32, f32)]) -> Summary {
     };
     Summary {
         frames: samples.len(),
+        refine_steps,
         work_p50_ms: pick(|s| s.0, 0.5),
         work_p95_ms: pick(|s| s.0, 0.95),
         work_max_ms: pick(|s| s.0, 1.0),
@@ -61,20 +79,30 @@ impl FrameStats {
             path: path.into(),
             continuous: std::env::var_os("ATELIER_FRAME_STATS_CONTINUOUS").is_some_and(|v| v == "1"),
             last_start: None,
-            samples: [Vec::new(), Vec::new()],
+            samples: [Vec::new(), Vec::new(), Vec::new()],
+            steps: [0; 3],
+            last_step: None,
         })
     }
 
-    /// Call at the end of a frame's UI work, with the frame's start time.
-    pub fn end(&mut self, start: Instant, training: bool) {
+    /// Call at the end of a frame's UI work, with the frame's start time,
+    /// the refinement's phase and its step count (0 when none runs).
+    pub fn end(&mut self, start: Instant, phase: Phase, refine_step: u64) {
         let work = start.elapsed().as_secs_f32() * 1e3;
+        let i = phase as usize;
         if let Some(prev) = self.last_start {
             let interval = start.duration_since(prev).as_secs_f32() * 1e3;
-            self.samples[usize::from(training)].push((work, interval));
+            self.samples[i].push((work, interval));
         }
+        if let Some(last) = self.last_step
+            && refine_step > last
+        {
+            self.steps[i] += refine_step - last;
+        }
+        self.last_step = (phase != Phase::Idle).then_some(refine_step);
         self.last_start = Some(start);
         // Also every few seconds, so a benchmark that kills the app has data.
-        if (self.samples[0].len() + self.samples[1].len()).is_multiple_of(30) {
+        if self.samples.iter().map(Vec::len).sum::<usize>().is_multiple_of(30) {
             self.write();
         }
     }
@@ -85,10 +113,12 @@ impl FrameStats {
         struct Report {
             idle: Summary,
             training: Summary,
+            training_paused: Summary,
         }
         let report = Report {
-            idle: summary(&self.samples[0]),
-            training: summary(&self.samples[1]),
+            idle: summary(&self.samples[0], self.steps[0]),
+            training: summary(&self.samples[1], self.steps[1]),
+            training_paused: summary(&self.samples[2], self.steps[2]),
         };
         match serde_json::to_vec_pretty(&report) {
             Ok(json) => {

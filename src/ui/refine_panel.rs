@@ -75,6 +75,8 @@ pub struct Refinement {
     pub rename: Option<(String, String)>,
     /// A model file operation (export/import) in progress.
     pub file_op: Option<Receiver<Result<String, String>>>,
+    /// The artist's last input; a running refinement pauses while it is recent.
+    pub activity: super::background::ArtistActivity,
 }
 
 impl Refinement {
@@ -156,6 +158,8 @@ pub fn start(app: &mut AtelierApp, ctx: &egui::Context) {
     let (tx, rx) = channel();
     let cancel = Arc::new(AtomicBool::new(false));
     let stop = cancel.clone();
+    let between_steps = cancel.clone();
+    let activity = app.refinement.activity.clone();
     let ctx = ctx.clone();
     let spawned = std::thread::Builder::new()
         .name("refine".into())
@@ -189,6 +193,8 @@ pub fn start(app: &mut AtelierApp, ctx: &egui::Context) {
                         last = std::time::Instant::now();
                         ctx.request_repaint();
                     }
+                    // Step aside while the artist works (see ArtistActivity).
+                    activity.wait_for_quiet(super::background::YIELD_QUIET, &between_steps);
                 })
                 .map_err(|e| e.to_string())?;
                 store
@@ -377,12 +383,16 @@ pub fn progress(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>)
     };
     let (step, total, eta) = job.progress;
     ui.label(format!("Refining on {}", job.data));
-    ui.add(
-        egui::ProgressBar::new(step as f32 / total.max(1) as f32).text(format!(
-            "step {step} / {total}, about {} s left",
-            eta.as_secs()
-        )),
-    );
+    let text = if app
+        .refinement
+        .activity
+        .active_within(super::background::YIELD_QUIET)
+    {
+        format!("step {step} / {total}, paused while you work")
+    } else {
+        format!("step {step} / {total}, about {} s left", eta.as_secs())
+    };
+    ui.add(egui::ProgressBar::new(step as f32 / total.max(1) as f32).text(text));
     loss_plot(ui, &job.losses);
     if ui.button("Cancel refinement").clicked() {
         out.push(Command::CancelRefine);
