@@ -77,7 +77,8 @@ impl FrameStats {
         let path = std::env::var_os("ATELIER_FRAME_STATS")?;
         Some(Self {
             path: path.into(),
-            continuous: std::env::var_os("ATELIER_FRAME_STATS_CONTINUOUS").is_some_and(|v| v == "1"),
+            continuous: std::env::var_os("ATELIER_FRAME_STATS_CONTINUOUS")
+                .is_some_and(|v| v == "1"),
             last_start: None,
             samples: [Vec::new(), Vec::new(), Vec::new()],
             steps: [0; 3],
@@ -102,7 +103,13 @@ impl FrameStats {
         self.last_step = (phase != Phase::Idle).then_some(refine_step);
         self.last_start = Some(start);
         // Also every few seconds, so a benchmark that kills the app has data.
-        if self.samples.iter().map(Vec::len).sum::<usize>().is_multiple_of(30) {
+        if self
+            .samples
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>()
+            .is_multiple_of(30)
+        {
             self.write();
         }
     }
