@@ -7,15 +7,25 @@ use eframe::egui::{self, Color32};
 use super::app::AtelierApp;
 use super::commands::Command;
 use crate::document::blend::unpremultiply;
-use crate::document::{BlendMode, Layer, LayerId};
+use crate::document::{BlendMode, Layer, LayerId, TILE_SIZE, TileGrid};
 
 /// Thumbnail side in pixels.
 const THUMB: u32 = 40;
 
-/// Layer thumbnails, refreshed when the layer's pixels change.
+/// Layer thumbnails, refreshed when the layer's pixels change, at most every
+/// [`REFRESH`] while they keep changing (a stroke changes them every frame).
 #[derive(Default)]
 pub struct Thumbnails {
-    cache: HashMap<LayerId, (usize, u64, egui::TextureHandle)>,
+    cache: HashMap<LayerId, Cached>,
+}
+
+/// How often a changing layer's thumbnail is redrawn.
+const REFRESH: std::time::Duration = std::time::Duration::from_millis(250);
+
+struct Cached {
+    fingerprint: (usize, u64),
+    made: std::time::Instant,
+    texture: egui::TextureHandle,
 }
 
 /// A cheap fingerprint of a layer's pixels: the grid's address and the sum of
@@ -31,37 +41,96 @@ fn fingerprint(layer: &Layer) -> (usize, u64) {
 
 impl Thumbnails {
     fn get(&mut self, ctx: &egui::Context, layer: &Layer) -> egui::TextureId {
-        let (ptr, sum) = fingerprint(layer);
-        if let Some((p, s, tex)) = self.cache.get(&layer.id)
-            && *p == ptr
-            && *s == sum
-        {
-            return tex.id();
-        }
-        // Nearest sampling: a thumbnail reads only THUMB² pixels, whatever the canvas size.
-        let g = &layer.grid;
-        let scale = (g.width().max(g.height()) as f32 / THUMB as f32).max(1.0);
-        let (w, h) = (
-            ((g.width() as f32 / scale).ceil() as usize).max(1),
-            ((g.height() as f32 / scale).ceil() as usize).max(1),
-        );
-        let mut img = egui::ColorImage::filled([w, h], Color32::TRANSPARENT);
-        for y in 0..h {
-            for x in 0..w {
-                let p = g.pixel((x as f32 * scale) as u32, (y as f32 * scale) as u32);
-                let c = unpremultiply(p);
-                img.pixels[y * w + x] = Color32::from_rgba_unmultiplied(c[0], c[1], c[2], c[3]);
+        let fp = fingerprint(layer);
+        if let Some(c) = self.cache.get(&layer.id) {
+            if c.fingerprint == fp {
+                return c.texture.id();
+            }
+            let age = c.made.elapsed();
+            if age < REFRESH {
+                // Changed again soon after the last refresh: come back for it.
+                ctx.request_repaint_after(REFRESH - age);
+                return c.texture.id();
             }
         }
-        let tex = ctx.load_texture(
+        let (w, h, px) = thumbnail_pixels(&layer.grid, THUMB);
+        let mut img = egui::ColorImage::filled([w, h], Color32::TRANSPARENT);
+        for (out, p) in img.pixels.iter_mut().zip(px) {
+            let c = unpremultiply(p);
+            *out = Color32::from_rgba_unmultiplied(c[0], c[1], c[2], c[3]);
+        }
+        let made = std::time::Instant::now();
+        if let Some(c) = self.cache.get_mut(&layer.id) {
+            // Updated in place rather than a new texture each time.
+            c.texture.set(img, egui::TextureOptions::LINEAR);
+            (c.fingerprint, c.made) = (fp, made);
+            return c.texture.id();
+        }
+        let texture = ctx.load_texture(
             format!("thumb-{}", layer.id.0),
             img,
             egui::TextureOptions::LINEAR,
         );
-        let id = tex.id();
-        self.cache.insert(layer.id, (ptr, sum, tex));
+        let id = texture.id();
+        self.cache.insert(
+            layer.id,
+            Cached {
+                fingerprint: fp,
+                made,
+                texture,
+            },
+        );
         id
     }
+}
+
+/// A thumbnail of at most `side`² pixels (premultiplied RGBA), each pixel
+/// the exact average of the canvas area it covers, so that a thin stroke on
+/// a big canvas still shows (faintly) instead of falling between samples.
+/// Reads only the painted tiles; a full 2048² layer takes a few
+/// milliseconds, which is why [`Thumbnails`] refreshes at most a few times a
+/// second while a layer changes.
+fn thumbnail_pixels(g: &TileGrid, side: u32) -> (usize, usize, Vec<[u8; 4]>) {
+    let scale = (g.width().max(g.height()) as f64 / f64::from(side)).max(1.0);
+    let bins =
+        |len: u32| -> Vec<usize> { (0..len).map(|v| (f64::from(v) / scale) as usize).collect() };
+    let (bx, by) = (bins(g.width()), bins(g.height()));
+    let (w, h) = (bx[bx.len() - 1] + 1, by[by.len() - 1] + 1);
+    let (mut cols, mut rows) = (vec![0u64; w], vec![0u64; h]);
+    bx.iter().for_each(|&b| cols[b] += 1);
+    by.iter().for_each(|&b| rows[b] += 1);
+    let mut sums = vec![[0u64; 4]; w * h];
+    for c in g.coords() {
+        let Some(tile) = g.tile(c) else { continue };
+        let rect = c.rect().intersect(&crate::document::CanvasRect::new(
+            0,
+            0,
+            g.width(),
+            g.height(),
+        ));
+        for y in rect.y..rect.bottom() {
+            let row = &mut sums[by[y as usize] * w..][..w];
+            let ty = (y - rect.y + (rect.y % TILE_SIZE)) as usize;
+            for x in rect.x..rect.right() {
+                let tx = (x % TILE_SIZE) as usize;
+                let i = (ty * TILE_SIZE as usize + tx) * 4;
+                let p = &tile.px[i..i + 4];
+                let sum = &mut row[bx[x as usize]];
+                for k in 0..4 {
+                    sum[k] += u64::from(p[k]);
+                }
+            }
+        }
+    }
+    let px = sums
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let n = cols[i % w] * rows[i / w];
+            s.map(|v| ((v + n / 2) / n) as u8)
+        })
+        .collect();
+    (w, h, px)
 }
 
 /// Draws the panel; emits commands for every change.
@@ -239,4 +308,36 @@ fn egui_props(
     let mut q = p.clone();
     f(&mut q);
     q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::{CanvasRect, Document};
+
+    #[test]
+    fn a_thin_line_on_a_big_canvas_shows_in_every_thumbnail_column() {
+        let mut doc = Document::new(2048, 1024, [0; 4]).expect("valid size");
+        let id = doc.add_layer_with_pixels(
+            "line",
+            CanvasRect::new(0, 500, 2048, 2),
+            &[0, 0, 0, 255].repeat(2 * 2048),
+        );
+        let grid = &doc.layer(id).expect("layer").grid;
+        let (w, h, px) = thumbnail_pixels(grid, 40);
+        assert_eq!((w, h), (40, 20));
+        for x in 0..w {
+            let column_alpha: u32 = (0..h).map(|y| u32::from(px[y * w + x][3])).sum();
+            assert!(column_alpha > 0, "column {x} lost the line");
+        }
+        // Each pixel is the average of its area: 2 opaque rows of ~51.
+        let row = 500 * h / 1024;
+        assert!(
+            (9..=11).contains(&px[row * w + 7][3]),
+            "{:?}",
+            px[row * w + 7]
+        );
+        // Elsewhere the thumbnail stays transparent.
+        assert_eq!(px[0], [0, 0, 0, 0]);
+    }
 }
