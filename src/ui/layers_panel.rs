@@ -26,6 +26,7 @@ struct Cached {
     fingerprint: (usize, u64),
     made: std::time::Instant,
     texture: egui::TextureHandle,
+    sums: ThumbSums,
 }
 
 /// A cheap fingerprint of a layer's pixels: the grid's address and the sum of
@@ -53,22 +54,32 @@ impl Thumbnails {
                 return c.texture.id();
             }
         }
-        let (w, h, px) = thumbnail_pixels(&layer.grid, THUMB);
-        let mut img = egui::ColorImage::filled([w, h], Color32::TRANSPARENT);
-        for (out, p) in img.pixels.iter_mut().zip(px) {
-            let c = unpremultiply(p);
-            *out = Color32::from_rgba_unmultiplied(c[0], c[1], c[2], c[3]);
-        }
+        let g = &layer.grid;
+        let fresh = || ThumbSums::new(g.width(), g.height(), THUMB, g.coords().count());
+        let image = |sums: &mut ThumbSums| {
+            let px = sums.update(g);
+            let mut img = egui::ColorImage::filled([sums.w, sums.h], Color32::TRANSPARENT);
+            for (out, p) in img.pixels.iter_mut().zip(px) {
+                let c = unpremultiply(p);
+                *out = Color32::from_rgba_unmultiplied(c[0], c[1], c[2], c[3]);
+            }
+            img
+        };
         let made = std::time::Instant::now();
         if let Some(c) = self.cache.get_mut(&layer.id) {
+            if c.sums.size != (g.width(), g.height()) {
+                c.sums = fresh();
+            }
             // Updated in place rather than a new texture each time.
-            c.texture.set(img, egui::TextureOptions::LINEAR);
+            c.texture
+                .set(image(&mut c.sums), egui::TextureOptions::LINEAR);
             (c.fingerprint, c.made) = (fp, made);
             return c.texture.id();
         }
+        let mut sums = fresh();
         let texture = ctx.load_texture(
             format!("thumb-{}", layer.id.0),
-            img,
+            image(&mut sums),
             egui::TextureOptions::LINEAR,
         );
         let id = texture.id();
@@ -78,6 +89,7 @@ impl Thumbnails {
                 fingerprint: fp,
                 made,
                 texture,
+                sums,
             },
         );
         id
@@ -87,50 +99,106 @@ impl Thumbnails {
 /// A thumbnail of at most `side`² pixels (premultiplied RGBA), each pixel
 /// the exact average of the canvas area it covers, so that a thin stroke on
 /// a big canvas still shows (faintly) instead of falling between samples.
-/// Reads only the painted tiles; a full 2048² layer takes a few
-/// milliseconds, which is why [`Thumbnails`] refreshes at most a few times a
-/// second while a layer changes.
-fn thumbnail_pixels(g: &TileGrid, side: u32) -> (usize, usize, Vec<[u8; 4]>) {
-    let scale = (g.width().max(g.height()) as f64 / f64::from(side)).max(1.0);
-    let bins =
-        |len: u32| -> Vec<usize> { (0..len).map(|v| (f64::from(v) / scale) as usize).collect() };
-    let (bx, by) = (bins(g.width()), bins(g.height()));
-    let (w, h) = (bx[bx.len() - 1] + 1, by[by.len() - 1] + 1);
-    let (mut cols, mut rows) = (vec![0u64; w], vec![0u64; h]);
-    bx.iter().for_each(|&b| cols[b] += 1);
-    by.iter().for_each(|&b| rows[b] += 1);
-    let mut sums = vec![[0u64; 4]; w * h];
-    for c in g.coords() {
-        let Some(tile) = g.tile(c) else { continue };
-        let rect = c.rect().intersect(&crate::document::CanvasRect::new(
-            0,
-            0,
-            g.width(),
-            g.height(),
-        ));
-        for y in rect.y..rect.bottom() {
-            let row = &mut sums[by[y as usize] * w..][..w];
-            let ty = (y - rect.y + (rect.y % TILE_SIZE)) as usize;
-            for x in rect.x..rect.right() {
-                let tx = (x % TILE_SIZE) as usize;
-                let i = (ty * TILE_SIZE as usize + tx) * 4;
-                let p = &tile.px[i..i + 4];
-                let sum = &mut row[bx[x as usize]];
-                for k in 0..4 {
-                    sum[k] += u64::from(p[k]);
+///
+/// Kept per layer and updated incrementally: each tile cell's contribution to
+/// the thumbnail's bins is remembered with the cell's revision, so a refresh
+/// during a stroke reads only the few cells the stroke changed (a full 2048²
+/// layer read from scratch takes ~10 ms, too long for a frame).
+/// A thumbnail pixel (bin) and the RGBA sums one cell adds to it.
+type BinSum = (usize, [u64; 4]);
+
+struct ThumbSums {
+    size: (u32, u32),
+    /// Thumbnail size.
+    w: usize,
+    h: usize,
+    /// Thumbnail column / row of each canvas column / row.
+    bx: Vec<usize>,
+    by: Vec<usize>,
+    /// Canvas pixels per thumbnail column / row.
+    cols: Vec<u64>,
+    rows: Vec<u64>,
+    /// Per cell: the revision summed, and its (bin, RGBA sums).
+    cells: Vec<(u64, Vec<BinSum>)>,
+}
+
+impl ThumbSums {
+    fn new(width: u32, height: u32, side: u32, cell_count: usize) -> Self {
+        let scale = (width.max(height) as f64 / f64::from(side)).max(1.0);
+        let bins = |len: u32| -> Vec<usize> {
+            (0..len).map(|v| (f64::from(v) / scale) as usize).collect()
+        };
+        let (bx, by) = (bins(width), bins(height));
+        let (w, h) = (bx[bx.len() - 1] + 1, by[by.len() - 1] + 1);
+        let (mut cols, mut rows) = (vec![0u64; w], vec![0u64; h]);
+        bx.iter().for_each(|&b| cols[b] += 1);
+        by.iter().for_each(|&b| rows[b] += 1);
+        Self {
+            size: (width, height),
+            w,
+            h,
+            bx,
+            by,
+            cols,
+            rows,
+            cells: vec![(0, Vec::new()); cell_count],
+        }
+    }
+
+    /// Brings the sums up to date with `g` and returns the thumbnail.
+    fn update(&mut self, g: &TileGrid) -> Vec<[u8; 4]> {
+        for (i, c) in g.coords().enumerate() {
+            let rev = g.revision(c);
+            let Some(cell) = self.cells.get_mut(i) else {
+                break;
+            };
+            if cell.0 == rev && rev != 0 {
+                continue;
+            }
+            cell.0 = rev;
+            cell.1.clear();
+            let Some(tile) = g.tile(c) else { continue };
+            let rect = c.rect().intersect(&crate::document::CanvasRect::new(
+                0,
+                0,
+                self.size.0,
+                self.size.1,
+            ));
+            for y in rect.y..rect.bottom() {
+                let row = self.by[y as usize] * self.w;
+                let ty = (y % TILE_SIZE) as usize;
+                for x in rect.x..rect.right() {
+                    let i = (ty * TILE_SIZE as usize + (x % TILE_SIZE) as usize) * 4;
+                    let p = &tile.px[i..i + 4];
+                    let bin = row + self.bx[x as usize];
+                    // A cell spans at most a few bins: find or add it.
+                    let sum = match cell.1.iter_mut().find(|(b, _)| *b == bin) {
+                        Some((_, sum)) => sum,
+                        None => {
+                            cell.1.push((bin, [0; 4]));
+                            &mut cell.1.last_mut().expect("just pushed").1
+                        }
+                    };
+                    for k in 0..4 {
+                        sum[k] += u64::from(p[k]);
+                    }
                 }
             }
         }
+        let mut sums = vec![[0u64; 4]; self.w * self.h];
+        for (bin, sum) in self.cells.iter().flat_map(|(_, v)| v) {
+            for k in 0..4 {
+                sums[*bin][k] += sum[k];
+            }
+        }
+        sums.iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let n = self.cols[i % self.w] * self.rows[i / self.w];
+                s.map(|v| ((v + n / 2) / n) as u8)
+            })
+            .collect()
     }
-    let px = sums
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let n = cols[i % w] * rows[i / w];
-            s.map(|v| ((v + n / 2) / n) as u8)
-        })
-        .collect();
-    (w, h, px)
 }
 
 /// Draws the panel; emits commands for every change.
@@ -324,7 +392,9 @@ mod tests {
             &[0, 0, 0, 255].repeat(2 * 2048),
         );
         let grid = &doc.layer(id).expect("layer").grid;
-        let (w, h, px) = thumbnail_pixels(grid, 40);
+        let mut sums = ThumbSums::new(2048, 1024, 40, grid.coords().count());
+        let px = sums.update(grid);
+        let (w, h) = (sums.w, sums.h);
         assert_eq!((w, h), (40, 20));
         for x in 0..w {
             let column_alpha: u32 = (0..h).map(|y| u32::from(px[y * w + x][3])).sum();
@@ -339,5 +409,15 @@ mod tests {
         );
         // Elsewhere the thumbnail stays transparent.
         assert_eq!(px[0], [0, 0, 0, 0]);
+        // An edit updates it incrementally to what a fresh computation gives.
+        doc.grid_mut(id).expect("layer").write_rect(
+            CanvasRect::new(100, 100, 30, 30),
+            &[200, 0, 0, 255].repeat(900),
+        );
+        let grid = &doc.layer(id).expect("layer").grid;
+        let updated = sums.update(grid);
+        assert_ne!(updated, px);
+        let mut from_scratch = ThumbSums::new(2048, 1024, 40, grid.coords().count());
+        assert_eq!(updated, from_scratch.update(grid));
     }
 }
