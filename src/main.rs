@@ -3,6 +3,8 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    // SAFETY: first thing in main, before any thread is started.
+    unsafe { atelier::render::gpu::tune_software_rasteriser() };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -102,6 +102,27 @@ pub fn composite_offscreen(
     compositor.composite_offscreen(device, queue, doc, rect)
 }
 
+/// Gives Mesa's software rasteriser (llvmpipe / lavapipe, what renders the
+/// window on a machine without a GPU) two threads per core, unless
+/// `LP_NUM_THREADS` is set already. Its default of one per core leaves cores
+/// idle whenever the UI thread or the X server takes one: measured with
+/// `scripts/bench-ui-during-refine.sh` on 2 cores, frame time p95 while
+/// painting during a refinement went from 41 to 34.5 ms (BENCHMARKS.md).
+/// GPU drivers ignore the variable.
+///
+/// # Safety
+/// Sets an environment variable: call at the start of `main`, before any
+/// other thread exists.
+pub unsafe fn tune_software_rasteriser() {
+    const VAR: &str = "LP_NUM_THREADS";
+    if std::env::var_os(VAR).is_some() {
+        return;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    // SAFETY: the caller guarantees no other thread reads the environment.
+    unsafe { std::env::set_var(VAR, (2 * cores).min(16).to_string()) };
+}
+
 /// Creates the compositor for eframe's render state and stores it in the
 /// callback resources (once, at start-up: `cc.wgpu_render_state`). Assumes
 /// eframe's defaults of no MSAA and no depth buffer; otherwise use
