@@ -1,5 +1,7 @@
 //! The long-lived GPU compositor: sparse tile atlas, per-layer tile index,
 //! pipelines, and the dirty-tile sync that keeps them equal to a document.
+//! The sync also records which cells changed, so that the cached canvas view
+//! (`view_cache`) is redrawn only there.
 //!
 //! Memory is proportional to the painted tiles, not to the canvas: a cell
 //! costs 4 bytes of index per layer, and only cells holding a non-transparent
