@@ -135,13 +135,6 @@ fn pixel_at(c: vec2<f32>) -> vec2<i32> {
     return vec2<i32>(floor(c));
 }
 
-// A triangle that covers the whole viewport; no vertex buffer needed.
-@vertex
-fn vs_fullscreen(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
-    let uv = vec2<f32>(f32((i << 1u) & 2u), f32(i & 2u));
-    return vec4<f32>(uv * 2.0 - 1.0, 0.0, 1.0);
-}
-
 // Offscreen composite: premultiplied RGBA, transparent outside the document.
 // The unorm render target rounds to 8 bits once, as the CPU reference does.
 @fragment

@@ -35,8 +35,11 @@ const INITIAL_REGIONS: u32 = 4;
 /// any document fits the device's texture limits.
 const MAX_CHUNK_SIDE: u32 = 2048;
 
-/// The shader source: shared compositing code plus the canvas view.
+/// The shader source: the fullscreen vertex stage, shared compositing code
+/// and the canvas view.
 const SHADER_SOURCE: &str = concat!(
+    include_str!("../../../shaders/fullscreen.wgsl"),
+    "\n",
     include_str!("../../../shaders/composite.wgsl"),
     "\n",
     include_str!("../../../shaders/canvas.wgsl")
@@ -512,7 +515,7 @@ impl GpuCompositor {
     /// render pass the canvas view is drawn into.
     pub fn new(device: &wgpu::Device, target: DisplayTarget) -> Self {
         let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("atelier composite.wgsl + canvas.wgsl"),
+            label: Some("atelier fullscreen.wgsl + composite.wgsl + canvas.wgsl"),
             source: wgpu::ShaderSource::Wgsl(SHADER_SOURCE.into()),
         });
         let uniform = |binding, size: usize| wgpu::BindGroupLayoutEntry {
@@ -549,42 +552,17 @@ impl GpuCompositor {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let pipeline = |label, entry: &str, format, samples, depth: Option<wgpu::TextureFormat>| {
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some(label),
-                layout: Some(&pipeline_layout),
-                vertex: wgpu::VertexState {
-                    module: &shader,
-                    entry_point: Some("vs_fullscreen"),
-                    compilation_options: Default::default(),
-                    buffers: &[],
-                },
-                primitive: wgpu::PrimitiveState::default(),
-                // Matches egui's pass; the canvas neither tests nor writes depth.
-                depth_stencil: depth.map(|format| wgpu::DepthStencilState {
-                    format,
-                    depth_write_enabled: Some(false),
-                    depth_compare: Some(wgpu::CompareFunction::Always),
-                    stencil: Default::default(),
-                    bias: Default::default(),
-                }),
-                multisample: wgpu::MultisampleState {
-                    count: samples,
-                    ..Default::default()
-                },
-                fragment: Some(wgpu::FragmentState {
-                    module: &shader,
-                    entry_point: Some(entry),
-                    compilation_options: Default::default(),
-                    targets: &[Some(wgpu::ColorTargetState {
-                        format,
-                        blend: None,
-                        write_mask: wgpu::ColorWrites::ALL,
-                    })],
-                }),
-                multiview_mask: None,
-                cache: None,
-            })
+        let pipeline = |label, entry, format, samples, depth| {
+            fullscreen_pipeline(
+                device,
+                &pipeline_layout,
+                &shader,
+                label,
+                entry,
+                format,
+                samples,
+                depth,
+            )
         };
         // The view is drawn into the cache texture (display format, one
         // sample, no depth); the cache's own pipeline matches egui's pass.
@@ -1104,6 +1082,58 @@ impl GpuCompositor {
         queue.submit([encoder.finish()]);
         read_texture(device, queue, &target)
     }
+}
+
+/// A pipeline that runs fragment `entry` of `shader` over the viewport with
+/// one fullscreen triangle (`vs_fullscreen` in `shaders/fullscreen.wgsl`),
+/// writing `format` without blending into a pass of `samples` samples and,
+/// if given, a depth/stencil attachment it neither tests nor writes (as
+/// egui's pass has).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn fullscreen_pipeline(
+    device: &wgpu::Device,
+    layout: &wgpu::PipelineLayout,
+    shader: &wgpu::ShaderModule,
+    label: &str,
+    entry: &str,
+    format: wgpu::TextureFormat,
+    samples: u32,
+    depth: Option<wgpu::TextureFormat>,
+) -> wgpu::RenderPipeline {
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(label),
+        layout: Some(layout),
+        vertex: wgpu::VertexState {
+            module: shader,
+            entry_point: Some("vs_fullscreen"),
+            compilation_options: Default::default(),
+            buffers: &[],
+        },
+        primitive: wgpu::PrimitiveState::default(),
+        depth_stencil: depth.map(|format| wgpu::DepthStencilState {
+            format,
+            depth_write_enabled: Some(false),
+            depth_compare: Some(wgpu::CompareFunction::Always),
+            stencil: Default::default(),
+            bias: Default::default(),
+        }),
+        multisample: wgpu::MultisampleState {
+            count: samples,
+            ..Default::default()
+        },
+        fragment: Some(wgpu::FragmentState {
+            module: shader,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            targets: &[Some(wgpu::ColorTargetState {
+                format,
+                blend: None,
+                write_mask: wgpu::ColorWrites::ALL,
+            })],
+        }),
+        multiview_mask: None,
+        cache: None,
+    })
 }
 
 /// Copies a 4-bytes-per-pixel texture back to memory (rows of `width * 4`

@@ -16,7 +16,9 @@
 //!   within 1/255 per channel.
 //!
 //! Shaders live in `shaders/composite.wgsl` (bindings, blend math, offscreen
-//! entry point) and `shaders/canvas.wgsl` (view, checkerboard, background).
+//! entry point), `shaders/canvas.wgsl` (view, checkerboard, background),
+//! `shaders/view_cache.wgsl` (the copy to the screen) and
+//! `shaders/fullscreen.wgsl` (the vertex stage they share).
 mod compositor;
 mod view;
 mod view_cache;

@@ -149,9 +149,14 @@ impl ViewCache {
     /// texture has the display's colour format, so the copy is exact.
     pub fn new(device: &wgpu::Device, display: super::DisplayTarget) -> Self {
         let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("atelier view_cache.wgsl"),
+            label: Some("atelier fullscreen.wgsl + view_cache.wgsl"),
             source: wgpu::ShaderSource::Wgsl(
-                include_str!("../../../shaders/view_cache.wgsl").into(),
+                concat!(
+                    include_str!("../../../shaders/fullscreen.wgsl"),
+                    "\n",
+                    include_str!("../../../shaders/view_cache.wgsl")
+                )
+                .into(),
             ),
         });
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
@@ -172,43 +177,16 @@ impl ViewCache {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let blit_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("atelier view cache copy"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_fullscreen"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState::default(),
-            // Matches egui's pass; the canvas neither tests nor writes depth.
-            depth_stencil: display
-                .depth_stencil_format
-                .map(|format| wgpu::DepthStencilState {
-                    format,
-                    depth_write_enabled: Some(false),
-                    depth_compare: Some(wgpu::CompareFunction::Always),
-                    stencil: Default::default(),
-                    bias: Default::default(),
-                }),
-            multisample: wgpu::MultisampleState {
-                count: display.msaa_samples.max(1),
-                ..Default::default()
-            },
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_view_cache"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: display.format,
-                    blend: None,
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        let blit_pipeline = super::compositor::fullscreen_pipeline(
+            device,
+            &pipeline_layout,
+            &shader,
+            "atelier view cache copy",
+            "fs_view_cache",
+            display.format,
+            display.msaa_samples.max(1),
+            display.depth_stencil_format,
+        );
         Self {
             format: display.format,
             layout,
