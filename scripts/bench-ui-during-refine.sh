@@ -11,25 +11,17 @@
 set -uo pipefail
 BIN="${1:-target/release/atelier}"
 OUT="$(mktemp -d)"
-DISPLAY_NUM=":$((90 + RANDOM % 100))"
-Xvfb "$DISPLAY_NUM" -screen 0 1400x900x24 -nolisten tcp >/dev/null 2>&1 &
-XVFB=$!
+# shellcheck source=lib/xwindow.sh
+source "$(dirname "$0")/lib/xwindow.sh"
+start_xvfb
 trap 'kill $XVFB 2>/dev/null; kill $APP 2>/dev/null' EXIT
-export DISPLAY="$DISPLAY_NUM"
 export XDG_DATA_HOME="$OUT/data" XDG_CONFIG_HOME="$OUT/config"
 mkdir -p "$XDG_CONFIG_HOME/atelier"
 # A refinement long enough to paint through.
 echo '{"refine_steps": 400}' >"$XDG_CONFIG_HOME/atelier/settings.json"
-for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
 ATELIER_FRAME_STATS_CONTINUOUS="${CONTINUOUS:-1}" ATELIER_FRAME_STATS="$OUT/frames.json" "$BIN" >"$OUT/app.log" 2>&1 &
 APP=$!
-WIN=""
-for _ in $(seq 600); do
-  WIN=$(xdotool search --onlyvisible --name 'Atelier$' 2>/dev/null | head -n1)
-  [ -n "$WIN" ] && break
-  sleep 0.05
-done
-[ -n "$WIN" ] || { cat "$OUT/app.log"; echo "no window"; exit 1; }
+wait_for_window || { cat "$OUT/app.log"; echo "no window"; exit 1; }
 sleep 2
 xdotool windowfocus --sync "$WIN" 2>/dev/null || true
 # One xdotool process per stroke (its own `sleep` paces the moves): starting

@@ -5,29 +5,20 @@
 set -uo pipefail
 BIN="${1:?usage: window-smoke.sh PATH/TO/atelier}"
 OUT="$(dirname "$BIN")/../window-smoke.png"
-DISPLAY_NUM=":$((90 + RANDOM % 100))"
-Xvfb "$DISPLAY_NUM" -screen 0 1400x900x24 -nolisten tcp >/dev/null 2>&1 &
-XVFB=$!
+# shellcheck source=lib/xwindow.sh
+source "$(dirname "$0")/lib/xwindow.sh"
+start_xvfb
 trap 'kill $XVFB 2>/dev/null' EXIT
-export DISPLAY="$DISPLAY_NUM"
 # Keep the autosave/recovery file of this run away from the user's own.
 XDG_DATA_HOME="$(mktemp -d)"
 export XDG_DATA_HOME
-for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
 
 fail() { echo "window smoke: $1"; echo "window-smoke: 0 passed, 1 failed"; exit 1; }
 
 start=$(date +%s.%N)
 "$BIN" >"$(dirname "$BIN")/../window-smoke.log" 2>&1 &
 APP=$!
-# Poll every 50 ms (xdotool's own --sync polls every half second).
-WIN=""
-for _ in $(seq 600); do
-  WIN=$(xdotool search --onlyvisible --name 'Atelier$' 2>/dev/null | head -n1)
-  [ -n "$WIN" ] && break
-  sleep 0.05
-done
-[ -n "$WIN" ] || { kill $APP 2>/dev/null; cat "$(dirname "$BIN")/../window-smoke.log"; fail "no window appeared within 30 s"; }
+wait_for_window || { kill $APP 2>/dev/null; cat "$(dirname "$BIN")/../window-smoke.log"; fail "no window appeared within 30 s"; }
 shown=$(date +%s.%N)
 sleep 2
 # Paint a stroke across the canvas with real X pointer events.
