@@ -619,6 +619,12 @@ fn vary_harness() -> Harness<'static, AtelierApp> {
 
 fn vary_and_wait(h: &mut Harness<'static, AtelierApp>) {
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::G);
+    wait_for_candidates(h);
+}
+
+/// Lets the request just made reach the worker, waits for its candidates and
+/// lets them land in the grid.
+fn wait_for_candidates(h: &mut Harness<'static, AtelierApp>) {
     h.run_steps(1);
     let error = h
         .state_mut()
@@ -740,13 +746,7 @@ fn best_of_k_shows_the_critics_favourites_and_more_like_this_stays_close() {
     let z = v.candidates[0].z.clone();
     h.state_mut().variations.best_of = 0;
     h.get_by_label("More like 1").click();
-    h.run_steps(1);
-    let error = h
-        .state_mut()
-        .variations
-        .wait(std::time::Duration::from_secs(120));
-    assert_eq!(error, None);
-    h.run_steps(2);
+    wait_for_candidates(&mut h);
     let v = &h.state().variations;
     assert_eq!(v.candidates.len(), 2);
     for c in &v.candidates {
@@ -758,6 +758,22 @@ fn best_of_k_shows_the_critics_favourites_and_more_like_this_stays_close() {
                 .sqrt();
         let prior: f32 = (z.len() as f32).sqrt();
         assert!(d < 0.6 * prior, "distance {d} from the chosen code");
+    }
+}
+
+/// Runs frames (20 ms apart, at most `frames`) until `done` holds, for
+/// background jobs the app polls each frame.
+fn run_until(
+    h: &mut Harness<'static, AtelierApp>,
+    frames: usize,
+    done: impl Fn(&AtelierApp) -> bool,
+) {
+    for _ in 0..frames {
+        h.run_steps(1);
+        if done(h.state()) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
@@ -793,13 +809,7 @@ fn refine_makes_a_version_that_vary_uses_and_the_models_window_rolls_back() {
     h.get_by_label("Models…").click();
     h.run_steps(4);
     h.get_by_label("Import my work…").click();
-    for _ in 0..200 {
-        h.run_steps(1);
-        if h.state().refinement.portfolio.is_none() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    run_until(&mut h, 200, |app| app.refinement.portfolio.is_none());
     assert!(
         h.state().status.contains("broken.png"),
         "{}",
@@ -819,13 +829,7 @@ fn refine_makes_a_version_that_vary_uses_and_the_models_window_rolls_back() {
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::R);
     h.run_steps(1);
     assert!(h.state().refinement.running());
-    for _ in 0..3000 {
-        h.run_steps(1);
-        if !h.state().refinement.running() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    run_until(&mut h, 3000, |app| !app.refinement.running());
     let app = h.state();
     assert!(app.status.starts_with("Refined"), "{}", app.status);
     let (versions, current) = app.refinement.listing.clone().expect("listing");
