@@ -68,7 +68,8 @@ pub struct AtelierApp {
     pub(super) offer_recovery: Option<std::path::PathBuf>,
     /// A flood fill being computed.
     pub(super) fill_job: Option<super::tools::FillJob>,
-    dialogs: Box<dyn FileDialogs>,
+    /// File and folder pickers (a test double in tests).
+    pub(super) dialogs: Box<dyn FileDialogs>,
     title: String,
     stroke_seed: u64,
 }
@@ -95,16 +96,6 @@ impl AtelierApp {
         self.refinement.profile = Some(dir);
         self.refinement.refresh();
         super::refine_panel::use_current_model(self);
-    }
-
-    /// The model-export file dialog (the models window).
-    pub(super) fn dialogs_export_model(&self, suggested: &str) -> Option<std::path::PathBuf> {
-        self.dialogs.export_model(suggested)
-    }
-
-    /// The model-import file dialog (the models window).
-    pub(super) fn dialogs_import_model(&self) -> Option<std::path::PathBuf> {
-        self.dialogs.import_model()
     }
 
     /// Reads preferences from `path` and writes them back there on changes
@@ -923,9 +914,7 @@ impl eframe::App for AtelierApp {
             let r = &self.refinement;
             let phase = match &r.job {
                 None => Phase::Idle,
-                Some(_) if r.activity.active_within(super::background::YIELD_QUIET) => {
-                    Phase::TrainingPaused
-                }
+                Some(_) if r.paused_for_artist() => Phase::TrainingPaused,
                 Some(_) => Phase::Training,
             };
             let step = r.job.as_ref().map_or(0, |j| j.progress.0);

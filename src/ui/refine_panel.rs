@@ -85,6 +85,12 @@ impl Refinement {
         self.job.is_some()
     }
 
+    /// Whether a running refinement is waiting for the artist to stop
+    /// (see [`super::background::ArtistActivity`]).
+    pub fn paused_for_artist(&self) -> bool {
+        self.running() && self.activity.active_within(super::background::YIELD_QUIET)
+    }
+
     fn store(&self) -> Result<ModelStore, String> {
         let dir = self
             .profile
@@ -383,11 +389,7 @@ pub fn progress(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>)
     };
     let (step, total, eta) = job.progress;
     ui.label(format!("Refining on {}", job.data));
-    let text = if app
-        .refinement
-        .activity
-        .active_within(super::background::YIELD_QUIET)
-    {
+    let text = if app.refinement.paused_for_artist() {
         format!("step {step} / {total}, paused while you work")
     } else {
         format!("step {step} / {total}, about {} s left", eta.as_secs())
@@ -538,7 +540,7 @@ enum ModelAction {
 fn apply_model_action(app: &mut AtelierApp, action: ModelAction) {
     let result: Result<String, String> = (|| match action {
         ModelAction::Export(id) => {
-            let Some(dest) = app.dialogs_export_model(&format!("{id}.safetensors")) else {
+            let Some(dest) = app.dialogs.export_model(&format!("{id}.safetensors")) else {
                 return Ok(String::new());
             };
             model_file_op(app, move |s| {
@@ -549,7 +551,7 @@ fn apply_model_action(app: &mut AtelierApp, action: ModelAction) {
             Ok(String::new())
         }
         ModelAction::Import => {
-            let Some(file) = app.dialogs_import_model() else {
+            let Some(file) = app.dialogs.import_model() else {
                 return Ok(String::new());
             };
             model_file_op(app, move |s| {
