@@ -12,6 +12,8 @@ use image::RgbImage;
 
 use crate::gan::trainer::Progress;
 use crate::gan::{GanError, TrainConfig, Trainer, VariationModel};
+use crate::refine::CandidateHistory;
+use crate::refine::history::Decision;
 
 /// What a refinement learns from.
 #[derive(Default)]
@@ -25,6 +27,34 @@ pub struct RefineData {
 }
 
 impl RefineData {
+    /// The accepted and rejected candidates of `history` as (input, candidate)
+    /// pairs at the input's size (records whose images cannot be decoded are
+    /// left out); no portfolio.
+    pub fn from_decisions(history: &CandidateHistory) -> Self {
+        let mut data = Self::default();
+        for r in &history.records {
+            let (Ok(input), Ok(out)) = (history.image(&r.input), history.image(&r.output)) else {
+                continue;
+            };
+            let out = if out.dimensions() == input.dimensions() {
+                out
+            } else {
+                image::imageops::resize(
+                    &out,
+                    input.width(),
+                    input.height(),
+                    image::imageops::FilterType::Triangle,
+                )
+            };
+            match r.decision {
+                Decision::Accepted => data.accepted.push((input, out)),
+                Decision::Rejected => data.rejected.push((input, out)),
+                Decision::Pending => {}
+            }
+        }
+        data
+    }
+
     /// Whether there is anything to learn from.
     pub fn is_empty(&self) -> bool {
         self.portfolio.is_empty() && self.accepted.is_empty()

@@ -15,8 +15,6 @@ use eframe::egui;
 
 use super::app::AtelierApp;
 use super::commands::Command;
-use crate::refine::CandidateHistory;
-use crate::refine::history::Decision;
 use crate::refine::job::{RefineConfig, RefineData, refine};
 use crate::refine::versions::{ModelStore, VersionEntry};
 
@@ -113,33 +111,6 @@ fn portfolio_dir(profile: &Path) -> PathBuf {
     profile.join("portfolio")
 }
 
-/// Decodes the accepted and rejected candidates as (input, candidate) pairs
-/// at the input's size.
-fn decision_pairs(history: &CandidateHistory) -> RefineData {
-    let mut data = RefineData::default();
-    for r in &history.records {
-        let (Ok(input), Ok(out)) = (history.image(&r.input), history.image(&r.output)) else {
-            continue;
-        };
-        let out = if out.dimensions() == input.dimensions() {
-            out
-        } else {
-            image::imageops::resize(
-                &out,
-                input.width(),
-                input.height(),
-                image::imageops::FilterType::Triangle,
-            )
-        };
-        match r.decision {
-            Decision::Accepted => data.accepted.push((input, out)),
-            Decision::Rejected => data.rejected.push((input, out)),
-            Decision::Pending => {}
-        }
-    }
-    data
-}
-
 /// Starts fine-tuning the current model on the portfolio and the project's
 /// decisions.
 pub fn start(app: &mut AtelierApp, ctx: &egui::Context) {
@@ -176,7 +147,7 @@ pub fn start(app: &mut AtelierApp, ctx: &egui::Context) {
                 let base = store
                     .load_current(tch::Device::cuda_if_available())
                     .map_err(|e| e.to_string())?;
-                let mut data = decision_pairs(&history);
+                let mut data = RefineData::from_decisions(&history);
                 let paths = crate::gan::data::scan(&portfolio_dir(&profile)).unwrap_or_default();
                 data.portfolio = crate::gan::data::load_images(&paths, 384, 1).images;
                 let _ = tx.send(RefineReport::Started(format!(
