@@ -94,8 +94,7 @@ impl AtelierApp {
     /// Vary uses its current version.
     pub fn set_profile_dir(&mut self, dir: std::path::PathBuf) {
         self.refinement.profile = Some(dir);
-        self.refinement.refresh();
-        super::refine_panel::use_current_model(self);
+        super::refine_panel::sync_models(self);
     }
 
     /// Reads preferences from `path` and writes them back there on changes

@@ -99,10 +99,7 @@ impl Refinement {
 
     /// Re-reads the profile's version list (small JSON).
     pub fn refresh(&mut self) {
-        self.listing = self
-            .store()
-            .ok()
-            .map(|s| (s.versions().to_vec(), s.current().map(str::to_owned)));
+        self.listing = self.store().ok().map(|s| listing_of(&s));
     }
 }
 
@@ -230,13 +227,10 @@ pub fn poll(app: &mut AtelierApp, ctx: &egui::Context) {
     if let Some(result) = finished {
         app.refinement.job = None;
         match result {
-            Ok(id) => {
-                app.status = format!("Refined: the model is now version {id}");
-                use_current_model(app);
-            }
+            Ok(id) => app.status = format!("Refined: the model is now version {id}"),
             Err(e) => app.status = format!("Refine: {e}"),
         }
-        app.refinement.refresh();
+        sync_models(app);
     }
     if let Some(p) = &mut app.refinement.portfolio {
         let mut done = None;
@@ -266,8 +260,7 @@ pub fn poll(app: &mut AtelierApp, ctx: &egui::Context) {
     {
         app.refinement.file_op = None;
         app.status = r.unwrap_or_else(|e| e);
-        app.refinement.refresh();
-        use_current_model(app);
+        sync_models(app);
     }
     let every = app.state.auto_refine_every;
     if every > 0
@@ -279,11 +272,24 @@ pub fn poll(app: &mut AtelierApp, ctx: &egui::Context) {
     }
 }
 
-/// Points Vary at the profile's current version.
-pub fn use_current_model(app: &mut AtelierApp) {
-    if let Ok(store) = app.refinement.store() {
-        app.variations.model = store.current().map(|id| store.weights(id));
+/// Re-reads the profile's version list (one small JSON read) and points Vary
+/// at its current version; after anything that may change the versions.
+pub fn sync_models(app: &mut AtelierApp) {
+    match app.refinement.store() {
+        Ok(store) => {
+            app.refinement.listing = Some(listing_of(&store));
+            app.variations.model = store.current().map(|id| store.weights(id));
+        }
+        Err(_) => app.refinement.listing = None,
     }
+}
+
+/// The versions and the current one, as the models window lists them.
+fn listing_of(store: &ModelStore) -> (Vec<VersionEntry>, Option<String>) {
+    (
+        store.versions().to_vec(),
+        store.current().map(str::to_owned),
+    )
 }
 
 /// Copies readable images from `dir` into the profile's portfolio, in the
@@ -565,6 +571,5 @@ fn apply_model_action(app: &mut AtelierApp, action: ModelAction) {
         Ok(m) => app.status = m,
         Err(e) => app.status = format!("Models: {e}"),
     }
-    app.refinement.refresh();
-    use_current_model(app);
+    sync_models(app);
 }
