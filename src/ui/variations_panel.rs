@@ -123,47 +123,50 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
     }
     let ctx = ui.ctx().clone();
     let selected = app.variations.selected;
-    egui::ScrollArea::vertical().id_salt("candidates").show(ui, |ui| {
-        for (i, c) in app.variations.candidates.iter_mut().enumerate() {
-            let n = i + 1;
-            let tex = thumb_texture(&ctx, c);
-            let image = egui::Image::new(&tex).max_width(THUMB as f32);
-            let response = ui
-                .add(egui::Button::image(image).selected(selected == Some(i)))
-                .on_hover_text(format!("Preview candidate {n} over the canvas ({n})"));
-            if response.clicked() {
-                out.push(Command::SelectCandidate(i));
-            }
-            ui.horizontal(|ui| {
+    // The grid scrolls with the whole panel (app.rs wraps it in a ScrollArea).
+    for (i, c) in app.variations.candidates.iter_mut().enumerate() {
+        let n = i + 1;
+        let tex = thumb_texture(&ctx, c);
+        let image = egui::Image::new(&tex).max_width(THUMB as f32);
+        let response = ui
+            .add(egui::Button::image(image).selected(selected == Some(i)))
+            .on_hover_text(format!("Preview candidate {n} over the canvas ({n})"));
+        if response.clicked() {
+            out.push(Command::SelectCandidate(i));
+        }
+        ui.horizontal(|ui| {
                 ui.label(format!("{n}: seed {}", c.seed));
                 ui.label(format!("critic {:+.2}", c.critic)).on_hover_text(
                     "The discriminator's mean patch score: higher means it looks more like real paintings to the model",
                 );
             });
-            ui.small(format!("model {}", c.model));
-            ui.horizontal_wrapped(|ui| {
-                if ui.button(format!("Accept {n}")).clicked() {
-                    out.push(Command::AcceptCandidate(i));
-                }
-                if ui.button(format!("Reject {n}")).clicked() {
-                    out.push(Command::RejectCandidate(i));
-                }
-                let star = if c.favourite { "Favourite *" } else { "Favourite" };
-                if ui
-                    .selectable_label(c.favourite, format!("{star} {n}"))
-                    .clicked()
-                {
-                    out.push(Command::FavouriteCandidate(i));
-                }
-                if ui
-                    .button(format!("More like {n}"))
-                    .on_hover_text("Sample new variations around this one")
-                    .clicked()
-                {
-                    out.push(Command::MoreLike(i));
-                }
-            });
-            ui.separator();
-        }
-    });
+        ui.small(format!("model {}", c.model));
+        ui.horizontal_wrapped(|ui| {
+            if ui.button(format!("Accept {n}")).clicked() {
+                out.push(Command::AcceptCandidate(i));
+            }
+            if ui.button(format!("Reject {n}")).clicked() {
+                out.push(Command::RejectCandidate(i));
+            }
+            let star = if c.favourite {
+                "Favourite *"
+            } else {
+                "Favourite"
+            };
+            if ui
+                .selectable_label(c.favourite, format!("{star} {n}"))
+                .clicked()
+            {
+                out.push(Command::FavouriteCandidate(i));
+            }
+            if ui
+                .button(format!("More like {n}"))
+                .on_hover_text("Sample new variations around this one")
+                .clicked()
+            {
+                out.push(Command::MoreLike(i));
+            }
+        });
+        ui.separator();
+    }
 }
