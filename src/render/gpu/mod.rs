@@ -109,7 +109,7 @@ pub fn composite_offscreen(
 /// `LP_NUM_THREADS` is set already. Its default of one per core leaves cores
 /// idle whenever the UI thread or the X server takes one: measured with
 /// `scripts/bench-ui-during-refine.sh` on 2 cores, frame time p95 while
-/// painting during a refinement went from 41 to 34.5 ms (BENCHMARKS.md).
+/// painting during a refinement went from 38–41 to 33–38 ms (BENCHMARKS.md).
 /// GPU drivers ignore the variable.
 ///
 /// # Safety

@@ -6,7 +6,7 @@
 //! - all of the view when the transform, the layer stack (order, opacity,
 //!   blend, visibility), the document size or the widget's place changed;
 //! - otherwise only the screen area of the tiles that changed since the last
-//!   frame, which for a brush stroke is a few hundred pixels.
+//!   frame, which for a brush stroke is a few thousand pixels.
 //!
 //! On a software rasteriser (Mesa lavapipe on a machine without a GPU) this
 //! is the difference between shading the whole canvas widget and a few brush
