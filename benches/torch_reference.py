@@ -57,8 +57,8 @@ class Generator(torch.nn.Module):
         beta = gb[:, c:, None, None]
         return x * (gamma + 1.0) + beta
 
-    def forward(self, x, z):
-        return self.decode(self.encode(x), z)
+    def forward(self, x, z, noise=None):
+        return self.decode(self.encode(x), z, noise)
 
     def encode(self, x):
         rgb_logit = torch.atanh(x[:, :3].float().clamp(-0.999, 0.999))
@@ -70,14 +70,23 @@ class Generator(torch.nn.Module):
             h = F.leaky_relu(self.conv(h, f"down{i}.conv"), 0.01)
         return rgb_logit, skips, h
 
-    def decode(self, enc, z):
+    def has_noise(self):
+        return "g__up0__noise" in self.w
+
+    def decode(self, enc, z, noise=None):
+        """noise: per-level maps [N, 1, h, w] (finest first) as the Rust side drew them
+        from z; None draws fresh ones (same cost, for timing and training)."""
         rgb_logit, skips, h = enc
         h = self.film(h, z, "mid.film")
         h = F.leaky_relu(self.conv(h, "mid.conv"), 0.01)
         for i in reversed(range(self.levels)):
             p = self.conv(h, f"up{i}.proj", pad=0)
             h = F.interpolate(p, size=skips[i].shape[2:], mode="nearest") + skips[i]
-            h = F.leaky_relu(self.conv(h, f"up{i}.conv"), 0.01)
+            h = self.conv(h, f"up{i}.conv")
+            if self.has_noise():
+                n = noise[i] if noise is not None else torch.randn(z.shape[0], 1, *skips[i].shape[2:])
+                h = h + n.to(h.dtype) * self.p(f"up{i}.noise")
+            h = F.leaky_relu(h, 0.01)
             h = self.film(h, z, f"up{i}.film")
         delta = self.conv(h, "head").float()
         return torch.tanh(rgb_logit + delta)
@@ -247,7 +256,9 @@ def main():
     count = zs.shape[0]
 
     with torch.inference_mode():
-        outs = torch.cat([g(x, zs[i : i + 1]) for i in range(count)])
+        noise = [[ref[f"noise{lv}"][i : i + 1] for lv in range(arch["levels"])] if g.has_noise() else None
+                 for i in range(count)]
+        outs = torch.cat([g(x, zs[i : i + 1], noise[i]) for i in range(count)])
     max_diff = (outs - expected).abs().max().item()
     assert max_diff <= 1e-4, f"PyTorch and Rust generators differ: max |diff| = {max_diff}"
 

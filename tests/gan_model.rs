@@ -10,6 +10,7 @@ fn tiny_arch() -> ArchConfig {
         latent_dim: 4,
         levels: 4,
         d_width: 8,
+        noise: true,
     }
 }
 

@@ -38,6 +38,7 @@ fn tiny_config(steps: u64) -> TrainConfig {
             latent_dim: 4,
             levels: 4,
             d_width: 8,
+            noise: true,
         },
         steps,
         batch: 4,
@@ -148,6 +149,49 @@ fn fine_tuning_uses_the_same_path_and_records_lineage() {
     assert_eq!((info.data.extra_pairs, info.data.extra_negatives), (1, 1));
     let reloaded = VariationModel::load(&dir.path().join("ft.safetensors"), Device::Cpu).unwrap();
     assert_eq!(reloaded.info().parent, info.parent);
+}
+
+#[test]
+fn fine_tuning_can_add_noise_inputs_to_an_older_model() {
+    use tch::{Kind, Tensor};
+    let _guard = serial();
+    let mut cfg = tiny_config(2);
+    cfg.arch.noise = false;
+    let mut t = Trainer::new(cfg, None).unwrap();
+    t.set_images(synthetic(2), 0);
+    let base = t
+        .run(Arc::new(AtomicBool::new(false)), |_| {})
+        .unwrap()
+        .model;
+    assert!(!base.variables().keys().any(|k| k.ends_with(".noise")));
+    // Without the flag a fine-tune keeps the parent's architecture.
+    let same = Trainer::new(tiny_config(1), Some(&base)).unwrap();
+    assert!(!same.model().info().arch.noise);
+    let ft = Trainer::new(
+        TrainConfig {
+            add_noise: true,
+            ..tiny_config(1)
+        },
+        Some(&base),
+    )
+    .unwrap();
+    let m = ft.model();
+    assert!(m.info().arch.noise);
+    let scales: Vec<String> = m
+        .variables()
+        .keys()
+        .filter(|k| k.ends_with(".noise"))
+        .cloned()
+        .collect();
+    assert_eq!(scales.len(), 4, "{scales:?}");
+    // Zero scales: before its first step the upgraded model computes what its parent did.
+    let x = Tensor::rand([2, 4, 32, 32], (Kind::Float, Device::Cpu)) * 2.0 - 1.0;
+    let z = Tensor::randn([2, 4], (Kind::Float, Device::Cpu));
+    let diff = (m.generate_raw(&x, &z) - base.generate_raw(&x, &z))
+        .abs()
+        .max()
+        .double_value(&[]);
+    assert_eq!(diff, 0.0);
 }
 
 #[test]

@@ -122,6 +122,10 @@ pub struct TrainArgs {
     /// No progress bar (prints a line every 50 steps instead).
     #[arg(long)]
     pub quiet: bool,
+    /// With --from: give a model made before noise inputs existed the generator's
+    /// per-pixel noise inputs (new models have them).
+    #[arg(long)]
+    pub add_noise: bool,
 }
 
 /// Runs `atelier train`.
@@ -157,6 +161,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         threads: a.threads,
         workers: a.workers,
         data_source: label,
+        add_noise: a.add_noise,
         ..TrainConfig::default()
     };
     let files = crate::gan::data::scan(&a.data)?;
@@ -543,6 +548,17 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
             m.swd_outputs,
             m.swd_inputs,
             (m.swd_outputs / m.swd_inputs - 1.0) * 100.0
+        );
+        let fmt = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x:.1}"))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
+        println!(
+            "SWD×1e3 per level (fine / mid / coarse): outputs {}  sketches {}",
+            fmt(&m.swd_outputs_levels),
+            fmt(&m.swd_inputs_levels)
         );
     }
     if a.record {

@@ -146,7 +146,8 @@ pub fn time_train_step(config: TrainConfig, steps: u64) -> Result<f64, GanError>
 }
 
 /// Writes the cross-check file for `benches/torch_reference.py`: `input` `[1,4,S,S]`,
-/// `z` `[count,zdim]` and `output` `[count,3,S,S]` (fp32 generator outputs).
+/// `z` `[count,zdim]`, `output` `[count,3,S,S]` (fp32 generator outputs) and, for a
+/// generator with noise inputs, the maps it drew, `noise{i}` `[count,1,S/2^i,S/2^i]`.
 pub fn dump_reference(
     model: &VariationModel,
     size: i64,
@@ -159,11 +160,24 @@ pub fn dump_reference(
         .iter()
         .map(|z| model.generate_raw(&x, z).to_device(tch::Device::Cpu))
         .collect();
-    let named = vec![
+    let z = Tensor::cat(&zs, 0);
+    let mut named = Vec::new();
+    if model.info().arch.noise {
+        // The generator draws its noise from z; the reference gets the same maps.
+        let levels = model.info().arch.levels;
+        let sizes: Vec<[i64; 2]> = (0..levels).map(|i| [size >> i, size >> i]).collect();
+        for (i, map) in super::generator::noise_maps(&z, &sizes)
+            .into_iter()
+            .enumerate()
+        {
+            named.push((format!("noise{i}"), map));
+        }
+    }
+    named.extend([
         ("input".to_string(), x),
-        ("z".to_string(), Tensor::cat(&zs, 0)),
+        ("z".to_string(), z),
         ("output".to_string(), Tensor::cat(&outs, 0)),
-    ];
+    ]);
     Tensor::write_safetensors(&named, path)?;
     Ok(())
 }
@@ -252,11 +266,16 @@ pub fn evaluate_quality(
     }
     let n = originals.len().max(1) as f64;
     let per_level = 4096;
+    let swd_outputs_levels = metrics::swd_levels(&set_out, &set_orig, per_level, seed);
+    let swd_inputs_levels = metrics::swd_levels(&set_sketch, &set_orig, per_level, seed);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let m = QualityMetrics {
         faithfulness: faith / n,
         diversity: div / n,
-        swd_outputs: metrics::swd(&set_out, &set_orig, per_level, seed),
-        swd_inputs: metrics::swd(&set_sketch, &set_orig, per_level, seed),
+        swd_outputs: mean(&swd_outputs_levels),
+        swd_inputs: mean(&swd_inputs_levels),
+        swd_outputs_levels,
+        swd_inputs_levels,
         size,
         images: originals.len(),
         strength,

@@ -26,6 +26,11 @@ pub struct ArchConfig {
     pub levels: usize,
     /// Discriminator width of its first layer.
     pub d_width: usize,
+    /// Per-pixel noise inputs in the generator's decoder (StyleGAN-style, scaled per
+    /// channel): without them a flat area of the canvas has nothing to grow texture
+    /// from. Sidecars written before this existed have none.
+    #[serde(default)]
+    pub noise: bool,
 }
 
 impl Default for ArchConfig {
@@ -35,6 +40,7 @@ impl Default for ArchConfig {
             latent_dim: super::DEFAULT_LATENT_DIM,
             levels: 4,
             d_width: 32,
+            noise: true,
         }
     }
 }
@@ -67,6 +73,12 @@ pub struct QualityMetrics {
     pub swd_outputs: f64,
     /// SWD (×1e3) between the sketchified inputs and the originals.
     pub swd_inputs: f64,
+    /// `swd_outputs` per Laplacian level, finest first (its mean is `swd_outputs`).
+    #[serde(default)]
+    pub swd_outputs_levels: Vec<f64>,
+    /// `swd_inputs` per Laplacian level, finest first.
+    #[serde(default)]
+    pub swd_inputs_levels: Vec<f64>,
     /// Evaluation size in pixels (square).
     pub size: u32,
     /// Held-out images used.

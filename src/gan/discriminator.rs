@@ -139,6 +139,7 @@ mod tests {
             latent_dim: 4,
             levels: 4,
             d_width: 8,
+            noise: true,
         };
         let d = Discriminator::new(&(vs.root() / "d"), &cfg);
         let a = Tensor::zeros([2, 3, 64, 64], (Kind::Float, tch::Device::Cpu));

@@ -10,11 +10,17 @@
 //! levels project with a 1×1 conv *before* upsampling (cheap at low resolution),
 //! add the encoder skip (additive, LinkNet style: half the cost of concatenation
 //! at full resolution, which dominates CPU time), then a 3×3 conv and FiLM.
+//! With `noise` in the architecture, each decoder level adds a per-pixel noise map
+//! scaled per channel (StyleGAN's noise inputs, scales start at zero) before its
+//! activation. The maps are drawn from a generator seeded by the bits of each code z
+//! ([`noise_maps`]), so an output stays a function of (canvas, z): a seed
+//! reproduces it on every device, and the code alone describes a variation.
 //! The head predicts a residual in logit space:
 //! `out = tanh(atanh(input) + head(features))`, so an untrained net starts as the
 //! identity and training time goes into the changes, not into copying the input.
 use super::checkpoint::ArchConfig;
 use super::nn_util::{Conv, Film};
+use rand::SeedableRng;
 use tch::{Kind, Tensor, nn};
 
 /// Width of encoder level `i` (0 = full resolution).
@@ -29,12 +35,52 @@ struct Down {
     conv: Conv,
 }
 
-/// One decoder level: 1×1 projection, upsample, add skip, 3×3 conv, FiLM.
+/// One decoder level: 1×1 projection, upsample, add skip, 3×3 conv, noise, FiLM.
 #[derive(Debug)]
 struct Up {
     proj: Conv,
     conv: Conv,
     film: Film,
+    /// Per-channel scale of the noise map, `[1, C, 1, 1]` (architectures with noise).
+    noise: Option<Tensor>,
+}
+
+/// Per-pixel standard normal noise maps `[N, 1, h, w]`, one for each of `sizes`, for
+/// the N rows of `z` (`[N, zdim]`, any device and dtype): row n's maps come from a
+/// ChaCha8 generator seeded by an FNV-1a hash of its values, so equal codes give
+/// equal maps on every device and platform. Returned on `z`'s device, fp32.
+pub fn noise_maps(z: &Tensor, sizes: &[[i64; 2]]) -> Vec<Tensor> {
+    let zc = z
+        .detach()
+        .to_device(tch::Device::Cpu)
+        .to_kind(Kind::Float)
+        .contiguous();
+    let (n, dim) = (zc.size()[0], zc.size()[1]);
+    let mut codes = vec![0f32; (n * dim) as usize];
+    let len = codes.len();
+    zc.copy_data(&mut codes, len);
+    let mut maps: Vec<Vec<f32>> = sizes
+        .iter()
+        .map(|[h, w]| Vec::with_capacity((n * h * w) as usize))
+        .collect();
+    for row in codes.chunks_exact(dim.max(1) as usize) {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in row.iter().flat_map(|v| v.to_le_bytes()) {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(hash);
+        for (map, [h, w]) in maps.iter_mut().zip(sizes) {
+            map.extend((0..h * w).map(|_| crate::refine::steering::normal(&mut rng)));
+        }
+    }
+    maps.into_iter()
+        .zip(sizes)
+        .map(|(m, [h, w])| {
+            Tensor::from_slice(&m)
+                .view([n, 1, *h, *w])
+                .to_device(z.device())
+        })
+        .collect()
 }
 
 /// Encoder features of one batch of canvases (see [`Generator::encode`]).
@@ -88,6 +134,7 @@ impl Generator {
                     proj: Conv::new(&(&p / "proj"), cin, cout, 1, 1, 0),
                     conv: Conv::new(&(&p / "conv"), cout, cout, 3, 1, 1),
                     film: Film::new(&(&p / "film"), z, cout),
+                    noise: cfg.noise.then(|| p.zeros("noise", &[1, cout, 1, 1])),
                 }
             })
             .collect();
@@ -151,6 +198,11 @@ impl Generator {
     /// The z-dependent half: decodes `e` with codes `z` (`[N, zdim]`, N matching `e`,
     /// or 1 to broadcast). Returns fp32 RGB in [-1, 1].
     pub fn decode(&self, e: &Encoded, z: &Tensor) -> Tensor {
+        // Noise maps come from the fp32 code the caller gave, before any bf16 rounding.
+        let noise = self.ups[0].noise.is_some().then(|| {
+            let sizes: Vec<[i64; 2]> = e.skips.iter().map(|s| [s.size()[2], s.size()[3]]).collect();
+            noise_maps(z, &sizes)
+        });
         let z = z.to_kind(self.kind);
         let mut h = self.mid_film.forward(&e.bottom, &z);
         h = self.mid_conv.forward(&h).leaky_relu();
@@ -158,7 +210,11 @@ impl Generator {
             let p = up.proj.forward(&h);
             let (sh, sw) = (e.skips[i].size()[2], e.skips[i].size()[3]);
             h = p.upsample_nearest2d([sh, sw], None, None) + &e.skips[i];
-            h = up.conv.forward(&h).leaky_relu();
+            h = up.conv.forward(&h);
+            if let (Some(scale), Some(maps)) = (&up.noise, &noise) {
+                h = h + maps[i].to_kind(self.kind) * scale;
+            }
+            h = h.leaky_relu();
             h = up.film.forward(&h, &z);
         }
         let delta = self.head.forward(&h).to_kind(Kind::Float);
@@ -187,6 +243,7 @@ impl Generator {
                     proj: u.proj.converted(kind, channels_last),
                     conv: u.conv.converted(kind, channels_last),
                     film: u.film.converted(kind),
+                    noise: u.noise.as_ref().map(|t| t.detach().to_kind(kind)),
                 })
                 .collect(),
             head: self.head.converted(kind, channels_last),
@@ -207,6 +264,7 @@ mod tests {
             latent_dim: 4,
             levels: 4,
             d_width: 8,
+            noise: true,
         }
     }
 
@@ -219,6 +277,73 @@ mod tests {
         let y = g.forward(&x, &z);
         assert_eq!(y.size(), vec![2, 3, 32, 48]);
         assert!(y.abs().max().double_value(&[]) <= 1.0);
+    }
+
+    #[test]
+    fn noise_maps_are_a_function_of_the_code() {
+        let z = Tensor::from_slice(&[0.5f32, -1.0, 2.0, 0.0, 0.5, -1.0, 2.0, 0.25]).view([2, 4]);
+        let a = noise_maps(&z, &[[8, 6], [4, 3]]);
+        let b = noise_maps(&z, &[[8, 6], [4, 3]]);
+        assert_eq!(a[0].size(), vec![2, 1, 8, 6]);
+        assert_eq!(a[1].size(), vec![2, 1, 4, 3]);
+        assert!(a.iter().zip(&b).all(|(x, y)| x.equal(y)));
+        // The rows differ in one value, so their maps differ everywhere.
+        let rows_differ = (a[0].get(0) - a[0].get(1)).abs().min().double_value(&[]);
+        assert!(rows_differ > 0.0);
+        // Roughly standard normal.
+        let big = noise_maps(&z.narrow(0, 0, 1), &[[64, 64]]).remove(0);
+        let (mean, std) = (
+            big.mean(Kind::Float).double_value(&[]),
+            big.std(true).double_value(&[]),
+        );
+        assert!(
+            mean.abs() < 0.05 && (std - 1.0).abs() < 0.05,
+            "mean {mean} std {std}"
+        );
+    }
+
+    /// Mean |out − 3×3 box blur of out| over the central 16² of a 64² output (away
+    /// from the zero-padded borders): fine texture.
+    fn texture(y: &Tensor) -> f64 {
+        let blurred = y.avg_pool2d([3, 3], [1, 1], [1, 1], false, true, None::<i64>);
+        (y - blurred)
+            .abs()
+            .narrow(2, 24, 16)
+            .narrow(3, 24, 16)
+            .mean(Kind::Float)
+            .double_value(&[])
+    }
+
+    #[test]
+    fn noise_inputs_grow_texture_on_a_flat_canvas_reproducibly() {
+        tch::manual_seed(1);
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let g = Generator::new(&(vs.root() / "g"), &tiny());
+        // A trained head; zero noise scales (as initialised) leave no texture to see.
+        tch::no_grad(|| {
+            let _ = g.head.weight.shallow_clone().normal_(0.0, 0.5);
+        });
+        let x = Tensor::full([1, 4, 64, 64], 0.2, (Kind::Float, tch::Device::Cpu));
+        let z = Tensor::from_slice(&[0.3f32, -0.7, 1.1, 0.0]).view([1, 4]);
+        let quiet = texture(&g.forward(&x, &z));
+        tch::no_grad(|| {
+            for up in &g.ups {
+                let _ = up.noise.as_ref().unwrap().shallow_clone().fill_(1.0);
+            }
+        });
+        let y = g.forward(&x, &z);
+        assert!(
+            texture(&y) > 10.0 * quiet.max(1e-6),
+            "{} vs {quiet}",
+            texture(&y)
+        );
+        assert!(y.equal(&g.forward(&x, &z)), "same code, same output");
+        let other = g.forward(&x, &(&z + 0.01));
+        assert!(!y.equal(&other), "another code, other texture");
+        // The channels-last inference copy draws the same maps.
+        let fast = g.converted(Kind::Float, true).forward(&x, &z);
+        let diff = (fast - &y).abs().max().double_value(&[]);
+        assert!(diff < 1e-4, "channels-last vs contiguous {diff}");
     }
 
     #[test]

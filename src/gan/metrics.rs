@@ -245,6 +245,18 @@ pub fn swd(
     descriptors_per_level: usize,
     seed: u64,
 ) -> f64 {
+    let levels = swd_levels(a, b, descriptors_per_level, seed);
+    levels.iter().sum::<f64>() / levels.len() as f64
+}
+
+/// [`swd`] per Laplacian level (×1e3), finest band first, coarsest Gaussian level last:
+/// shows whether a distance comes from texture (fine) or colour layout (coarse).
+pub fn swd_levels(
+    a: &[(Vec<f32>, usize, usize)],
+    b: &[(Vec<f32>, usize, usize)],
+    descriptors_per_level: usize,
+    seed: u64,
+) -> Vec<f64> {
     const LEVELS: usize = 3;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let pa: Vec<Vec<Level>> = a
@@ -255,15 +267,15 @@ pub fn swd(
         .iter()
         .map(|(d, w, h)| laplacian_pyramid(d, *w, *h, LEVELS))
         .collect();
-    let mut sum = 0.0;
-    for lvl in 0..LEVELS {
-        let la: Vec<&Level> = pa.iter().map(|p| &p[lvl]).collect();
-        let lb: Vec<&Level> = pb.iter().map(|p| &p[lvl]).collect();
-        let da = descriptors(&la, descriptors_per_level, &mut rng);
-        let db = descriptors(&lb, descriptors_per_level, &mut rng);
-        sum += sliced_wasserstein(&da, &db, 147, 128, 4, &mut rng);
-    }
-    sum / LEVELS as f64 * 1e3
+    (0..LEVELS)
+        .map(|lvl| {
+            let la: Vec<&Level> = pa.iter().map(|p| &p[lvl]).collect();
+            let lb: Vec<&Level> = pb.iter().map(|p| &p[lvl]).collect();
+            let da = descriptors(&la, descriptors_per_level, &mut rng);
+            let db = descriptors(&lb, descriptors_per_level, &mut rng);
+            sliced_wasserstein(&da, &db, 147, 128, 4, &mut rng) * 1e3
+        })
+        .collect()
 }
 
 #[cfg(test)]

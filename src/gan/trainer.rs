@@ -26,6 +26,9 @@ use tch::{Device, Kind, Tensor, nn, nn::OptimizerConfig};
 pub struct TrainConfig {
     /// Architecture for a fresh model (ignored when fine-tuning: the initial model's wins).
     pub arch: ArchConfig,
+    /// When fine-tuning a model without the generator's noise inputs, add them (their
+    /// scales start at zero, so the first step computes what the parent did).
+    pub add_noise: bool,
     /// Optimisation steps to run in this call.
     pub steps: u64,
     /// Canvases per batch (G makes two variations of each).
@@ -78,6 +81,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             arch: ArchConfig::default(),
+            add_noise: false,
             steps: 2000,
             batch: 8,
             size: 64,
@@ -198,18 +202,26 @@ impl Trainer {
         }
         let (model, start_step, data) = match init {
             Some(init) => {
-                let mut m = VariationModel::new(init.info().arch.clone(), config.device);
+                let mut arch = init.info().arch.clone();
+                let adding_noise = config.add_noise && !arch.noise;
+                arch.noise |= adding_noise;
+                let mut m = VariationModel::new(arch.clone(), config.device);
                 tch::no_grad(|| -> Result<(), GanError> {
                     let src = init.variables();
                     for (name, var) in m.variables() {
-                        let s = src
-                            .get(&name)
-                            .ok_or_else(|| GanError::MissingVariable { name: name.clone() })?;
-                        var.shallow_clone().f_copy_(s)?;
+                        match src.get(&name) {
+                            Some(s) => {
+                                var.shallow_clone().f_copy_(s)?;
+                            }
+                            // New noise scales keep their zero initialisation.
+                            None if adding_noise && name.ends_with(".noise") => {}
+                            None => return Err(GanError::MissingVariable { name }),
+                        }
                     }
                     Ok(())
                 })?;
                 m.info = init.info().clone();
+                m.info.arch = arch;
                 m.info.parent = Some(init.info().version_id.clone()).filter(|v| !v.is_empty());
                 (m, init.info().steps, init.info().data.clone())
             }
