@@ -170,3 +170,84 @@ fn bench_brush_reports_json() {
     assert_eq!(lines[1]["pattern"], "random");
     assert!(lines[0]["dabs_per_second"].as_f64().expect("number") > 0.0);
 }
+
+/// Ctrl+C (SIGINT) during `atelier train` stops after the current step and writes a
+/// loadable checkpoint instead of losing the run.
+#[test]
+fn interrupted_training_writes_a_checkpoint() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("data dir");
+    for i in 0..2u8 {
+        image::RgbImage::from_fn(64, 64, |x, y| {
+            image::Rgb([x as u8 * 4, y as u8 * 4, i * 100])
+        })
+        .save(data.join(format!("{i}.png")))
+        .expect("write image");
+    }
+    let model = dir.path().join("m.safetensors");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .args(["train", "--data", data.to_str().expect("utf-8"), "--out"])
+        .arg(&model)
+        .args([
+            "--steps",
+            "1000000",
+            "--size",
+            "32",
+            "--batch",
+            "2",
+            "--threads",
+            "1",
+        ])
+        .args(["--workers", "1", "--checkpoint-every", "1000000", "--quiet"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    // Wait until it trains, then interrupt it.
+    let started = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.starts_with("training on"));
+    assert!(started, "training did not start");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("it exits");
+    assert!(status.success(), "exit {status:?}: {rest:?}");
+    assert!(rest.iter().any(|l| l.starts_with("stopped")), "{rest:?}");
+    let info: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(model.with_extension("json")).expect("sidecar written"),
+    )
+    .expect("sidecar parses");
+    assert!(
+        info["steps"]
+            .as_u64()
+            .is_some_and(|s| s > 0 && s < 1_000_000),
+        "{info}"
+    );
+    // The checkpoint loads and runs.
+    let outdir = dir.path().join("vars");
+    let out = atelier(&[
+        "vary",
+        data.join("0.png").to_str().expect("utf-8"),
+        "--count",
+        "1",
+        "--model",
+        model.to_str().expect("utf-8"),
+        "--out",
+        outdir.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_dir(&outdir).expect("variations").count(), 1);
+}

@@ -122,8 +122,8 @@ pub struct TrainArgs {
     /// No progress bar (prints a line every 50 steps instead).
     #[arg(long)]
     pub quiet: bool,
-    /// With --from: give a model made before noise inputs existed the generator's
-    /// per-pixel noise inputs (new models have them).
+    /// Give the generator per-pixel noise inputs: a fresh model, or one fine-tuned
+    /// (--from) from a model without them.
     #[arg(long)]
     pub add_noise: bool,
 }
@@ -162,6 +162,10 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         workers: a.workers,
         data_source: label,
         add_noise: a.add_noise,
+        arch: crate::gan::checkpoint::ArchConfig {
+            noise: a.add_noise,
+            ..Default::default()
+        },
         ..TrainConfig::default()
     };
     let files = crate::gan::data::scan(&a.data)?;
@@ -196,6 +200,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let cancel = Arc::new(AtomicBool::new(false));
+    stop_on_interrupt(&cancel);
     if let Some(min) = a.time_limit_min {
         let c = cancel.clone();
         // The trainer checks the flag between steps and saves a checkpoint when it stops.
@@ -222,7 +227,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     eprintln!(
         "{}: {} steps in {:.1} s, {} rollbacks, model {} (version {})",
         if outcome.cancelled {
-            "stopped at the time limit"
+            "stopped (interrupted or at the time limit)"
         } else {
             "done"
         },
@@ -233,6 +238,22 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         outcome.model.info().version_id
     );
     Ok(())
+}
+
+/// The first Ctrl+C (or SIGTERM) asks the trainer to stop after the current step and
+/// write a checkpoint, so hours of training are not lost; a second one quits at once.
+fn stop_on_interrupt(cancel: &Arc<AtomicBool>) {
+    let c = cancel.clone();
+    let result = ctrlc::set_handler(move || {
+        if c.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after this step and writing a checkpoint (again to quit now)");
+    });
+    if let Err(e) = result {
+        // Training still works; only an interrupt loses the steps since the last checkpoint.
+        eprintln!("warning: cannot handle Ctrl+C ({e}); it will stop without a checkpoint");
+    }
 }
 
 /// `atelier vary`: writes N variations of an image.

@@ -28,7 +28,8 @@ pub struct ArchConfig {
     pub d_width: usize,
     /// Per-pixel noise inputs in the generator's decoder (StyleGAN-style, scaled per
     /// channel): without them a flat area of the canvas has nothing to grow texture
-    /// from. Sidecars written before this existed have none.
+    /// from. Off by default: in CPU-sized training runs they learned a regular grain
+    /// that measured worse (BENCHMARKS.md). Sidecars written before this have none.
     #[serde(default)]
     pub noise: bool,
 }
@@ -40,7 +41,7 @@ impl Default for ArchConfig {
             latent_dim: super::DEFAULT_LATENT_DIM,
             levels: 4,
             d_width: 32,
-            noise: true,
+            noise: false,
         }
     }
 }

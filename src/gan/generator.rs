@@ -212,7 +212,7 @@ impl Generator {
             h = p.upsample_nearest2d([sh, sw], None, None) + &e.skips[i];
             h = up.conv.forward(&h);
             if let (Some(scale), Some(maps)) = (&up.noise, &noise) {
-                h = h + maps[i].to_kind(self.kind) * scale;
+                h += maps[i].to_kind(self.kind) * scale;
             }
             h = h.leaky_relu();
             h = up.film.forward(&h, &z);
