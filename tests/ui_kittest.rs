@@ -657,6 +657,10 @@ fn keyboard_picks_previews_accepts_and_rejects_candidates() {
     assert_eq!(app.doc.layers().len(), 2);
     let layer = app.doc.layer(app.doc.active()).expect("layer");
     assert_eq!(layer.grid.pixel(5, 5)[..3], expected.get_pixel(5, 5).0);
+    assert_eq!(
+        app.variations.selected, None,
+        "no other candidate's preview covers the accepted layer"
+    );
     // 1 then Delete rejects the first.
     h.key_press(egui::Key::Num1);
     h.key_press(egui::Key::Delete);

@@ -538,6 +538,9 @@ pub fn accept(app: &mut AtelierApp, i: usize) {
     }
     let c = app.variations.take(i);
     let v = &mut app.variations;
+    // The artist wants to see the layer just accepted, not the next candidate's
+    // preview over it (which would also hide what they paint next).
+    v.selected = None;
     v.steering.update(std::slice::from_ref(&c.z), &[]);
     v.history.decide(c.id, Decision::Accepted);
     v.revision += 1;
