@@ -164,17 +164,12 @@ fn fine_tuning_can_add_noise_inputs_to_an_older_model() {
         .unwrap()
         .model;
     assert!(!base.variables().keys().any(|k| k.ends_with(".noise")));
-    // Without the flag a fine-tune keeps the parent's architecture.
-    let same = Trainer::new(tiny_config(1), Some(&base)).unwrap();
+    // Without noise asked for, a fine-tune keeps the parent's architecture.
+    let mut keep = tiny_config(1);
+    keep.arch.noise = false;
+    let same = Trainer::new(keep, Some(&base)).unwrap();
     assert!(!same.model().info().arch.noise);
-    let ft = Trainer::new(
-        TrainConfig {
-            add_noise: true,
-            ..tiny_config(1)
-        },
-        Some(&base),
-    )
-    .unwrap();
+    let ft = Trainer::new(tiny_config(1), Some(&base)).unwrap();
     let m = ft.model();
     assert!(m.info().arch.noise);
     let scales: Vec<String> = m

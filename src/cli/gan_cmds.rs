@@ -161,7 +161,6 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         threads: a.threads,
         workers: a.workers,
         data_source: label,
-        add_noise: a.add_noise,
         arch: crate::gan::checkpoint::ArchConfig {
             noise: a.add_noise,
             ..Default::default()

@@ -151,17 +151,28 @@ pub fn sidecar_path(weights: &Path) -> PathBuf {
     weights.with_extension("json")
 }
 
+/// FNV-1a, a small stable hash (the same on every platform and run).
+pub(crate) struct Fnv1a(pub u64);
+
+impl Fnv1a {
+    /// The FNV-1a offset basis.
+    pub fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+
+    /// Hashes `bytes` into the state.
+    pub fn eat(&mut self, bytes: &[u8]) {
+        for &x in bytes {
+            self.0 = (self.0 ^ u64::from(x)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 /// FNV-1a over names and raw bytes: a stable content id for a set of tensors.
 pub fn content_id(named: &[(String, Tensor)]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |b: &[u8]| {
-        for &x in b {
-            h ^= u64::from(x);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
+    let mut h = Fnv1a::new();
     for (name, t) in named {
-        eat(name.as_bytes());
+        h.eat(name.as_bytes());
         let t = t
             .to_device(tch::Device::Cpu)
             .to_kind(Kind::Float)
@@ -170,10 +181,10 @@ pub fn content_id(named: &[(String, Tensor)]) -> String {
         let mut buf = vec![0f32; n];
         t.copy_data(&mut buf, n);
         for v in buf {
-            eat(&v.to_le_bytes());
+            h.eat(&v.to_le_bytes());
         }
     }
-    format!("{h:016x}")
+    format!("{:016x}", h.0)
 }
 
 /// Writes tensors (sorted by name) and the sidecar, each via a temporary file and a

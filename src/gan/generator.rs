@@ -64,11 +64,9 @@ pub fn noise_maps(z: &Tensor, sizes: &[[i64; 2]]) -> Vec<Tensor> {
         .map(|[h, w]| Vec::with_capacity((n * h * w) as usize))
         .collect();
     for row in codes.chunks_exact(dim.max(1) as usize) {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in row.iter().flat_map(|v| v.to_le_bytes()) {
-            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(hash);
+        let mut hash = super::checkpoint::Fnv1a::new();
+        row.iter().for_each(|v| hash.eat(&v.to_le_bytes()));
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(hash.0);
         for (map, [h, w]) in maps.iter_mut().zip(sizes) {
             map.extend((0..h * w).map(|_| crate::refine::steering::normal(&mut rng)));
         }
@@ -314,15 +312,40 @@ mod tests {
             .double_value(&[])
     }
 
+    /// Overwrites every variable with uniform values in ±1/√fan-in (zero noise scales
+    /// stay zero) from a local seeded generator: libtorch's global generator is shared
+    /// with the tests running beside this one, so `manual_seed` does not pin weights.
+    fn seeded_weights(vs: &nn::VarStore, seed: u64) {
+        use rand::Rng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        tch::no_grad(|| {
+            for (name, var) in vars.iter().filter(|(n, _)| !n.ends_with(".noise")) {
+                let size = var.size();
+                let fan_in = (var.numel() as i64 / size[0].max(1)).max(1) as f32;
+                // The head gets larger weights: a trained head, not the identity.
+                let bound = if name.starts_with("g.head") {
+                    1.0
+                } else {
+                    fan_in.sqrt().recip()
+                };
+                let vals: Vec<f32> = (0..var.numel())
+                    .map(|_| rng.random_range(-bound..bound))
+                    .collect();
+                let _ = var
+                    .shallow_clone()
+                    .copy_(&Tensor::from_slice(&vals).view(size.as_slice()));
+            }
+        });
+    }
+
     #[test]
     fn noise_inputs_grow_texture_on_a_flat_canvas_reproducibly() {
-        tch::manual_seed(1);
         let vs = nn::VarStore::new(tch::Device::Cpu);
         let g = Generator::new(&(vs.root() / "g"), &tiny());
-        // A trained head; zero noise scales (as initialised) leave no texture to see.
-        tch::no_grad(|| {
-            let _ = g.head.weight.shallow_clone().normal_(0.0, 0.5);
-        });
+        // Zero noise scales (as initialised) leave no texture to see.
+        seeded_weights(&vs, 1);
         let x = Tensor::full([1, 4, 64, 64], 0.2, (Kind::Float, tch::Device::Cpu));
         let z = Tensor::from_slice(&[0.3f32, -0.7, 1.1, 0.0]).view([1, 4]);
         let quiet = texture(&g.forward(&x, &z));

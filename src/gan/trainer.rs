@@ -24,11 +24,10 @@ use tch::{Device, Kind, Tensor, nn, nn::OptimizerConfig};
 /// Training settings.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TrainConfig {
-    /// Architecture for a fresh model (ignored when fine-tuning: the initial model's wins).
+    /// Architecture for a fresh model. When fine-tuning, the initial model's wins,
+    /// except that `noise` adds noise inputs to a model without them (their scales
+    /// start at zero, so the first step computes what the parent did).
     pub arch: ArchConfig,
-    /// When fine-tuning a model without the generator's noise inputs, add them (their
-    /// scales start at zero, so the first step computes what the parent did).
-    pub add_noise: bool,
     /// Optimisation steps to run in this call.
     pub steps: u64,
     /// Canvases per batch (G makes two variations of each).
@@ -81,7 +80,6 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             arch: ArchConfig::default(),
-            add_noise: false,
             steps: 2000,
             batch: 8,
             size: 64,
@@ -203,7 +201,7 @@ impl Trainer {
         let (model, start_step, data) = match init {
             Some(init) => {
                 let mut arch = init.info().arch.clone();
-                let adding_noise = config.add_noise && !arch.noise;
+                let adding_noise = config.arch.noise && !arch.noise;
                 arch.noise |= adding_noise;
                 let mut m = VariationModel::new(arch.clone(), config.device);
                 tch::no_grad(|| -> Result<(), GanError> {
