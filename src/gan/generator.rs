@@ -333,8 +333,7 @@ mod tests {
                 let vals: Vec<f32> = (0..var.numel())
                     .map(|_| rng.random_range(-bound..bound))
                     .collect();
-                let _ = var
-                    .shallow_clone()
+                var.shallow_clone()
                     .copy_(&Tensor::from_slice(&vals).view(size.as_slice()));
             }
         });
