@@ -104,9 +104,15 @@ pub struct TrainArgs {
     /// Weight of L1 to the target after 4×4 average pooling (colour layout only).
     #[arg(long, default_value_t = 0.0)]
     pub w_l1_low: f64,
+    /// Weight of the patch sliced-Wasserstein texture loss on the finest bands (0 = off).
+    #[arg(long, default_value_t = 0.0)]
+    pub w_swd: f64,
     /// Weight of the mode-seeking term (0 = off).
     #[arg(long, default_value_t = 1.0)]
     pub w_ms: f64,
+    /// Measure the mode-seeking term on the detail band only (texture, not colour).
+    #[arg(long)]
+    pub ms_detail: bool,
     /// Weight of discriminator feature matching.
     #[arg(long, default_value_t = 1.0)]
     pub w_fm: f64,
@@ -153,6 +159,8 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         lr_d: a.lr_d,
         w_l1: a.w_l1,
         w_l1_low: a.w_l1_low,
+        w_swd: a.w_swd,
+        ms_detail: a.ms_detail,
         w_ms: a.w_ms,
         w_fm: a.w_fm,
         checkpoint_every: a.checkpoint_every,
@@ -212,13 +220,13 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         bar.set_position(p.step);
         let l = p.smoothed;
         bar.set_message(format!(
-            "D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3}",
-            l.d, l.g_adv, l.l1, l.ms, l.fm
+            "D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} SWD {:.3}",
+            l.d, l.g_adv, l.l1, l.ms, l.fm, l.swd
         ));
         if a.quiet && p.step % 50 == 0 {
             eprintln!(
-                "step {} D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} eta {:?}",
-                p.step, l.d, l.g_adv, l.l1, l.ms, l.fm, p.eta
+                "step {} D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} SWD {:.3} eta {:?}",
+                p.step, l.d, l.g_adv, l.l1, l.ms, l.fm, l.swd, p.eta
             );
         }
     })?;

@@ -48,8 +48,16 @@ pub struct TrainConfig {
     /// (what faithfulness measures) while leaving fine detail to the adversarial and
     /// mode-seeking terms, so variations differ in texture rather than in global colour.
     pub w_l1_low: f64,
+    /// Weight of the patch sliced-Wasserstein loss on the two finest Laplacian bands
+    /// ([`losses::patch_swd`]): asks for the target's texture statistics, not its
+    /// exact pixels (0 disables it).
+    pub w_swd: f64,
     /// Weight of the mode-seeking term (0 disables it).
     pub w_ms: f64,
+    /// Measure the mode-seeking term on the detail band only (each image minus its
+    /// 4×4 low-pass), so the code is rewarded for varying texture, not for the
+    /// cheapest change a FiLM code can make: re-grading the whole image's colour.
+    pub ms_detail: bool,
     /// ε of the mode-seeking term `1/(ratio + ε)`; larger bounds its gradient.
     pub ms_eps: f64,
     /// Weight of feature matching.
@@ -89,7 +97,9 @@ impl Default for TrainConfig {
             w_adv: 1.0,
             w_l1: 10.0,
             w_l1_low: 0.0,
+            w_swd: 0.0,
             w_ms: 1.0,
+            ms_detail: false,
             ms_eps: 0.1,
             w_fm: 1.0,
             checkpoint_every: 250,
@@ -117,11 +127,13 @@ pub struct Losses {
     pub ms: f64,
     /// Feature matching.
     pub fm: f64,
+    /// Patch sliced-Wasserstein texture loss (0 when its weight is 0).
+    pub swd: f64,
 }
 
 impl Losses {
     fn is_sane(&self) -> bool {
-        let all = [self.d, self.g_adv, self.l1, self.ms, self.fm];
+        let all = [self.d, self.g_adv, self.l1, self.ms, self.fm, self.swd];
         all.iter().all(|v| v.is_finite()) && self.d.abs() < 1e3 && self.g_adv.abs() < 1e4
     }
 
@@ -131,6 +143,7 @@ impl Losses {
         self.l1 += a * (o.l1 - self.l1);
         self.ms += a * (o.ms - self.ms);
         self.fm += a * (o.fm - self.fm);
+        self.swd += a * (o.swd - self.swd);
     }
 }
 
@@ -379,6 +392,7 @@ impl Trainer {
             ("l1".to_string(), l.l1),
             ("ms".to_string(), l.ms),
             ("fm".to_string(), l.fm),
+            ("swd".to_string(), l.swd),
         ]);
         info.metrics = None;
     }
@@ -499,23 +513,33 @@ impl Trainer {
         let g_adv = losses::g_hinge(&dg.scores);
         let l1 = losses::l1(&fake, &target2);
         let l1_low = if cfg.w_l1_low > 0.0 {
-            losses::l1(
-                &fake.avg_pool2d([4, 4], [4, 4], [0, 0], false, true, None::<i64>),
-                &target2.avg_pool2d([4, 4], [4, 4], [0, 0], false, true, None::<i64>),
-            )
+            losses::l1(&losses::low_pass(&fake, 4), &losses::low_pass(&target2, 4))
         } else {
             Tensor::zeros([], (Kind::Float, cfg.device))
         };
+        let swd = if cfg.w_swd > 0.0 {
+            losses::patch_swd(&fake, &target2, 2, 64)
+        } else {
+            Tensor::zeros([], (Kind::Float, cfg.device))
+        };
+        let diverse = if cfg.ms_detail {
+            &fake - losses::low_pass(&fake, 4)
+        } else {
+            fake.shallow_clone()
+        };
         let ms = losses::mode_seeking(
-            &fake.narrow(0, 0, n),
-            &fake.narrow(0, n, n),
+            &diverse.narrow(0, 0, n),
+            &diverse.narrow(0, n, n),
             &z1,
             &z2,
             cfg.ms_eps,
         );
         let fm = losses::feature_matching(&dr.features, &dg.features);
-        let mut g_loss =
-            &g_adv * cfg.w_adv + &l1 * cfg.w_l1 + &l1_low * cfg.w_l1_low + &fm * cfg.w_fm;
+        let mut g_loss = &g_adv * cfg.w_adv
+            + &l1 * cfg.w_l1
+            + &l1_low * cfg.w_l1_low
+            + &swd * cfg.w_swd
+            + &fm * cfg.w_fm;
         if cfg.w_ms > 0.0 {
             g_loss += &ms * cfg.w_ms;
         }
@@ -528,6 +552,7 @@ impl Trainer {
             l1: l1.double_value(&[]),
             ms: ms.double_value(&[]),
             fm: fm.double_value(&[]),
+            swd: swd.double_value(&[]),
         })
     }
 }
