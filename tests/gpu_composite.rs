@@ -648,3 +648,88 @@ fn same(got: &[u8], expected: &[u8], what: &str) {
         );
     }
 }
+
+/// Candidate thumbnails through their own paint callback: every pixel of the
+/// rectangle shows the nearest texel, at 1:1, scaled, on a HiDPI screen, and
+/// scrolled half out of the window (egui clamps the callback's viewport to the
+/// screen; the mapping must not follow it).
+#[test]
+fn thumbnails_show_their_texels_wherever_they_are_drawn() {
+    use eframe::egui;
+    use egui_kittest::wgpu::{WgpuTestRenderer, create_render_state, default_wgpu_setup};
+    use std::sync::Arc;
+
+    // 8×6 texels, each a distinct colour.
+    let thumb = Arc::new(image::RgbaImage::from_fn(8, 6, |x, y| {
+        image::Rgba([
+            (x * 30) as u8,
+            (y * 40) as u8,
+            200 - (x + y) as u8 * 10,
+            255,
+        ])
+    }));
+    let cases = [
+        // (pixels per point, rect in points)
+        (
+            1.0,
+            egui::Rect::from_min_size(egui::pos2(5.0, 7.0), egui::vec2(8.0, 6.0)),
+        ),
+        (
+            1.0,
+            egui::Rect::from_min_size(egui::pos2(20.0, 4.0), egui::vec2(24.0, 18.0)),
+        ),
+        (
+            2.0,
+            egui::Rect::from_min_size(egui::pos2(3.0, 2.0), egui::vec2(16.0, 12.0)),
+        ),
+        (
+            1.0,
+            egui::Rect::from_min_size(egui::pos2(30.0, -9.0), egui::vec2(16.0, 12.0)),
+        ),
+    ];
+    for (i, (ppp, rect)) in cases.into_iter().enumerate() {
+        let render_state = create_render_state(
+            default_wgpu_setup(),
+            eframe::egui_wgpu::RendererOptions::PREDICTABLE,
+        );
+        gpu::install(&render_state);
+        let image = thumb.clone();
+        let mut harness = egui_kittest::Harness::builder()
+            .with_size(egui::vec2(60.0, 30.0))
+            .with_pixels_per_point(ppp)
+            .renderer(WgpuTestRenderer::from_render_state(render_state.clone()))
+            .build_ui(move |ui| {
+                ui.painter().add(
+                    gpu::ThumbnailPaintCallback {
+                        id: 7,
+                        image: image.clone(),
+                        rect,
+                    }
+                    .into_paint_callback(),
+                );
+            });
+        let shot = harness.render().expect("render");
+        let (x0, y0) = ((rect.min.x * ppp).round(), (rect.min.y * ppp).round());
+        let (w, h) = ((rect.width() * ppp).round(), (rect.height() * ppp).round());
+        let mut checked = 0;
+        for py in (y0.max(0.0) as u32)..((y0 + h).min(shot.height() as f32) as u32) {
+            for px in (x0.max(0.0) as u32)..((x0 + w).min(shot.width() as f32) as u32) {
+                let tx = ((px as f32 + 0.5 - x0) * 8.0 / w).floor() as u32;
+                let ty = ((py as f32 + 0.5 - y0) * 6.0 / h).floor() as u32;
+                assert_eq!(
+                    shot.get_pixel(px, py),
+                    thumb.get_pixel(tx, ty),
+                    "case {i}: pixel ({px}, {py}) should show texel ({tx}, {ty})"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 48, "case {i}: only {checked} pixels on screen");
+        let renderer = render_state.renderer.read();
+        let thumbs = renderer
+            .callback_resources
+            .get::<gpu::ThumbnailRenderer>()
+            .expect("installed with the compositor");
+        assert_eq!(thumbs.len(), 1, "uploaded once");
+    }
+}

@@ -11,11 +11,11 @@
 //! the next samples.
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use eframe::egui;
-use image::{GrayImage, RgbImage};
+use image::{GrayImage, RgbImage, RgbaImage};
 
 use super::app::AtelierApp;
 use crate::document::{CanvasRect, Document, Provenance};
@@ -59,7 +59,10 @@ pub struct Candidate {
     /// Marked as a favourite.
     pub favourite: bool,
     /// A small copy for the grid, made on the worker.
-    pub(super) thumb_image: RgbImage,
+    pub(super) thumb_image: Arc<RgbaImage>,
+    /// Key of `thumb_image` on the GPU: unique in the process (history ids
+    /// restart with each project, and a stale texture must never show).
+    pub(super) thumb_key: u64,
     pub(super) thumb: Option<egui::TextureHandle>,
     pub(super) full: Option<egui::TextureHandle>,
 }
@@ -74,6 +77,12 @@ impl Candidate {
     pub fn rgba(&self) -> Vec<u8> {
         rgba_with_alpha(&self.image, self.alpha.as_deref())
     }
+}
+
+/// A fresh [`Candidate::thumb_key`].
+fn next_thumb_key() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 fn rgba_with_alpha(image: &RgbImage, alpha: Option<&GrayImage>) -> Vec<u8> {
@@ -280,9 +289,10 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
             } else {
                 image::imageops::resize(&v.image, w, h, image::imageops::FilterType::CatmullRom)
             };
-            let thumb_image = image::imageops::thumbnail(&image, THUMB_SIDE, THUMB_SIDE);
+            let thumb = image::imageops::thumbnail(&image, THUMB_SIDE, THUMB_SIDE);
             let candidate = Candidate {
-                thumb_image,
+                thumb_image: Arc::new(image::DynamicImage::ImageRgb8(thumb).into_rgba8()),
+                thumb_key: next_thumb_key(),
                 image,
                 alpha: alpha.clone(),
                 rect: job.rect,

@@ -13,7 +13,7 @@ fn thumb_texture(ctx: &egui::Context, c: &mut Candidate) -> egui::TextureHandle 
     c.thumb
         .get_or_insert_with(|| {
             let img = &c.thumb_image;
-            let color = egui::ColorImage::from_rgb(
+            let color = egui::ColorImage::from_rgba_unmultiplied(
                 [img.width() as usize, img.height() as usize],
                 img.as_raw(),
             );
@@ -24,6 +24,50 @@ fn thumb_texture(ctx: &egui::Context, c: &mut Candidate) -> egui::TextureHandle 
             )
         })
         .clone()
+}
+
+/// A candidate's thumbnail as a clickable button drawn by our own paint
+/// callback (`render::gpu::ThumbnailPaintCallback`): an egui image of the same
+/// size costs several times as much to draw on a software rasteriser.
+fn thumbnail_button(ui: &mut egui::Ui, c: &Candidate, selected: bool) -> egui::Response {
+    let img = &c.thumb_image;
+    let side = img.width().max(img.height()).max(1) as f32;
+    let size = egui::vec2(img.width() as f32, img.height() as f32) * (THUMB as f32 / side);
+    let pad = ui.spacing().button_padding;
+    let (rect, response) = ui.allocate_exact_size(size + 2.0 * pad, egui::Sense::click());
+    if ui.is_rect_visible(rect) {
+        // An outline only: a fill under the opaque thumbnail would be a blended
+        // pass over its whole area every frame, for a padding ring.
+        let visuals = ui.style().interact_selectable(&response, selected);
+        let stroke = if selected {
+            ui.visuals().selection.stroke
+        } else {
+            visuals.bg_stroke
+        };
+        ui.painter().rect_stroke(
+            rect,
+            visuals.corner_radius,
+            stroke,
+            egui::StrokeKind::Inside,
+        );
+        let painter = ui.painter();
+        let image_rect = egui::emath::GuiRounding::round_to_pixels(
+            egui::Rect::from_center_size(rect.center(), size),
+            ui.pixels_per_point(),
+        );
+        painter.add(
+            crate::render::gpu::ThumbnailPaintCallback {
+                id: c.thumb_key,
+                image: c.thumb_image.clone(),
+                rect: image_rect,
+            }
+            .into_paint_callback(),
+        );
+    }
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::Role::Button, true, format!("candidate {}", c.seed))
+    });
+    response
 }
 
 /// The full-size texture of the selected candidate (made once per candidate),
@@ -123,14 +167,18 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
     }
     let ctx = ui.ctx().clone();
     let selected = app.variations.selected;
+    let gpu = app.gpu;
     // The grid scrolls with the whole panel (app.rs wraps it in a ScrollArea).
     for (i, c) in app.variations.candidates.iter_mut().enumerate() {
         let n = i + 1;
-        let tex = thumb_texture(&ctx, c);
-        let image = egui::Image::new(&tex).max_width(THUMB as f32);
-        let response = ui
-            .add(egui::Button::image(image).selected(selected == Some(i)))
-            .on_hover_text(format!("Preview candidate {n} over the canvas ({n})"));
+        let response = if gpu {
+            thumbnail_button(ui, c, selected == Some(i))
+        } else {
+            let tex = thumb_texture(&ctx, c);
+            let image = egui::Image::new(&tex).max_width(THUMB as f32);
+            ui.add(egui::Button::image(image).selected(selected == Some(i)))
+        }
+        .on_hover_text(format!("Preview candidate {n} over the canvas ({n})"));
         if response.clicked() {
             out.push(Command::SelectCandidate(i));
         }

@@ -11,6 +11,8 @@
 //! - [`CanvasView`] / [`ViewTransform`] hold zoom, pan and rotation and map
 //!   points both ways with the same math as the shader, so the UI maps the
 //!   pointer exactly as pixels are drawn.
+//! - [`ThumbnailPaintCallback`] draws a candidate thumbnail with a plain
+//!   texel copy (`shaders/thumbnail.wgsl`), cheaper than an egui image.
 //! - [`composite_offscreen`] runs the same shader at 1:1 into a texture and
 //!   reads it back; tests hold it to [`crate::render::cpu::composite_rect`]
 //!   within 1/255 per channel.
@@ -20,6 +22,7 @@
 //! `shaders/view_cache.wgsl` (the copy to the screen) and
 //! `shaders/fullscreen.wgsl` (the vertex stage they share).
 mod compositor;
+mod thumbnails;
 mod view;
 mod view_cache;
 
@@ -27,6 +30,7 @@ use eframe::egui;
 use eframe::egui_wgpu::{self, wgpu};
 
 pub use compositor::{CanvasStyle, DisplayTarget, GpuCompositor, MAX_GPU_LAYERS, SyncStats};
+pub use thumbnails::{MAX_THUMBNAILS, ThumbnailPaintCallback, ThumbnailRenderer};
 pub use view::{CanvasView, MAX_ZOOM, MIN_ZOOM, ViewTransform};
 pub use view_cache::{PxRect, ViewUpdate};
 
@@ -141,11 +145,10 @@ pub fn install_with(render_state: &egui_wgpu::RenderState, target: DisplayTarget
         // every zoomed-out frame cost ~200 ms on 2 cores; 2×2 takes ~100 ms.
         compositor.set_max_box_samples(2);
     }
-    render_state
-        .renderer
-        .write()
-        .callback_resources
-        .insert(compositor);
+    let thumbnails = ThumbnailRenderer::new(&render_state.device, target);
+    let mut renderer = render_state.renderer.write();
+    renderer.callback_resources.insert(compositor);
+    renderer.callback_resources.insert(thumbnails);
 }
 
 /// Per-frame draw data for the canvas widget.
