@@ -27,8 +27,8 @@ fn thumb_texture(ctx: &egui::Context, c: &mut Candidate) -> egui::TextureHandle 
 }
 
 /// A candidate's thumbnail as a clickable button drawn by our own paint
-/// callback (`render::gpu::ThumbnailPaintCallback`): an egui image of the same
-/// size costs several times as much to draw on a software rasteriser.
+/// callback (`render::gpu::ThumbnailPaintCallback`), cheaper on a software
+/// rasteriser than an egui image button (measured in BENCHMARKS.md).
 fn thumbnail_button(ui: &mut egui::Ui, c: &Candidate, selected: bool) -> egui::Response {
     let img = &c.thumb_image;
     let side = img.width().max(img.height()).max(1) as f32;

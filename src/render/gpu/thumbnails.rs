@@ -1,10 +1,11 @@
 //! Candidate thumbnails, drawn by a paint callback that copies texels with
 //! `textureLoad` (`shaders/thumbnail.wgsl`) instead of as egui images.
 //!
-//! egui redraws the whole window every frame. On a software rasteriser its
-//! textured quads are several times as costly per pixel as this copy: four
-//! 160-px thumbnails raised a static frame from ~24 to ~30 ms under lavapipe
-//! (BENCHMARKS.md), more than the whole canvas view. Each thumbnail's texture
+//! egui redraws the whole window every frame. Under lavapipe, four 160-px
+//! thumbnails drawn as egui image buttons (a blended fill, then a filtered
+//! textured quad) raised a static frame from ~23 to ~30 ms; drawn this way,
+//! with an outline instead of the fill, the frame after an Accept took 13% less
+//! time (BENCHMARKS.md, "UI responsiveness"). Each thumbnail's texture
 //! is uploaded once, keyed by the candidate's id, and the least recently
 //! drawn are dropped beyond [`MAX_THUMBNAILS`].
 use std::collections::HashMap;
