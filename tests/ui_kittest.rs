@@ -680,6 +680,10 @@ fn painting_on_the_canvas_dismisses_the_preview_but_keeps_the_candidate() {
     let mut h = vary_harness();
     h.state_mut().variations.count = 2;
     vary_and_wait(&mut h);
+    // A click on a thumbnail previews that candidate; 1 picks the first.
+    h.get_by_label("Candidate 2").click();
+    h.run_steps(2);
+    assert_eq!(h.state().variations.selected, Some(1));
     h.key_press(egui::Key::Num1);
     h.run_steps(2);
     assert_eq!(h.state().variations.selected, Some(0));

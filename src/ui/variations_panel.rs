@@ -29,7 +29,7 @@ fn thumb_texture(ctx: &egui::Context, c: &mut Candidate) -> egui::TextureHandle 
 /// A candidate's thumbnail as a clickable button drawn by our own paint
 /// callback (`render::gpu::ThumbnailPaintCallback`), cheaper on a software
 /// rasteriser than an egui image button (measured in BENCHMARKS.md).
-fn thumbnail_button(ui: &mut egui::Ui, c: &Candidate, selected: bool) -> egui::Response {
+fn thumbnail_button(ui: &mut egui::Ui, c: &Candidate, n: usize, selected: bool) -> egui::Response {
     let img = &c.thumb_image;
     let side = img.width().max(img.height()).max(1) as f32;
     let size = egui::vec2(img.width() as f32, img.height() as f32) * (THUMB as f32 / side);
@@ -65,7 +65,7 @@ fn thumbnail_button(ui: &mut egui::Ui, c: &Candidate, selected: bool) -> egui::R
         );
     }
     response.widget_info(|| {
-        egui::WidgetInfo::labeled(egui::Role::Button, true, format!("candidate {}", c.seed))
+        egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Candidate {n}"))
     });
     response
 }
@@ -172,7 +172,7 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
     for (i, c) in app.variations.candidates.iter_mut().enumerate() {
         let n = i + 1;
         let response = if gpu {
-            thumbnail_button(ui, c, selected == Some(i))
+            thumbnail_button(ui, c, n, selected == Some(i))
         } else {
             let tex = thumb_texture(&ctx, c);
             let image = egui::Image::new(&tex).max_width(THUMB as f32);
