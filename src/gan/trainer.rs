@@ -512,8 +512,10 @@ impl Trainer {
         );
         let g_adv = losses::g_hinge(&dg.scores);
         let l1 = losses::l1(&fake, &target2);
-        let l1_low = if cfg.w_l1_low > 0.0 {
-            losses::l1(&losses::low_pass(&fake, 4), &losses::low_pass(&target2, 4))
+        // The outputs' colour layout, shared by the low-pass L1 and detail mode seeking.
+        let fake_low = (cfg.w_l1_low > 0.0 || cfg.ms_detail).then(|| losses::low_pass(&fake, 4));
+        let l1_low = if let (true, Some(low)) = (cfg.w_l1_low > 0.0, &fake_low) {
+            losses::l1(low, &losses::low_pass(&target2, 4))
         } else {
             Tensor::zeros([], (Kind::Float, cfg.device))
         };
@@ -522,10 +524,9 @@ impl Trainer {
         } else {
             Tensor::zeros([], (Kind::Float, cfg.device))
         };
-        let diverse = if cfg.ms_detail {
-            &fake - losses::low_pass(&fake, 4)
-        } else {
-            fake.shallow_clone()
+        let diverse = match (cfg.ms_detail, &fake_low) {
+            (true, Some(low)) => &fake - low,
+            _ => fake.shallow_clone(),
         };
         let ms = losses::mode_seeking(
             &diverse.narrow(0, 0, n),

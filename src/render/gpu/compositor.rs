@@ -1084,6 +1084,38 @@ impl GpuCompositor {
     }
 }
 
+/// Compiles `fragment` (WGSL) behind `shaders/fullscreen.wgsl`, whose
+/// `vs_fullscreen` [`fullscreen_pipeline`] uses as its vertex stage.
+pub(super) fn fullscreen_shader(
+    device: &wgpu::Device,
+    label: &str,
+    fragment: &str,
+) -> wgpu::ShaderModule {
+    let source = format!(
+        "{}\n{fragment}",
+        include_str!("../../../shaders/fullscreen.wgsl")
+    );
+    device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    })
+}
+
+/// A fragment-stage `texture_2d<f32>` binding read with `textureLoad` only
+/// (non-filterable).
+pub(super) fn loaded_texture_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::FRAGMENT,
+        ty: wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        },
+        count: None,
+    }
+}
+
 /// A pipeline that runs fragment `entry` of `shader` over the viewport with
 /// one fullscreen triangle (`vs_fullscreen` in `shaders/fullscreen.wgsl`),
 /// writing `format` without blending into a pass of `samples` samples and,

@@ -40,30 +40,15 @@ struct Entry {
 impl ThumbnailRenderer {
     /// Builds the pipeline for the pass egui draws into.
     pub fn new(device: &wgpu::Device, display: DisplayTarget) -> Self {
-        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("atelier fullscreen.wgsl + thumbnail.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(
-                concat!(
-                    include_str!("../../../shaders/fullscreen.wgsl"),
-                    "\n",
-                    include_str!("../../../shaders/thumbnail.wgsl")
-                )
-                .into(),
-            ),
-        });
+        let shader = super::compositor::fullscreen_shader(
+            device,
+            "atelier fullscreen.wgsl + thumbnail.wgsl",
+            include_str!("../../../shaders/thumbnail.wgsl"),
+        );
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("atelier thumbnail"),
             entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Texture {
-                        sample_type: wgpu::TextureSampleType::Float { filterable: false },
-                        view_dimension: wgpu::TextureViewDimension::D2,
-                        multisampled: false,
-                    },
-                    count: None,
-                },
+                super::compositor::loaded_texture_entry(0),
                 wgpu::BindGroupLayoutEntry {
                     binding: 1,
                     visibility: wgpu::ShaderStages::FRAGMENT,

@@ -148,29 +148,14 @@ impl ViewCache {
     /// The copy pipeline for a render pass shaped like `display`; the cache
     /// texture has the display's colour format, so the copy is exact.
     pub fn new(device: &wgpu::Device, display: super::DisplayTarget) -> Self {
-        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("atelier fullscreen.wgsl + view_cache.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(
-                concat!(
-                    include_str!("../../../shaders/fullscreen.wgsl"),
-                    "\n",
-                    include_str!("../../../shaders/view_cache.wgsl")
-                )
-                .into(),
-            ),
-        });
+        let shader = super::compositor::fullscreen_shader(
+            device,
+            "atelier fullscreen.wgsl + view_cache.wgsl",
+            include_str!("../../../shaders/view_cache.wgsl"),
+        );
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("atelier view cache"),
-            entries: &[wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::FRAGMENT,
-                ty: wgpu::BindingType::Texture {
-                    sample_type: wgpu::TextureSampleType::Float { filterable: false },
-                    view_dimension: wgpu::TextureViewDimension::D2,
-                    multisampled: false,
-                },
-                count: None,
-            }],
+            entries: &[super::compositor::loaded_texture_entry(0)],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("atelier view cache"),
