@@ -186,6 +186,8 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     if set.images.is_empty() {
         bail!("no readable images under {}", a.data.display());
     }
+    // After `Trainer::new`, which applies `--threads`, so the count printed is the one used.
+    let mut trainer = Trainer::new(config, init.as_ref())?;
     eprintln!(
         "training on {} images ({} skipped), device {:?}, {} libtorch threads",
         set.images.len(),
@@ -193,7 +195,6 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         device,
         tch::get_num_threads()
     );
-    let mut trainer = Trainer::new(config, init.as_ref())?;
     trainer.set_images(set.images, set.skipped);
     let bar = if a.quiet {
         indicatif::ProgressBar::hidden()
