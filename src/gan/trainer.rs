@@ -514,18 +514,17 @@ impl Trainer {
         let l1 = losses::l1(&fake, &target2);
         // The outputs' colour layout, shared by the low-pass L1 and detail mode seeking.
         let fake_low = (cfg.w_l1_low > 0.0 || cfg.ms_detail).then(|| losses::low_pass(&fake, 4));
-        let l1_low = if let (true, Some(low)) = (cfg.w_l1_low > 0.0, &fake_low) {
-            losses::l1(low, &losses::low_pass(&target2, 4))
-        } else {
-            Tensor::zeros([], (Kind::Float, cfg.device))
+        let l1_low = match &fake_low {
+            Some(low) if cfg.w_l1_low > 0.0 => losses::l1(low, &losses::low_pass(&target2, 4)),
+            _ => Tensor::zeros([], (Kind::Float, cfg.device)),
         };
         let swd = if cfg.w_swd > 0.0 {
             losses::patch_swd(&fake, &target2, 2, 64)
         } else {
             Tensor::zeros([], (Kind::Float, cfg.device))
         };
-        let diverse = match (cfg.ms_detail, &fake_low) {
-            (true, Some(low)) => &fake - low,
+        let diverse = match &fake_low {
+            Some(low) if cfg.ms_detail => &fake - low,
             _ => fake.shallow_clone(),
         };
         let ms = losses::mode_seeking(
