@@ -11,6 +11,7 @@ fn tiny_arch() -> ArchConfig {
         levels: 4,
         d_width: 8,
         noise: true,
+        ..Default::default()
     }
 }
 
@@ -271,6 +272,58 @@ fn corrupt_and_mismatched_checkpoints_give_typed_errors() {
         VariationModel::load(&path, Device::Cpu),
         Err(GanError::WrongDtype { .. })
     ));
+}
+
+#[test]
+fn the_inference_margin_comes_from_the_sidecar() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = saved_tiny(dir.path());
+    let side = path.with_extension("json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&side).unwrap()).unwrap();
+    let write = |json: &serde_json::Value| {
+        std::fs::write(&side, serde_json::to_string_pretty(json).unwrap()).unwrap()
+    };
+    // Sidecars from before the margin existed were used with 16 px.
+    json["arch"].as_object_mut().unwrap().remove("margin");
+    write(&json);
+    let m16 = VariationModel::load(&path, Device::Cpu).unwrap();
+    assert_eq!(m16.info().arch.margin, 16);
+
+    json["arch"]["margin"] = 1000.into();
+    write(&json);
+    match VariationModel::load(&path, Device::Cpu) {
+        Err(GanError::BadSidecar { reason, .. }) => assert!(reason.contains("margin"), "{reason}"),
+        other => panic!("expected BadSidecar, got {other:?}"),
+    }
+
+    // The generator sees a different border, so the result differs, most at the edges.
+    json["arch"]["margin"] = 48.into();
+    write(&json);
+    let m48 = VariationModel::load(&path, Device::Cpu).unwrap();
+    assert_eq!(m48.info().arch.margin, 48);
+    let img = canvas(64, 64);
+    let req = VaryRequest {
+        count: 1,
+        strength: 1.0,
+        ..VaryRequest::default()
+    };
+    let (a, b) = (
+        vary_all(&m16, &img, &req).remove(0).image,
+        vary_all(&m48, &img, &req).remove(0).image,
+    );
+    let diff = |x: u32, y: u32| {
+        let (p, q) = (a.get_pixel(x, y).0, b.get_pixel(x, y).0);
+        (0..3).map(|c| p[c].abs_diff(q[c]) as u32).sum::<u32>()
+    };
+    let border: u32 = (0..64).map(|i| diff(i, 0) + diff(0, i)).sum();
+    assert!(border > 0, "the margin changed nothing at the border");
+    // Saving keeps the margin.
+    let again = dir.path().join("again.safetensors");
+    m48.save(&again).unwrap();
+    let back = VariationModel::load(&again, Device::Cpu).unwrap();
+    assert_eq!(back.info().arch.margin, 48);
+    assert_eq!(vary_all(&back, &img, &req).remove(0).image, b);
 }
 
 #[test]

@@ -39,6 +39,7 @@ fn tiny_config(steps: u64) -> TrainConfig {
             levels: 4,
             d_width: 8,
             noise: true,
+            ..Default::default()
         },
         steps,
         batch: 4,
@@ -149,6 +150,34 @@ fn fine_tuning_uses_the_same_path_and_records_lineage() {
     assert_eq!((info.data.extra_pairs, info.data.extra_negatives), (1, 1));
     let reloaded = VariationModel::load(&dir.path().join("ft.safetensors"), Device::Cpu).unwrap();
     assert_eq!(reloaded.info().parent, info.parent);
+}
+
+#[test]
+fn the_inference_margin_is_inherited_unless_a_run_sets_it() {
+    let _guard = serial();
+    let fresh = Trainer::new(tiny_config(1), None).unwrap();
+    assert_eq!(fresh.model().info().arch.margin, 16, "the default margin");
+    let base = Trainer::new(
+        TrainConfig {
+            margin: Some(48),
+            ..tiny_config(1)
+        },
+        None,
+    )
+    .unwrap();
+    let base = base.model();
+    assert_eq!(base.info().arch.margin, 48);
+    let inherited = Trainer::new(tiny_config(1), Some(base)).unwrap();
+    assert_eq!(inherited.model().info().arch.margin, 48);
+    let set = Trainer::new(
+        TrainConfig {
+            margin: Some(0),
+            ..tiny_config(1)
+        },
+        Some(base),
+    )
+    .unwrap();
+    assert_eq!(set.model().info().arch.margin, 0);
 }
 
 #[test]

@@ -132,6 +132,10 @@ pub struct TrainArgs {
     /// (--from) from a model without them.
     #[arg(long)]
     pub add_noise: bool,
+    /// Inference margin (pixels) to record in the model: how far beyond the canvas
+    /// the generator sees a mirrored copy (default: the parent's, or 16).
+    #[arg(long, value_parser = margin_parser())]
+    pub margin: Option<u32>,
 }
 
 /// Runs `atelier train`.
@@ -173,6 +177,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             noise: a.add_noise,
             ..Default::default()
         },
+        margin: a.margin,
         ..TrainConfig::default()
     };
     let files = crate::gan::data::scan(&a.data)?;
@@ -538,6 +543,15 @@ pub struct BenchGanQualityArgs {
     /// libtorch threads.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Measure with this inference margin (pixels) instead of the model's; with
+    /// --record it is stored in the model together with the metrics.
+    #[arg(long, value_parser = margin_parser())]
+    pub margin: Option<u32>,
+}
+
+/// Accepts inference margins from 0 to [`crate::gan::checkpoint::MAX_MARGIN`].
+fn margin_parser() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(0..=i64::from(crate::gan::checkpoint::MAX_MARGIN))
 }
 
 /// Runs `atelier bench gan-quality`.
@@ -548,6 +562,9 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
     }
     let device = Device::cuda_if_available();
     let mut model = load_model(a.model.as_deref(), device)?;
+    if let Some(m) = a.margin {
+        model.info_mut().arch.margin = m;
+    }
     let files = crate::gan::data::scan(&a.data)?;
     let set = crate::gan::data::load_images(&files, 4096, 2);
     if set.images.is_empty() {

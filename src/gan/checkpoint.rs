@@ -32,7 +32,24 @@ pub struct ArchConfig {
     /// that measured worse (BENCHMARKS.md). Sidecars written before this have none.
     #[serde(default)]
     pub noise: bool,
+    /// Mirrored margin (pixels) added around the canvas before the generator runs and
+    /// cropped off after. Not part of the weights' shapes, but of how they must be
+    /// used: the convolutions' zero padding lets a model tell where the border is, and
+    /// long-trained models paint a frame there that a wide enough margin moves out of
+    /// the kept crop (BENCHMARKS.md, "On a GPU"). A fine-tune inherits it. Sidecars
+    /// written before this have none and get 16, the margin they were made with.
+    #[serde(default = "default_margin")]
+    pub margin: u32,
 }
+
+/// The inference margin of models whose sidecar does not name one.
+fn default_margin() -> u32 {
+    16
+}
+
+/// The widest inference margin a sidecar may ask for: wider only costs time (the
+/// generator's receptive field is far smaller).
+pub const MAX_MARGIN: u32 = 256;
 
 impl Default for ArchConfig {
     fn default() -> Self {
@@ -42,6 +59,7 @@ impl Default for ArchConfig {
             levels: 4,
             d_width: 32,
             noise: false,
+            margin: default_margin(),
         }
     }
 }
@@ -140,6 +158,15 @@ impl ModelInfo {
             return Err(GanError::UnsupportedVersion {
                 found: info.format_version,
                 supported: FORMAT_VERSION,
+            });
+        }
+        if info.arch.margin > MAX_MARGIN {
+            return Err(GanError::BadSidecar {
+                path: path.to_owned(),
+                reason: format!(
+                    "inference margin {} px is over the maximum of {MAX_MARGIN}",
+                    info.arch.margin
+                ),
             });
         }
         Ok(info)

@@ -140,6 +140,7 @@ mod tests {
             levels: 4,
             d_width: 8,
             noise: true,
+            ..Default::default()
         };
         let d = Discriminator::new(&(vs.root() / "d"), &cfg);
         let a = Tensor::zeros([2, 3, 64, 64], (Kind::Float, tch::Device::Cpu));

@@ -263,6 +263,7 @@ mod tests {
             levels: 4,
             d_width: 8,
             noise: true,
+            ..Default::default()
         }
     }
 

@@ -26,9 +26,6 @@ static DEFAULT_SIDECAR: &str = include_str!(concat!(
     "/assets/models/default.json"
 ));
 
-/// Mirrored border added around the canvas before the generator runs (pixels).
-const MARGIN: i64 = 16;
-
 /// Strength used when the caller does not choose one (CLI default, quality benchmark).
 pub const DEFAULT_STRENGTH: f32 = crate::refine::DEFAULT_STRENGTH;
 
@@ -275,19 +272,25 @@ impl VariationModel {
         }
     }
 
-    /// Adds a mirrored margin of [`MARGIN`] pixels on every side, then pads to a
-    /// multiple of 16. The convolutions' zero padding makes the outermost pixels of
-    /// the output unreliable (bright seams at the image border); with the margin those
-    /// pixels fall outside the crop that is kept.
+    /// The model's mirrored margin in pixels ([`ArchConfig::margin`]).
+    fn margin(&self) -> i64 {
+        i64::from(self.info.arch.margin)
+    }
+
+    /// Adds the model's mirrored margin on every side, then pads to a multiple of 16.
+    /// The convolutions' zero padding makes the outermost pixels of the output
+    /// unreliable (bright seams, or a frame, at the image border); with the margin
+    /// those pixels fall outside the crop that is kept.
     fn pad_with_margin(&self, t: &Tensor) -> Tensor {
         let (h, w) = (t.size()[2], t.size()[3]);
+        let m = self.margin();
         // Reflection needs the image to be larger than the margin.
-        let mode = if h > MARGIN && w > MARGIN {
+        let mode = if h > m && w > m {
             "reflect"
         } else {
             "replicate"
         };
-        self.pad(&t.pad([MARGIN, MARGIN, MARGIN, MARGIN], mode, None))
+        self.pad(&t.pad([m, m, m, m], mode, None))
     }
 
     /// Generates one variation per latent code, calling `on_each(index, variation)` as
@@ -352,8 +355,8 @@ impl VariationModel {
                 let out = self
                     .inference_generator()
                     .decode(&encoded, &zt)
-                    .narrow(2, MARGIN, i64::from(h))
-                    .narrow(3, MARGIN, i64::from(w));
+                    .narrow(2, self.margin(), i64::from(h))
+                    .narrow(3, self.margin(), i64::from(w));
                 let blended = &canvas + (out - &canvas) * s;
                 let result = &mask * blended + (mask.neg() + 1.0) * &canvas;
                 // D needs a few pixels per stride; score the padded pair so tiny inputs work.

@@ -28,6 +28,9 @@ pub struct TrainConfig {
     /// except that `noise` adds noise inputs to a model without them (their scales
     /// start at zero, so the first step computes what the parent did).
     pub arch: ArchConfig,
+    /// Inference margin to record in the model ([`ArchConfig::margin`]); None keeps
+    /// the initial model's, or `arch`'s for a fresh one.
+    pub margin: Option<u32>,
     /// Optimisation steps to run in this call.
     pub steps: u64,
     /// Canvases per batch (G makes two variations of each).
@@ -88,6 +91,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             arch: ArchConfig::default(),
+            margin: None,
             steps: 2000,
             batch: 8,
             size: 64,
@@ -216,6 +220,7 @@ impl Trainer {
                 let mut arch = init.info().arch.clone();
                 let adding_noise = config.arch.noise && !arch.noise;
                 arch.noise |= adding_noise;
+                arch.margin = config.margin.unwrap_or(arch.margin);
                 let mut m = VariationModel::new(arch.clone(), config.device);
                 tch::no_grad(|| -> Result<(), GanError> {
                     let src = init.variables();
@@ -240,8 +245,10 @@ impl Trainer {
                 // Initial weights come from libtorch's global generator: seed it so a
                 // seed reproduces the whole run.
                 tch::manual_seed(config.seed as i64);
+                let mut arch = config.arch.clone();
+                arch.margin = config.margin.unwrap_or(arch.margin);
                 (
-                    VariationModel::new(config.arch.clone(), config.device),
+                    VariationModel::new(arch, config.device),
                     0,
                     DataSummary::default(),
                 )
