@@ -302,6 +302,10 @@ fn the_inference_margin_comes_from_the_sidecar() {
     write(&json);
     let m48 = VariationModel::load(&path, Device::Cpu).unwrap();
     assert_eq!(m48.info().arch.margin, 48);
+    // At 16 px the id is the weights' hash, as it was before margins were recorded;
+    // another margin makes another version.
+    assert_eq!(m16.version_id(), m16.info().version_id);
+    assert_ne!(m48.version_id(), m16.version_id());
     let img = canvas(64, 64);
     let req = VaryRequest {
         count: 1,
@@ -323,6 +327,7 @@ fn the_inference_margin_comes_from_the_sidecar() {
     m48.save(&again).unwrap();
     let back = VariationModel::load(&again, Device::Cpu).unwrap();
     assert_eq!(back.info().arch.margin, 48);
+    assert_eq!(back.info().version_id, m48.version_id());
     assert_eq!(vary_all(&back, &img, &req).remove(0).image, b);
 }
 

@@ -195,8 +195,21 @@ impl Fnv1a {
     }
 }
 
-/// FNV-1a over names and raw bytes: a stable content id for a set of tensors.
-pub fn content_id(named: &[(String, Tensor)]) -> String {
+/// The version id of a model: an FNV-1a hash of its weights' names and raw bytes,
+/// with the inference margin mixed in when it is not [`default_margin`]. The same
+/// weights used with another margin make other pictures, so they are another
+/// version; models from before the margin was recorded keep their ids.
+pub fn version_id(named: &[(String, Tensor)], arch: &ArchConfig) -> String {
+    let mut h = content_hash(named);
+    if arch.margin != default_margin() {
+        h.eat(b"margin");
+        h.eat(&arch.margin.to_le_bytes());
+    }
+    format!("{:016x}", h.0)
+}
+
+/// FNV-1a over the tensors' names and raw little-endian f32 bytes.
+fn content_hash(named: &[(String, Tensor)]) -> Fnv1a {
     let mut h = Fnv1a::new();
     for (name, t) in named {
         h.eat(name.as_bytes());
@@ -211,7 +224,7 @@ pub fn content_id(named: &[(String, Tensor)]) -> String {
             h.eat(&v.to_le_bytes());
         }
     }
-    format!("{:016x}", h.0)
+    h
 }
 
 /// Writes tensors (sorted by name) and the sidecar, each via a temporary file and a

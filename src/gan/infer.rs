@@ -173,12 +173,18 @@ impl VariationModel {
     }
 
     /// Writes the weights to `path` (`.safetensors`) and the sidecar beside it. The
-    /// sidecar's `version_id` is the content hash of the weights written.
+    /// sidecar's `version_id` is [`Self::version_id`].
     pub fn save(&self, path: &Path) -> Result<(), GanError> {
         let named = self.named_variables();
         let mut info = self.info.clone();
-        info.version_id = checkpoint::content_id(&named);
+        info.version_id = checkpoint::version_id(&named, &info.arch);
         checkpoint::write(path, &named, &info)
+    }
+
+    /// The id [`Self::save`] gives this model: a hash of its weights and of its
+    /// inference margin ([`checkpoint::version_id`]).
+    pub fn version_id(&self) -> String {
+        checkpoint::version_id(&self.named_variables(), &self.info.arch)
     }
 
     /// The sidecar: architecture, version, parent, data, steps, metrics.

@@ -376,8 +376,7 @@ impl Trainer {
         if let Some(p) = &cfg.checkpoint_path {
             self.model.save(p)?;
         }
-        let named = self.model.named_variables();
-        self.model.info.version_id = super::checkpoint::content_id(&named);
+        self.model.info.version_id = self.model.version_id();
         Ok(TrainOutcome {
             model: self.model,
             steps: done,

@@ -168,8 +168,8 @@ impl ModelStore {
 
     /// Stores `model` as a new version and makes it current; returns its id.
     pub fn add(&mut self, model: &VariationModel, note: &str) -> Result<String, VersionError> {
-        // The same content hash `VariationModel::save` writes into the sidecar.
-        let id = crate::gan::checkpoint::content_id(&model.named_variables());
+        // The id `VariationModel::save` writes into the sidecar.
+        let id = model.version_id();
         model.save(&self.weights(&id))?;
         if self.entry(&id).is_err() {
             self.index.versions.push(VersionEntry {
