@@ -40,6 +40,8 @@ class Generator(torch.nn.Module):
     def __init__(self, weights, arch):
         super().__init__()
         self.levels = arch["levels"]
+        # Sidecars without "padding" were made with zeros (src/gan/checkpoint.rs).
+        self.reflect = arch.get("padding", "zeros") == "reflect"
         self.w = torch.nn.ParameterDict(
             {k.replace(".", "__"): torch.nn.Parameter(v, requires_grad=False) for k, v in weights.items() if k.startswith("g.")}
         )
@@ -48,6 +50,8 @@ class Generator(torch.nn.Module):
         return self.w[("g." + name).replace(".", "__")]
 
     def conv(self, x, name, stride=1, pad=1):
+        if self.reflect and pad > 0:
+            x, pad = F.pad(x, (pad, pad, pad, pad), mode="reflect"), 0
         return F.conv2d(x, self.p(name + ".weight"), self.p(name + ".bias"), stride=stride, padding=pad)
 
     def film(self, x, z, name):

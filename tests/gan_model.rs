@@ -1,6 +1,6 @@
 //! GAN smoke tests on tiny models: shapes, determinism, masks, checkpoints and their
 //! typed errors, the embedded default model, and CUDA where a GPU exists.
-use atelier::gan::{ArchConfig, GanError, VariationModel, VaryRequest};
+use atelier::gan::{ArchConfig, GanError, Padding, VariationModel, VaryRequest};
 use std::path::Path;
 use tch::{Device, Tensor};
 
@@ -329,6 +329,51 @@ fn the_inference_margin_comes_from_the_sidecar() {
     assert_eq!(back.info().arch.margin, 48);
     assert_eq!(back.info().version_id, m48.version_id());
     assert_eq!(vary_all(&back, &img, &req).remove(0).image, b);
+}
+
+#[test]
+fn the_padding_comes_from_the_sidecar_and_can_be_switched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = saved_tiny(dir.path());
+    let side = path.with_extension("json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&side).unwrap()).unwrap();
+    let write = |json: &serde_json::Value| {
+        std::fs::write(&side, serde_json::to_string_pretty(json).unwrap()).unwrap()
+    };
+    // Sidecars from before the padding was recorded were made with zeros.
+    json["arch"].as_object_mut().unwrap().remove("padding");
+    write(&json);
+    let mut zeros = VariationModel::load(&path, Device::Cpu).unwrap();
+    assert_eq!(zeros.info().arch.padding, Padding::Zeros);
+
+    json["arch"]["padding"] = "mirror".into();
+    write(&json);
+    match VariationModel::load(&path, Device::Cpu) {
+        Err(GanError::BadSidecar { reason, .. }) => assert!(reason.contains("mirror"), "{reason}"),
+        other => panic!("expected BadSidecar, got {other:?}"),
+    }
+
+    json["arch"]["padding"] = "reflect".into();
+    write(&json);
+    let reflect = VariationModel::load(&path, Device::Cpu).unwrap();
+    assert_eq!(reflect.info().arch.padding, Padding::Reflect);
+    let img = canvas(48, 48);
+    let req = VaryRequest {
+        count: 1,
+        strength: 1.0,
+        ..VaryRequest::default()
+    };
+    let (a, b) = (
+        vary_all(&zeros, &img, &req).remove(0).image,
+        vary_all(&reflect, &img, &req).remove(0).image,
+    );
+    assert_ne!(a, b, "the padding changed nothing");
+    assert_ne!(reflect.version_id(), zeros.version_id());
+    // Switching a loaded model is the same as loading it with that padding.
+    zeros.set_padding(Padding::Reflect);
+    assert_eq!(vary_all(&zeros, &img, &req).remove(0).image, b);
+    assert_eq!(zeros.version_id(), reflect.version_id());
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Training smoke tests on tiny models and synthetic images: L1 goes down, fine-tuning
 //! records its parent and uses extra pairs/negatives, cancel checkpoints, divergence
 //! rolls back, and a seed reproduces a run. CUDA training runs only where a GPU exists.
-use atelier::gan::{ArchConfig, TrainConfig, Trainer, VariationModel};
+use atelier::gan::{ArchConfig, Padding, TrainConfig, Trainer, VariationModel};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tch::Device;
@@ -153,7 +153,7 @@ fn fine_tuning_uses_the_same_path_and_records_lineage() {
 }
 
 #[test]
-fn the_inference_margin_is_inherited_unless_a_run_sets_it() {
+fn the_margin_and_padding_are_inherited_unless_a_run_sets_them() {
     let _guard = serial();
     let fresh = Trainer::new(tiny_config(1), None).unwrap();
     assert_eq!(fresh.model().info().arch.margin, 16, "the default margin");
@@ -178,6 +178,20 @@ fn the_inference_margin_is_inherited_unless_a_run_sets_it() {
     )
     .unwrap();
     assert_eq!(set.model().info().arch.margin, 0);
+    // The padding follows the same rule.
+    let reflecting = Trainer::new(
+        TrainConfig {
+            padding: Some(Padding::Reflect),
+            ..tiny_config(1)
+        },
+        Some(base),
+    )
+    .unwrap();
+    let reflecting = reflecting.model();
+    assert_eq!(reflecting.info().arch.padding, Padding::Reflect);
+    let again = Trainer::new(tiny_config(1), Some(reflecting)).unwrap();
+    assert_eq!(again.model().info().arch.padding, Padding::Reflect);
+    assert_eq!(inherited.model().info().arch.padding, Padding::Zeros);
 }
 
 #[test]

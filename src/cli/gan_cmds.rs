@@ -136,6 +136,10 @@ pub struct TrainArgs {
     /// the generator sees a mirrored copy (default: the parent's, or 16).
     #[arg(long, value_parser = margin_parser())]
     pub margin: Option<u32>,
+    /// How the generator pads at the image border, `zeros` or `reflect`, to record in
+    /// the model (default: the parent's, or zeros). Reflect leaves no frame there.
+    #[arg(long)]
+    pub padding: Option<crate::gan::Padding>,
 }
 
 /// Runs `atelier train`.
@@ -178,6 +182,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             ..Default::default()
         },
         margin: a.margin,
+        padding: a.padding,
         ..TrainConfig::default()
     };
     let files = crate::gan::data::scan(&a.data)?;
@@ -547,6 +552,10 @@ pub struct BenchGanQualityArgs {
     /// --record it is stored in the model together with the metrics.
     #[arg(long, value_parser = margin_parser())]
     pub margin: Option<u32>,
+    /// Measure with this generator padding (`zeros` or `reflect`) instead of the
+    /// model's; with --record it is stored in the model together with the metrics.
+    #[arg(long)]
+    pub padding: Option<crate::gan::Padding>,
 }
 
 /// Accepts inference margins from 0 to [`crate::gan::checkpoint::MAX_MARGIN`].
@@ -564,6 +573,9 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
     let mut model = load_model(a.model.as_deref(), device)?;
     if let Some(m) = a.margin {
         model.info_mut().arch.margin = m;
+    }
+    if let Some(p) = a.padding {
+        model.set_padding(p);
     }
     let files = crate::gan::data::scan(&a.data)?;
     let set = crate::gan::data::load_images(&files, 4096, 2);

@@ -32,14 +32,44 @@ pub struct ArchConfig {
     /// that measured worse (BENCHMARKS.md). Sidecars written before this have none.
     #[serde(default)]
     pub noise: bool,
+    /// How the generator's convolutions pad at the image border. Not part of the
+    /// weights' shapes, but of how they must be used. Sidecars written before this
+    /// have none: [`Padding::Zeros`], what they were made with.
+    #[serde(default)]
+    pub padding: Padding,
     /// Mirrored margin (pixels) added around the canvas before the generator runs and
-    /// cropped off after. Not part of the weights' shapes, but of how they must be
-    /// used: the convolutions' zero padding lets a model tell where the border is, and
-    /// long-trained models paint a frame there that a wide enough margin moves out of
-    /// the kept crop (BENCHMARKS.md, "On a GPU"). A fine-tune inherits it. Sidecars
-    /// written before this have none and get 16, the margin they were made with.
+    /// cropped off after, like `padding` a matter of use, not of shapes. With zero
+    /// padding a model can tell where the border is, and long-trained models paint a
+    /// frame there that a wide enough margin moves out of the kept crop
+    /// (BENCHMARKS.md, "On a GPU"). A fine-tune inherits it. Sidecars written before
+    /// this have none and get 16, the margin they were made with.
     #[serde(default = "default_margin")]
     pub margin: u32,
+}
+
+/// How a convolution pads its input at the image border.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Padding {
+    /// Zeros, as every model before this choice existed. The zeros tell the network
+    /// where the border is, and models trained for long paint a frame there.
+    #[default]
+    Zeros,
+    /// A mirror image of the inside, so the border looks like more canvas. Measured
+    /// on a model trained with zeros, it removed the frame without retraining.
+    Reflect,
+}
+
+impl std::str::FromStr for Padding {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "zeros" => Ok(Self::Zeros),
+            "reflect" => Ok(Self::Reflect),
+            _ => Err(format!("padding `{s}`: expected `zeros` or `reflect`")),
+        }
+    }
 }
 
 /// The inference margin of models whose sidecar does not name one.
@@ -59,6 +89,7 @@ impl Default for ArchConfig {
             levels: 4,
             d_width: 32,
             noise: false,
+            padding: Padding::Zeros,
             margin: default_margin(),
         }
     }
@@ -196,11 +227,14 @@ impl Fnv1a {
 }
 
 /// The version id of a model: an FNV-1a hash of its weights' names and raw bytes,
-/// with the inference margin mixed in when it is not [`default_margin`]. The same
-/// weights used with another margin make other pictures, so they are another
-/// version; models from before the margin was recorded keep their ids.
+/// with the padding and the inference margin mixed in when they are not the
+/// defaults. The same weights used another way make other pictures, so they are
+/// another version; models from before these were recorded keep their ids.
 pub fn version_id(named: &[(String, Tensor)], arch: &ArchConfig) -> String {
     let mut h = content_hash(named);
+    if arch.padding != Padding::Zeros {
+        h.eat(b"padding reflect");
+    }
     if arch.margin != default_margin() {
         h.eat(b"margin");
         h.eat(&arch.margin.to_le_bytes());

@@ -15,10 +15,12 @@
 //! activation. The maps are drawn from a generator seeded by the bits of each code z
 //! ([`noise_maps`]), so an output stays a function of (canvas, z): a seed
 //! reproduces it on every device, and the code alone describes a variation.
+//! The convolutions pad with zeros or, with `padding: reflect` in the architecture,
+//! with a mirror image, which leaves the network no cue of where the border is.
 //! The head predicts a residual in logit space:
 //! `out = tanh(atanh(input) + head(features))`, so an untrained net starts as the
 //! identity and training time goes into the changes, not into copying the input.
-use super::checkpoint::ArchConfig;
+use super::checkpoint::{ArchConfig, Padding};
 use super::nn_util::{Conv, Film};
 use rand::SeedableRng;
 use tch::{Kind, Tensor, nn};
@@ -109,34 +111,38 @@ impl Generator {
     pub fn new(path: &nn::Path, cfg: &ArchConfig) -> Self {
         let z = cfg.latent_dim as i64;
         let levels = cfg.levels;
-        let stem = Conv::new(&(path / "stem"), 4, level_width(cfg, 0), 3, 1, 1);
+        let reflect = cfg.padding == Padding::Reflect;
+        let conv = |p: &nn::Path, c_in, c_out, k, stride, padding| {
+            Conv::new(p, c_in, c_out, k, stride, padding).reflecting(reflect)
+        };
+        let stem = conv(&(path / "stem"), 4, level_width(cfg, 0), 3, 1, 1);
         let downs = (1..=levels)
             .map(|i| {
                 let p = path / format!("down{i}");
                 let (cin, cout) = (level_width(cfg, i - 1), level_width(cfg, i));
                 Down {
-                    down: Conv::new(&(&p / "down"), cin, cout, 3, 2, 1),
-                    conv: Conv::new(&(&p / "conv"), cout, cout, 3, 1, 1),
+                    down: conv(&(&p / "down"), cin, cout, 3, 2, 1),
+                    conv: conv(&(&p / "conv"), cout, cout, 3, 1, 1),
                 }
             })
             .collect();
         let cb = level_width(cfg, levels);
         let mid_film = Film::new(&(path / "mid" / "film"), z, cb);
-        let mid_conv = Conv::new(&(path / "mid" / "conv"), cb, cb, 3, 1, 1);
+        let mid_conv = conv(&(path / "mid" / "conv"), cb, cb, 3, 1, 1);
         // ups[i] produces level i from level i + 1 (i = levels-1 .. 0).
         let ups = (0..levels)
             .map(|i| {
                 let p = path / format!("up{i}");
                 let (cin, cout) = (level_width(cfg, i + 1), level_width(cfg, i));
                 Up {
-                    proj: Conv::new(&(&p / "proj"), cin, cout, 1, 1, 0),
-                    conv: Conv::new(&(&p / "conv"), cout, cout, 3, 1, 1),
+                    proj: conv(&(&p / "proj"), cin, cout, 1, 1, 0),
+                    conv: conv(&(&p / "conv"), cout, cout, 3, 1, 1),
                     film: Film::new(&(&p / "film"), z, cout),
                     noise: cfg.noise.then(|| p.zeros("noise", &[1, cout, 1, 1])),
                 }
             })
             .collect();
-        let head = Conv::new(&(path / "head"), level_width(cfg, 0), 3, 3, 1, 1);
+        let head = conv(&(path / "head"), level_width(cfg, 0), 3, 3, 1, 1);
         // A zero head makes the untrained generator the identity (see module doc).
         tch::no_grad(|| {
             let _ = head.weight.shallow_clone().zero_();
@@ -218,6 +224,21 @@ impl Generator {
         let delta = self.head.forward(&h).to_kind(Kind::Float);
         // Residual in logit space (see the module doc).
         (&e.rgb_logit + delta).tanh()
+    }
+
+    /// Pads every convolution with a mirror image (`true`) or with zeros; the
+    /// weights stay as they are ([`crate::gan::Padding`]).
+    pub fn set_reflect(&mut self, reflect: bool) {
+        let downs = self
+            .downs
+            .iter_mut()
+            .flat_map(|d| [&mut d.down, &mut d.conv]);
+        let ups = self.ups.iter_mut().flat_map(|u| [&mut u.proj, &mut u.conv]);
+        [&mut self.stem, &mut self.mid_conv, &mut self.head]
+            .into_iter()
+            .chain(downs)
+            .chain(ups)
+            .for_each(|c| c.reflect = reflect);
     }
 
     /// A detached copy for inference in `kind` (Float or BFloat16), optionally channels-last.

@@ -241,6 +241,15 @@ impl VariationModel {
         self.fast = None;
     }
 
+    /// Uses the same weights with another padding at the image border (recorded in
+    /// the sidecar, so [`Self::save`] keeps it).
+    pub fn set_padding(&mut self, padding: super::Padding) {
+        self.generator
+            .set_reflect(padding == super::Padding::Reflect);
+        self.info.arch.padding = padding;
+        self.reset_inference();
+    }
+
     fn inference_generator(&self) -> &Generator {
         self.fast.as_ref().unwrap_or(&self.generator)
     }

@@ -23,7 +23,7 @@ pub mod nn_util;
 pub mod sketchify;
 pub mod trainer;
 
-pub use checkpoint::{ArchConfig, DataSummary, ModelInfo, QualityMetrics};
+pub use checkpoint::{ArchConfig, DataSummary, ModelInfo, Padding, QualityMetrics};
 pub use infer::{Precision, Variation, VariationModel, VaryRequest};
 pub use trainer::{Progress, TrainConfig, TrainOutcome, Trainer};
 

@@ -15,8 +15,10 @@ pub struct Conv {
     pub bias: Tensor,
     /// Stride in both directions.
     pub stride: i64,
-    /// Zero padding in both directions.
+    /// Padding in both directions.
     pub padding: i64,
+    /// Pad with a mirror image instead of zeros ([`super::checkpoint::Padding`]).
+    pub reflect: bool,
 }
 
 impl Conv {
@@ -38,31 +40,28 @@ impl Conv {
             bias,
             stride,
             padding,
+            reflect: false,
         }
+    }
+
+    /// The same conv, padding with a mirror image when `reflect` is set.
+    pub fn reflecting(self, reflect: bool) -> Self {
+        Self { reflect, ..self }
     }
 
     /// Applies the convolution.
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        x.conv2d(
-            &self.weight,
-            Some(&self.bias),
-            [self.stride],
-            [self.padding],
-            [1],
-            1,
-        )
+        self.forward_with(x, &self.weight)
     }
 
     /// Applies the convolution with an explicit (e.g. spectrally normalised) weight.
     pub fn forward_with(&self, x: &Tensor, weight: &Tensor) -> Tensor {
-        x.conv2d(
-            weight,
-            Some(&self.bias),
-            [self.stride],
-            [self.padding],
-            [1],
-            1,
-        )
+        let p = self.padding;
+        if self.reflect && p > 0 {
+            let padded = x.pad([p, p, p, p], "reflect", None);
+            return padded.conv2d(weight, Some(&self.bias), [self.stride], [0], [1], 1);
+        }
+        x.conv2d(weight, Some(&self.bias), [self.stride], [p], [1], 1)
     }
 
     /// A detached copy for inference with the given dtype and memory layout.
@@ -72,6 +71,7 @@ impl Conv {
             bias: self.bias.detach().to_kind(kind),
             stride: self.stride,
             padding: self.padding,
+            reflect: self.reflect,
         }
     }
 }
@@ -183,4 +183,32 @@ pub fn tensor_to_rgb(t: &Tensor) -> Result<image::RgbImage, tch::TchError> {
     let data = Vec::<u8>::try_from(bytes.flatten(0, -1))?;
     image::RgbImage::from_raw(w as u32, h as u32, data)
         .ok_or_else(|| tch::TchError::Convert("image buffer size".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 3×3 box-sum conv over a flat 6×6 image of ones.
+    fn box_sum_of_ones(reflect: bool) -> Tensor {
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let conv = Conv::new(&vs.root(), 1, 1, 3, 1, 1).reflecting(reflect);
+        tch::no_grad(|| {
+            let _ = conv.weight.shallow_clone().fill_(1.0);
+        });
+        conv.forward(&Tensor::ones([1, 1, 6, 6], (Kind::Float, tch::Device::Cpu)))
+    }
+
+    #[test]
+    fn reflect_padding_keeps_a_flat_image_flat_at_the_border() {
+        // Zeros darken the border (a corner sees 4 of 9 ones, an edge 6 of 9); a
+        // mirror image looks like more of the same canvas.
+        let zeros = box_sum_of_ones(false);
+        assert_eq!(zeros.double_value(&[0, 0, 0, 0]), 4.0);
+        assert_eq!(zeros.double_value(&[0, 0, 0, 3]), 6.0);
+        assert_eq!(zeros.double_value(&[0, 0, 3, 3]), 9.0);
+        let reflect = box_sum_of_ones(true);
+        assert_eq!(reflect.size(), [1, 1, 6, 6]);
+        assert!(reflect.eq(9.0).all().int64_value(&[]) == 1);
+    }
 }

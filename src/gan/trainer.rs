@@ -10,7 +10,7 @@
 //! Adam's moment estimates are not checkpointed: a resumed run restarts them.
 use super::GanError;
 use super::augment::{Policy, diff_augment};
-use super::checkpoint::{ArchConfig, DataSummary};
+use super::checkpoint::{ArchConfig, DataSummary, Padding};
 use super::data::{Batch, BatchLoader, PairSource};
 use super::infer::VariationModel;
 use super::losses;
@@ -31,6 +31,9 @@ pub struct TrainConfig {
     /// Inference margin to record in the model ([`ArchConfig::margin`]); None keeps
     /// the initial model's, or `arch`'s for a fresh one.
     pub margin: Option<u32>,
+    /// The generator's padding ([`ArchConfig::padding`]); None keeps the initial
+    /// model's, or `arch`'s for a fresh one.
+    pub padding: Option<Padding>,
     /// Optimisation steps to run in this call.
     pub steps: u64,
     /// Canvases per batch (G makes two variations of each).
@@ -87,11 +90,20 @@ pub struct TrainConfig {
     pub fault_injection_step: Option<u64>,
 }
 
+impl TrainConfig {
+    /// Applies the requested `margin` and `padding` (how the model is used) to `arch`.
+    fn override_use(&self, arch: &mut ArchConfig) {
+        arch.margin = self.margin.unwrap_or(arch.margin);
+        arch.padding = self.padding.unwrap_or(arch.padding);
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             arch: ArchConfig::default(),
             margin: None,
+            padding: None,
             steps: 2000,
             batch: 8,
             size: 64,
@@ -220,7 +232,7 @@ impl Trainer {
                 let mut arch = init.info().arch.clone();
                 let adding_noise = config.arch.noise && !arch.noise;
                 arch.noise |= adding_noise;
-                arch.margin = config.margin.unwrap_or(arch.margin);
+                config.override_use(&mut arch);
                 let mut m = VariationModel::new(arch.clone(), config.device);
                 tch::no_grad(|| -> Result<(), GanError> {
                     let src = init.variables();
@@ -246,7 +258,7 @@ impl Trainer {
                 // seed reproduces the whole run.
                 tch::manual_seed(config.seed as i64);
                 let mut arch = config.arch.clone();
-                arch.margin = config.margin.unwrap_or(arch.margin);
+                config.override_use(&mut arch);
                 (
                     VariationModel::new(arch, config.device),
                     0,
