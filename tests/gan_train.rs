@@ -195,6 +195,44 @@ fn the_margin_and_padding_are_inherited_unless_a_run_sets_them() {
 }
 
 #[test]
+fn a_run_of_no_steps_changes_only_how_the_model_is_used() {
+    let _guard = serial();
+    let mut t = Trainer::new(tiny_config(2), None).unwrap();
+    t.set_images(synthetic(2), 0);
+    let base = t
+        .run(Arc::new(AtomicBool::new(false)), |_| {})
+        .unwrap()
+        .model;
+    let mut zero = Trainer::new(
+        TrainConfig {
+            padding: Some(Padding::Reflect),
+            data_source: "another folder".into(),
+            ..tiny_config(0)
+        },
+        Some(&base),
+    )
+    .unwrap();
+    zero.set_images(synthetic(1), 0);
+    let out = zero.run(Arc::new(AtomicBool::new(false)), |_| {}).unwrap();
+    let (info, parent) = (out.model.info(), base.info());
+    assert_eq!(out.steps, 0);
+    assert_eq!(info.arch.padding, Padding::Reflect);
+    // Nothing was learned, so the record of how the weights were made stays.
+    assert_eq!(info.steps, parent.steps);
+    assert_eq!(info.data.source, parent.data.source);
+    assert_eq!(info.training, parent.training);
+    assert_eq!(info.losses, parent.losses);
+    assert!(
+        base.variables()
+            .iter()
+            .all(|(n, v)| v.equal(&out.model.variables()[n]))
+    );
+    // Used another way, it is another version, made from the first.
+    assert_eq!(info.parent.as_deref(), Some(parent.version_id.as_str()));
+    assert_ne!(info.version_id, parent.version_id);
+}
+
+#[test]
 fn fine_tuning_can_add_noise_inputs_to_an_older_model() {
     use tch::{Kind, Tensor};
     let _guard = serial();

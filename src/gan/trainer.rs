@@ -401,6 +401,14 @@ impl Trainer {
 
     fn finish_info(&mut self, done: u64, l: Losses) {
         let info = &mut self.model.info;
+        // Metrics describe how the model was used when measured, and a run may have
+        // changed that (margin, padding) even without a step.
+        info.metrics = None;
+        if done == 0 {
+            // Nothing was learned: the parent's data, training record and losses
+            // still describe these weights.
+            return;
+        }
         info.steps = self.start_step + done;
         info.data = self.data.clone();
         info.training = serde_json::to_value(&self.config).unwrap_or(serde_json::Value::Null);
@@ -412,7 +420,6 @@ impl Trainer {
             ("fm".to_string(), l.fm),
             ("swd".to_string(), l.swd),
         ]);
-        info.metrics = None;
     }
 
     fn optimizers(&self, scale: f64) -> Result<(nn::Optimizer, nn::Optimizer), GanError> {
