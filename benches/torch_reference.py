@@ -51,7 +51,8 @@ class Generator(torch.nn.Module):
 
     def conv(self, x, name, stride=1, pad=1):
         if self.reflect and pad > 0:
-            x, pad = F.pad(x, (pad, pad, pad, pad), mode="reflect"), 0
+            mode = "reflect" if min(x.shape[-2:]) > pad else "replicate"  # as nn_util.rs
+            x, pad = F.pad(x, (pad, pad, pad, pad), mode=mode), 0
         return F.conv2d(x, self.p(name + ".weight"), self.p(name + ".bias"), stride=stride, padding=pad)
 
     def film(self, x, z, name):

@@ -374,6 +374,13 @@ fn the_padding_comes_from_the_sidecar_and_can_be_switched() {
     zeros.set_padding(Padding::Reflect);
     assert_eq!(vary_all(&zeros, &img, &req).remove(0).image, b);
     assert_eq!(zeros.version_id(), reflect.version_id());
+    // Without a margin a tiny canvas reaches the deepest level as a single pixel,
+    // which a mirror cannot pad; it still varies.
+    zeros.info_mut().arch.margin = 0;
+    for (w, h) in [(1, 1), (5, 7), (17, 3)] {
+        let out = vary_all(&zeros, &canvas(w, h), &req).remove(0).image;
+        assert_eq!(out.dimensions(), (w, h));
+    }
 }
 
 #[test]

@@ -58,7 +58,11 @@ impl Conv {
     pub fn forward_with(&self, x: &Tensor, weight: &Tensor) -> Tensor {
         let p = self.padding;
         if self.reflect && p > 0 {
-            let padded = x.pad([p, p, p, p], "reflect", None);
+            // A mirror needs more pixels than it reflects; the deepest level of a
+            // tiny canvas can be a single pixel, which is repeated instead.
+            let (h, w) = (x.size()[2], x.size()[3]);
+            let mode = if h > p && w > p { "reflect" } else { "replicate" };
+            let padded = x.pad([p, p, p, p], mode, None);
             return padded.conv2d(weight, Some(&self.bias), [self.stride], [0], [1], 1);
         }
         x.conv2d(weight, Some(&self.bias), [self.stride], [p], [1], 1)
