@@ -75,7 +75,7 @@ fn a_simulated_artist_is_learned_whatever_the_rule() {
                 .display()
         )
     };
-    for (prop, threshold) in [("warm", "-10"), ("bright", "160")] {
+    for (prop, threshold) in [("warm", "-23"), ("bright", "157")] {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = run_loop(dir.path(), &judge(prop, threshold), 5, 20);
         assert!(
