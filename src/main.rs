@@ -15,7 +15,7 @@ fn main() -> std::process::ExitCode {
     let cli = atelier::cli::Cli::parse();
     let result = match cli.command {
         Some(command) => atelier::cli::run(command),
-        None => atelier::ui::run_app(),
+        None => atelier::ui::run_app(cli.file),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -330,6 +330,19 @@ fn save_as_then_open_shows_the_same_layers() {
     // The layers panel lists them.
     h.get_by_label("Layer 2");
     h.get_by_label("Background");
+
+    // `atelier FILE` opens it the same way when the app starts.
+    let mut h = harness(white(64, 64));
+    h.state_mut().open(saved.clone());
+    wait_for_file_job(&mut h);
+    let app = h.state();
+    assert_eq!(
+        app.path.as_deref(),
+        Some(saved.as_path()),
+        "status: {}",
+        app.status
+    );
+    assert!(app.doc.layers()[1].grid.read_rect(app.doc.bounds()) == painted);
 }
 
 #[test]

@@ -12,11 +12,20 @@ pub use doc_cmds::{ExportArgs, ImportArgs, InfoArgs, NewArgs, PaintArgs, StrokeF
 
 /// Top-level command line.
 #[derive(Debug, Parser)]
-#[command(name = "atelier", version, about = "Paint together with a GAN")]
+#[command(
+    name = "atelier",
+    version,
+    about = "Paint together with a GAN",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// What to do; none starts the app.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// A project, OpenRaster file or image for the app to open, as File → Open does
+    /// (what a file manager passes when a file is opened with Atelier).
+    #[arg(value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
 }
 
 /// Every subcommand.
@@ -76,5 +85,30 @@ pub fn run(command: Command) -> anyhow::Result<()> {
             BenchWhich::Gan(args) => gan_cmds::run_bench_gan(args),
             BenchWhich::GanQuality(args) => gan_cmds::run_bench_gan_quality(args),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_alone_is_opened_in_the_app_and_subcommands_still_parse() {
+        let cli = Cli::try_parse_from(["atelier", "picture.atelier"]).expect("parses");
+        assert!(cli.command.is_none());
+        assert_eq!(
+            cli.file.as_deref(),
+            Some(std::path::Path::new("picture.atelier"))
+        );
+        let cli = Cli::try_parse_from(["atelier", "info", "picture.atelier"]).expect("parses");
+        assert!(matches!(cli.command, Some(Command::Info(_))));
+        assert!(cli.file.is_none());
+        assert!(
+            Cli::try_parse_from(["atelier"])
+                .expect("parses")
+                .file
+                .is_none()
+        );
+        assert!(Cli::try_parse_from(["atelier", "a.atelier", "b.atelier"]).is_err());
     }
 }

@@ -61,7 +61,11 @@ impl Conv {
             // A mirror needs more pixels than it reflects; the deepest level of a
             // tiny canvas can be a single pixel, which is repeated instead.
             let (h, w) = (x.size()[2], x.size()[3]);
-            let mode = if h > p && w > p { "reflect" } else { "replicate" };
+            let mode = if h > p && w > p {
+                "reflect"
+            } else {
+                "replicate"
+            };
             let padded = x.pad([p, p, p, p], mode, None);
             return padded.conv2d(weight, Some(&self.bias), [self.stride], [0], [1], 1);
         }

@@ -189,7 +189,7 @@ impl AtelierApp {
             }
             Command::Open => {
                 if let Some(path) = self.dialogs.open_project() {
-                    self.start_file_job(FileJob::open(path));
+                    self.open(path);
                 }
                 Ok(())
             }
@@ -237,7 +237,7 @@ impl AtelierApp {
                 Ok(())
             }
             Command::OpenRecent(path) => {
-                self.start_file_job(FileJob::open(path));
+                self.open(path);
                 Ok(())
             }
             Command::ExportSelection => match self.selection.filter(|r| !r.is_empty()) {
@@ -532,6 +532,12 @@ impl AtelierApp {
         let meta = self.variations.project_meta(self.active_index());
         let job = FileJob::save(self.doc.clone(), meta, path, self.save_state());
         self.start_file_job(job);
+    }
+
+    /// Opens a project, OpenRaster file or image in the background, replacing the
+    /// document when it has been read (File → Open, Open Recent, `atelier FILE`).
+    pub fn open(&mut self, path: std::path::PathBuf) {
+        self.start_file_job(FileJob::open(path));
     }
 
     fn start_file_job(&mut self, job: FileJob) {

@@ -30,8 +30,9 @@ use crate::document::Document;
 /// The size of the canvas the app opens with.
 pub const START_SIZE: (u32, u32) = (2048, 2048);
 
-/// Opens the main window and runs until it is closed.
-pub fn run_app() -> anyhow::Result<()> {
+/// Opens the main window, and `open` in it when given, and runs until it is
+/// closed.
+pub fn run_app(open: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     let doc = Document::new(START_SIZE.0, START_SIZE.1, [255, 255, 255, 255])?;
     let options = eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
@@ -58,6 +59,9 @@ pub fn run_app() -> anyhow::Result<()> {
             app.frame_stats = frame_stats::FrameStats::from_env();
             let minutes = app.state.autosave_minutes.max(1) as u64;
             app.set_recovery_path(autosave::default_recovery_path(), std::time::Duration::from_secs(60 * minutes));
+            if let Some(path) = open {
+                app.open(path);
+            }
             Ok(Box::new(app))
         }),
     )
