@@ -34,7 +34,8 @@ pub struct ArchConfig {
     pub noise: bool,
     /// How the generator's convolutions pad at the image border. Not part of the
     /// weights' shapes, but of how they must be used. Sidecars written before this
-    /// have none: [`Padding::Zeros`], what they were made with.
+    /// have none: [`Padding::Zeros`], what they were made with. A loaded model
+    /// switches it with `VariationModel::set_padding` (the weights stay).
     #[serde(default)]
     pub padding: Padding,
     /// Mirrored margin (pixels) added around the canvas before the generator runs and

@@ -181,7 +181,7 @@ impl VariationModel {
         checkpoint::write(path, &named, &info)
     }
 
-    /// The id [`Self::save`] gives this model: a hash of its weights and of its
+    /// The id [`Self::save`] gives this model: a hash of its weights, padding and
     /// inference margin ([`checkpoint::version_id`]).
     pub fn version_id(&self) -> String {
         checkpoint::version_id(&self.named_variables(), &self.info.arch)
