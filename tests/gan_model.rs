@@ -384,6 +384,51 @@ fn the_padding_comes_from_the_sidecar_and_can_be_switched() {
 }
 
 #[test]
+fn without_mask_input_a_region_is_the_full_variation_blended_back() {
+    let (w, h) = (40, 32);
+    let img = canvas(w, h);
+    let inside = |x: u32, y: u32| (10..30).contains(&x) && (8..24).contains(&y);
+    let mask = image::GrayImage::from_fn(w, h, |x, y| {
+        image::Luma([if inside(x, y) { 255 } else { 0 }])
+    });
+    let full = VaryRequest {
+        count: 1,
+        strength: 1.0,
+        ..VaryRequest::default()
+    };
+    let region = VaryRequest {
+        mask: Some(mask),
+        ..full.clone()
+    };
+    let mut m = tiny_model(Device::Cpu);
+    assert!(
+        m.info().arch.mask_input,
+        "the default, and what older sidecars mean"
+    );
+    let whole = vary_all(&m, &img, &full).remove(0).image;
+    let with_input = vary_all(&m, &img, &region).remove(0).image;
+    m.info_mut().arch.mask_input = false;
+    let without_input = vary_all(&m, &img, &region).remove(0).image;
+    let mut differs_with_input = false;
+    for (x, y, p) in without_input.enumerate_pixels() {
+        let expect = if inside(x, y) {
+            whole.get_pixel(x, y)
+        } else {
+            img.get_pixel(x, y)
+        };
+        assert_eq!(p, expect, "({x}, {y})");
+        if inside(x, y) {
+            differs_with_input |= with_input.get_pixel(x, y) != p;
+        }
+        if !inside(x, y) {
+            assert_eq!(with_input.get_pixel(x, y), img.get_pixel(x, y));
+        }
+    }
+    assert!(differs_with_input, "the mask as input changed nothing");
+    assert_ne!(m.version_id(), tiny_model(Device::Cpu).version_id());
+}
+
+#[test]
 fn embedded_default_model_loads_and_varies() {
     let m = VariationModel::load_default(Device::Cpu).expect("embedded default model");
     assert!(m.info().steps > 0, "the default model is trained");

@@ -140,6 +140,11 @@ pub struct TrainArgs {
     /// the model (default: the parent's, or zeros). Reflect leaves no frame there.
     #[arg(long)]
     pub padding: Option<crate::gan::Padding>,
+    /// Whether the generator is given a region's mask at inference (`true`), or
+    /// regenerates the region's context and the mask only blends it back (`false`);
+    /// recorded in the model (default: the parent's, or true).
+    #[arg(long)]
+    pub mask_input: Option<bool>,
 }
 
 /// Runs `atelier train`.
@@ -183,6 +188,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         },
         margin: a.margin,
         padding: a.padding,
+        mask_input: a.mask_input,
         ..TrainConfig::default()
     };
     let files = crate::gan::data::scan(&a.data)?;

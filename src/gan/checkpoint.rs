@@ -46,6 +46,17 @@ pub struct ArchConfig {
     /// this have none and get 16, the margin they were made with.
     #[serde(default = "default_margin")]
     pub margin: u32,
+    /// Whether a region's mask is given to the generator (`true`, what older
+    /// sidecars mean) or the generator regenerates the whole context around the
+    /// region and the mask only blends the result back. Measured on the GPU-trained
+    /// default, the mask as input drew lines along the region's edge; the training
+    /// pairs' masks separate a real image from a sketch, which a canvas never does.
+    #[serde(default = "default_mask_input")]
+    pub mask_input: bool,
+}
+
+fn default_mask_input() -> bool {
+    true
 }
 
 /// How a convolution pads its input at the image border.
@@ -92,6 +103,7 @@ impl Default for ArchConfig {
             noise: false,
             padding: Padding::Zeros,
             margin: default_margin(),
+            mask_input: default_mask_input(),
         }
     }
 }
@@ -228,8 +240,8 @@ impl Fnv1a {
 }
 
 /// The version id of a model: an FNV-1a hash of its weights' names and raw bytes,
-/// with the padding and the inference margin mixed in when they are not the
-/// defaults. The same weights used another way make other pictures, so they are
+/// with the padding, the inference margin and the mask input mixed in when they
+/// are not the defaults. The same weights used another way make other pictures, so they are
 /// another version; models from before these were recorded keep their ids.
 pub fn version_id(named: &[(String, Tensor)], arch: &ArchConfig) -> String {
     let mut h = content_hash(named);
@@ -239,6 +251,9 @@ pub fn version_id(named: &[(String, Tensor)], arch: &ArchConfig) -> String {
     if arch.margin != default_margin() {
         h.eat(b"margin");
         h.eat(&arch.margin.to_le_bytes());
+    }
+    if arch.mask_input != default_mask_input() {
+        h.eat(b"no mask input");
     }
     format!("{:016x}", h.0)
 }

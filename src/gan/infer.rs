@@ -360,7 +360,14 @@ impl VariationModel {
                     (Kind::Float, self.device),
                 ),
             };
-            let x = self.pad_with_margin(&Tensor::cat(&[&canvas, &mask], 1));
+            // Without mask input the generator sees the whole context as one to
+            // regenerate, and the mask only blends the result back (below).
+            let mask_in = if self.info.arch.mask_input {
+                mask.shallow_clone()
+            } else {
+                mask.ones_like()
+            };
+            let x = self.pad_with_margin(&Tensor::cat(&[&canvas, &mask_in], 1));
             // z enters only after the encoder: encode the canvas once for all codes.
             let encoded = self.inference_generator().encode(&x);
             let canvas_padded = self.pad(&canvas);

@@ -34,6 +34,9 @@ pub struct TrainConfig {
     /// The generator's padding ([`ArchConfig::padding`]); None keeps the initial
     /// model's, or `arch`'s for a fresh one.
     pub padding: Option<Padding>,
+    /// Whether inference gives a region's mask to the generator
+    /// ([`ArchConfig::mask_input`]); None keeps the initial model's, or `arch`'s.
+    pub mask_input: Option<bool>,
     /// Optimisation steps to run in this call.
     pub steps: u64,
     /// Canvases per batch (G makes two variations of each).
@@ -91,10 +94,12 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
-    /// Applies the requested `margin` and `padding` (how the model is used) to `arch`.
+    /// Applies the requested `margin`, `padding` and `mask_input` (how the model is
+    /// used) to `arch`.
     fn override_use(&self, arch: &mut ArchConfig) {
         arch.margin = self.margin.unwrap_or(arch.margin);
         arch.padding = self.padding.unwrap_or(arch.padding);
+        arch.mask_input = self.mask_input.unwrap_or(arch.mask_input);
     }
 }
 
@@ -104,6 +109,7 @@ impl Default for TrainConfig {
             arch: ArchConfig::default(),
             margin: None,
             padding: None,
+            mask_input: None,
             steps: 2000,
             batch: 8,
             size: 64,
