@@ -274,44 +274,71 @@ fn corrupt_and_mismatched_checkpoints_give_typed_errors() {
     ));
 }
 
+/// A saved tiny model whose sidecar a test rewrites (as JSON) before loading.
+struct EditedSidecar {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    json: serde_json::Value,
+}
+
+impl EditedSidecar {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = saved_tiny(dir.path());
+        let text = std::fs::read_to_string(path.with_extension("json")).unwrap();
+        Self {
+            _dir: dir,
+            path,
+            json: serde_json::from_str(&text).unwrap(),
+        }
+    }
+
+    /// Changes the sidecar with `edit`, writes it and loads the model.
+    fn load(
+        &mut self,
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> Result<VariationModel, GanError> {
+        edit(&mut self.json);
+        let text = serde_json::to_string_pretty(&self.json).unwrap();
+        std::fs::write(self.path.with_extension("json"), text).unwrap();
+        VariationModel::load(&self.path, Device::Cpu)
+    }
+}
+
+/// One variation at full strength, so a change of the generator shows.
+fn one_at_full_strength() -> VaryRequest {
+    VaryRequest {
+        count: 1,
+        strength: 1.0,
+        ..VaryRequest::default()
+    }
+}
+
 #[test]
 fn the_inference_margin_comes_from_the_sidecar() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = saved_tiny(dir.path());
-    let side = path.with_extension("json");
-    let mut json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&side).unwrap()).unwrap();
-    let write = |json: &serde_json::Value| {
-        std::fs::write(&side, serde_json::to_string_pretty(json).unwrap()).unwrap()
-    };
+    let mut side = EditedSidecar::new();
     // Sidecars from before the margin existed were used with 16 px.
-    json["arch"].as_object_mut().unwrap().remove("margin");
-    write(&json);
-    let m16 = VariationModel::load(&path, Device::Cpu).unwrap();
+    let m16 = side
+        .load(|j| {
+            j["arch"].as_object_mut().unwrap().remove("margin");
+        })
+        .unwrap();
     assert_eq!(m16.info().arch.margin, 16);
 
-    json["arch"]["margin"] = 1000.into();
-    write(&json);
-    match VariationModel::load(&path, Device::Cpu) {
+    match side.load(|j| j["arch"]["margin"] = 1000.into()) {
         Err(GanError::BadSidecar { reason, .. }) => assert!(reason.contains("margin"), "{reason}"),
         other => panic!("expected BadSidecar, got {other:?}"),
     }
 
     // The generator sees a different border, so the result differs, most at the edges.
-    json["arch"]["margin"] = 48.into();
-    write(&json);
-    let m48 = VariationModel::load(&path, Device::Cpu).unwrap();
+    let m48 = side.load(|j| j["arch"]["margin"] = 48.into()).unwrap();
     assert_eq!(m48.info().arch.margin, 48);
     // At 16 px the id is the weights' hash, as it was before margins were recorded;
     // another margin makes another version.
     assert_eq!(m16.version_id(), m16.info().version_id);
     assert_ne!(m48.version_id(), m16.version_id());
     let img = canvas(64, 64);
-    let req = VaryRequest {
-        count: 1,
-        strength: 1.0,
-        ..VaryRequest::default()
-    };
+    let req = one_at_full_strength();
     let (a, b) = (
         vary_all(&m16, &img, &req).remove(0).image,
         vary_all(&m48, &img, &req).remove(0).image,
@@ -323,7 +350,7 @@ fn the_inference_margin_comes_from_the_sidecar() {
     let border: u32 = (0..64).map(|i| diff(i, 0) + diff(0, i)).sum();
     assert!(border > 0, "the margin changed nothing at the border");
     // Saving keeps the margin.
-    let again = dir.path().join("again.safetensors");
+    let again = side.path.with_file_name("again.safetensors");
     m48.save(&again).unwrap();
     let back = VariationModel::load(&again, Device::Cpu).unwrap();
     assert_eq!(back.info().arch.margin, 48);
@@ -333,37 +360,26 @@ fn the_inference_margin_comes_from_the_sidecar() {
 
 #[test]
 fn the_padding_comes_from_the_sidecar_and_can_be_switched() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = saved_tiny(dir.path());
-    let side = path.with_extension("json");
-    let mut json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&side).unwrap()).unwrap();
-    let write = |json: &serde_json::Value| {
-        std::fs::write(&side, serde_json::to_string_pretty(json).unwrap()).unwrap()
-    };
+    let mut side = EditedSidecar::new();
     // Sidecars from before the padding was recorded were made with zeros.
-    json["arch"].as_object_mut().unwrap().remove("padding");
-    write(&json);
-    let mut zeros = VariationModel::load(&path, Device::Cpu).unwrap();
+    let mut zeros = side
+        .load(|j| {
+            j["arch"].as_object_mut().unwrap().remove("padding");
+        })
+        .unwrap();
     assert_eq!(zeros.info().arch.padding, Padding::Zeros);
 
-    json["arch"]["padding"] = "mirror".into();
-    write(&json);
-    match VariationModel::load(&path, Device::Cpu) {
+    match side.load(|j| j["arch"]["padding"] = "mirror".into()) {
         Err(GanError::BadSidecar { reason, .. }) => assert!(reason.contains("mirror"), "{reason}"),
         other => panic!("expected BadSidecar, got {other:?}"),
     }
 
-    json["arch"]["padding"] = "reflect".into();
-    write(&json);
-    let reflect = VariationModel::load(&path, Device::Cpu).unwrap();
+    let reflect = side
+        .load(|j| j["arch"]["padding"] = "reflect".into())
+        .unwrap();
     assert_eq!(reflect.info().arch.padding, Padding::Reflect);
     let img = canvas(48, 48);
-    let req = VaryRequest {
-        count: 1,
-        strength: 1.0,
-        ..VaryRequest::default()
-    };
+    let req = one_at_full_strength();
     let (a, b) = (
         vary_all(&zeros, &img, &req).remove(0).image,
         vary_all(&reflect, &img, &req).remove(0).image,
@@ -391,11 +407,7 @@ fn without_mask_input_a_region_is_the_full_variation_blended_back() {
     let mask = image::GrayImage::from_fn(w, h, |x, y| {
         image::Luma([if inside(x, y) { 255 } else { 0 }])
     });
-    let full = VaryRequest {
-        count: 1,
-        strength: 1.0,
-        ..VaryRequest::default()
-    };
+    let full = one_at_full_strength();
     let region = VaryRequest {
         mask: Some(mask),
         ..full.clone()

@@ -31,6 +31,15 @@ fn synthetic(n: u32) -> Vec<image::RgbImage> {
         .collect()
 }
 
+/// A tiny model trained from scratch with `cfg` on synthetic images.
+fn trained_base(cfg: TrainConfig) -> VariationModel {
+    let mut t = Trainer::new(cfg, None).unwrap();
+    t.set_images(synthetic(2), 0);
+    t.run(Arc::new(AtomicBool::new(false)), |_| {})
+        .unwrap()
+        .model
+}
+
 fn tiny_config(steps: u64) -> TrainConfig {
     TrainConfig {
         arch: ArchConfig {
@@ -123,12 +132,7 @@ fn same_seed_same_model() {
 fn fine_tuning_uses_the_same_path_and_records_lineage() {
     let _guard = serial();
     let dir = tempfile::tempdir().unwrap();
-    let mut t = Trainer::new(tiny_config(3), None).unwrap();
-    t.set_images(synthetic(2), 0);
-    let base = t
-        .run(Arc::new(AtomicBool::new(false)), |_| {})
-        .unwrap()
-        .model;
+    let base = trained_base(tiny_config(3));
     let imgs = synthetic(2);
     let mut ft = Trainer::new(
         TrainConfig {
@@ -197,12 +201,7 @@ fn the_margin_and_padding_are_inherited_unless_a_run_sets_them() {
 #[test]
 fn a_run_of_no_steps_changes_only_how_the_model_is_used() {
     let _guard = serial();
-    let mut t = Trainer::new(tiny_config(2), None).unwrap();
-    t.set_images(synthetic(2), 0);
-    let base = t
-        .run(Arc::new(AtomicBool::new(false)), |_| {})
-        .unwrap()
-        .model;
+    let base = trained_base(tiny_config(2));
     let mut zero = Trainer::new(
         TrainConfig {
             padding: Some(Padding::Reflect),
@@ -238,12 +237,7 @@ fn fine_tuning_can_add_noise_inputs_to_an_older_model() {
     let _guard = serial();
     let mut cfg = tiny_config(2);
     cfg.arch.noise = false;
-    let mut t = Trainer::new(cfg, None).unwrap();
-    t.set_images(synthetic(2), 0);
-    let base = t
-        .run(Arc::new(AtomicBool::new(false)), |_| {})
-        .unwrap()
-        .model;
+    let base = trained_base(cfg);
     assert!(!base.variables().keys().any(|k| k.ends_with(".noise")));
     // Without noise asked for, a fine-tune keeps the parent's architecture.
     let mut keep = tiny_config(1);

@@ -55,6 +55,7 @@ pub struct ArchConfig {
     pub mask_input: bool,
 }
 
+/// Models whose sidecar does not say are given a region's mask.
 fn default_mask_input() -> bool {
     true
 }
@@ -241,8 +242,9 @@ impl Fnv1a {
 
 /// The version id of a model: an FNV-1a hash of its weights' names and raw bytes,
 /// with the padding, the inference margin and the mask input mixed in when they
-/// are not the defaults. The same weights used another way make other pictures, so they are
-/// another version; models from before these were recorded keep their ids.
+/// are not the defaults. The same weights used another way make other pictures,
+/// so they are another version; models from before these were recorded keep
+/// their ids.
 pub fn version_id(named: &[(String, Tensor)], arch: &ArchConfig) -> String {
     let mut h = content_hash(named);
     if arch.padding != Padding::Zeros {

@@ -9,7 +9,7 @@ use super::GanError;
 use super::checkpoint::{self, ArchConfig, ModelInfo};
 use super::discriminator::Discriminator;
 use super::generator::Generator;
-use super::nn_util::{gray_to_tensor, rgb_to_tensor, tensor_to_rgb};
+use super::nn_util::{gray_to_tensor, mirror_pad, rgb_to_tensor, tensor_to_rgb};
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
 use std::path::Path;
@@ -172,17 +172,18 @@ impl VariationModel {
         Ok(model)
     }
 
-    /// Writes the weights to `path` (`.safetensors`) and the sidecar beside it. The
-    /// sidecar's `version_id` is [`Self::version_id`].
-    pub fn save(&self, path: &Path) -> Result<(), GanError> {
+    /// Writes the weights to `path` (`.safetensors`) and the sidecar beside it, and
+    /// returns the sidecar's `version_id` ([`Self::version_id`]).
+    pub fn save(&self, path: &Path) -> Result<String, GanError> {
         let named = self.named_variables();
         let mut info = self.info.clone();
         info.version_id = checkpoint::version_id(&named, &info.arch);
-        checkpoint::write(path, &named, &info)
+        checkpoint::write(path, &named, &info)?;
+        Ok(info.version_id)
     }
 
-    /// The id [`Self::save`] gives this model: a hash of its weights, padding and
-    /// inference margin ([`checkpoint::version_id`]).
+    /// The id [`Self::save`] gives this model: a hash of its weights and of how they
+    /// are used ([`checkpoint::version_id`]).
     pub fn version_id(&self) -> String {
         checkpoint::version_id(&self.named_variables(), &self.info.arch)
     }
@@ -297,15 +298,7 @@ impl VariationModel {
     /// unreliable (bright seams, or a frame, at the image border); with the margin
     /// those pixels fall outside the crop that is kept.
     fn pad_with_margin(&self, t: &Tensor) -> Tensor {
-        let (h, w) = (t.size()[2], t.size()[3]);
-        let m = self.margin();
-        // Reflection needs the image to be larger than the margin.
-        let mode = if h > m && w > m {
-            "reflect"
-        } else {
-            "replicate"
-        };
-        self.pad(&t.pad([m, m, m, m], mode, None))
+        self.pad(&mirror_pad(t, self.margin()))
     }
 
     /// Generates one variation per latent code, calling `on_each(index, variation)` as

@@ -58,15 +58,7 @@ impl Conv {
     pub fn forward_with(&self, x: &Tensor, weight: &Tensor) -> Tensor {
         let p = self.padding;
         if self.reflect && p > 0 {
-            // A mirror needs more pixels than it reflects; the deepest level of a
-            // tiny canvas can be a single pixel, which is repeated instead.
-            let (h, w) = (x.size()[2], x.size()[3]);
-            let mode = if h > p && w > p {
-                "reflect"
-            } else {
-                "replicate"
-            };
-            let padded = x.pad([p, p, p, p], mode, None);
+            let padded = mirror_pad(x, p);
             return padded.conv2d(weight, Some(&self.bias), [self.stride], [0], [1], 1);
         }
         x.conv2d(weight, Some(&self.bias), [self.stride], [p], [1], 1)
@@ -82,6 +74,19 @@ impl Conv {
             reflect: self.reflect,
         }
     }
+}
+
+/// Pads `[N, C, H, W]` by `p` on every side with a mirror image of the inside. A
+/// mirror needs more pixels than it reflects (the deepest level of a tiny canvas
+/// can be a single pixel), so a side too small for it is repeated instead.
+pub fn mirror_pad(x: &Tensor, p: i64) -> Tensor {
+    let (h, w) = (x.size()[2], x.size()[3]);
+    let mode = if h > p && w > p {
+        "reflect"
+    } else {
+        "replicate"
+    };
+    x.pad([p, p, p, p], mode, None)
 }
 
 /// FiLM: a linear map from the latent code to a per-channel scale and shift,

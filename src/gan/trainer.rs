@@ -391,10 +391,11 @@ impl Trainer {
         let losses = smoothed.unwrap_or_default();
         self.finish_info(done, losses);
         self.model.reset_inference();
-        if let Some(p) = &cfg.checkpoint_path {
-            self.model.save(p)?;
-        }
-        self.model.info.version_id = self.model.version_id();
+        // Hashing the weights copies them all, so it is done once.
+        self.model.info.version_id = match &cfg.checkpoint_path {
+            Some(p) => self.model.save(p)?,
+            None => self.model.version_id(),
+        };
         Ok(TrainOutcome {
             model: self.model,
             steps: done,
@@ -408,7 +409,7 @@ impl Trainer {
     fn finish_info(&mut self, done: u64, l: Losses) {
         let info = &mut self.model.info;
         // Metrics describe how the model was used when measured, and a run may have
-        // changed that (margin, padding) even without a step.
+        // changed that (margin, padding, mask input) even without a step.
         info.metrics = None;
         if done == 0 {
             // Nothing was learned: the parent's data, training record and losses
