@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 use tch::Device;
 
 /// Where to run.
@@ -225,11 +226,15 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     );
     let cancel = Arc::new(AtomicBool::new(false));
     stop_on_interrupt(&cancel);
+    let started = std::time::Instant::now();
+    let limit = a
+        .time_limit_min
+        .map(|min| Duration::from_secs_f64(min * 60.0));
     if let Some(min) = a.time_limit_min {
         let c = cancel.clone();
         // The trainer checks the flag between steps and saves a checkpoint when it stops.
         std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_secs_f64(min * 60.0));
+            std::thread::sleep(Duration::from_secs_f64(min * 60.0));
             c.store(true, std::sync::atomic::Ordering::Relaxed);
         });
     }
@@ -241,9 +246,18 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             l.d, l.g_adv, l.l1, l.ms, l.fm, l.swd
         ));
         if a.quiet && p.step % 50 == 0 {
+            // With a time limit the run ends at whichever comes first.
+            let left = limit.map_or(p.eta, |t| p.eta.min(t.saturating_sub(started.elapsed())));
             eprintln!(
-                "step {} D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} SWD {:.3} eta {:?}",
-                p.step, l.d, l.g_adv, l.l1, l.ms, l.fm, l.swd, p.eta
+                "step {} D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} SWD {:.3} eta {}",
+                p.step,
+                l.d,
+                l.g_adv,
+                l.l1,
+                l.ms,
+                l.fm,
+                l.swd,
+                hms(left)
             );
         }
     })?;
@@ -262,6 +276,12 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         outcome.model.info().version_id
     );
     Ok(())
+}
+
+/// A duration as `h:mm:ss`, for progress lines read by people.
+fn hms(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
 /// The first Ctrl+C (or SIGTERM) asks the trainer to stop after the current step and
@@ -633,4 +653,17 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
         model.save(p)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_as_hours_minutes_seconds() {
+        assert_eq!(hms(Duration::from_secs(0)), "0:00:00");
+        assert_eq!(hms(Duration::from_secs_f64(59.9)), "0:00:59");
+        assert_eq!(hms(Duration::from_secs(3 * 3600 + 7 * 60 + 5)), "3:07:05");
+        assert_eq!(hms(Duration::from_secs(260_877)), "72:27:57");
+    }
 }
