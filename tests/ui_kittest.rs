@@ -688,6 +688,66 @@ fn keyboard_picks_previews_accepts_and_rejects_candidates() {
     );
 }
 
+/// Mean |difference| between horizontal neighbours: how much fine detail an image has.
+fn fine_detail(img: &image::RgbImage) -> f64 {
+    let (w, h) = img.dimensions();
+    let mut sum = 0u64;
+    for y in 0..h {
+        for x in 1..w {
+            let (a, b) = (img.get_pixel(x - 1, y).0, img.get_pixel(x, y).0);
+            sum += (0..3).map(|c| u64::from(a[c].abs_diff(b[c]))).sum::<u64>();
+        }
+    }
+    sum as f64 / (3 * (w - 1) * h) as f64
+}
+
+#[test]
+fn a_large_canvas_comes_back_at_full_resolution_with_its_detail() {
+    // 1 px lines every 4 px on a canvas the GAN sees at 512×341.
+    let (w, h) = (1200u32, 800u32);
+    let ink = |x: u32, y: u32| x.is_multiple_of(4) || y.is_multiple_of(4);
+    let canvas = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb(if ink(x, y) {
+            [40, 40, 40]
+        } else {
+            [230, 220, 200]
+        })
+    });
+    let mut doc = white(w, h);
+    let id = doc.active();
+    let rgba: Vec<u8> = canvas
+        .pixels()
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
+    doc.grid_mut(id)
+        .expect("layer")
+        .write_rect(CanvasRect::new(0, 0, w, h), &rgba);
+    let mut harness = harness(doc);
+    harness.state_mut().variations.count = 1;
+    vary_and_wait(&mut harness);
+    let candidate = &harness.state().variations.candidates[0].image;
+    assert_eq!(candidate.dimensions(), (w, h));
+    // Scaling the work-size picture up would lose most of the lines; the
+    // candidate keeps them.
+    let work = atelier::refine::resolution::to_work(&canvas);
+    let enlarged = image::imageops::resize(&work, w, h, image::imageops::FilterType::CatmullRom);
+    let (kept, lost, original) = (
+        fine_detail(candidate),
+        fine_detail(&enlarged),
+        fine_detail(&canvas),
+    );
+    assert!(
+        lost < 0.5 * original,
+        "enlarged {lost} vs canvas {original}"
+    );
+    assert!(
+        kept > 0.8 * original,
+        "candidate {kept} vs canvas {original}"
+    );
+    // And it is a variation, not the canvas.
+    assert_ne!(candidate, &canvas);
+}
+
 #[test]
 fn painting_on_the_canvas_dismisses_the_preview_but_keeps_the_candidate() {
     let mut h = vary_harness();

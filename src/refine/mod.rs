@@ -8,11 +8,14 @@
 //! - [`job`] fine-tunes the model on accepted (and against rejected)
 //!   candidates and the portfolio, refusing a diverged result.
 //! - [`region`] shapes a selection's context and feathered mask for Vary.
+//! - [`resolution`] takes a canvas to the GAN's work size and brings a
+//!   variation back to canvas resolution with the canvas's own detail.
 //! - [`versions`] keeps the model versions of the artist's style profile.
 pub mod history;
 #[cfg(feature = "app")]
 pub mod job;
 pub mod region;
+pub mod resolution;
 pub mod steering;
 #[cfg(feature = "app")]
 pub mod versions;

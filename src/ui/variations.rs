@@ -21,12 +21,8 @@ use super::app::AtelierApp;
 use crate::document::{CanvasRect, Document, Provenance};
 use crate::gan::{VariationModel, VaryRequest};
 use crate::refine::history::{CandidateRecord, Decision, encode_png, now};
-use crate::refine::{CandidateHistory, LatentSteering, region};
+use crate::refine::{CandidateHistory, LatentSteering, region, resolution};
 use crate::render::cpu;
-
-/// Longest side the GAN works at; larger canvases are scaled down for it and
-/// the results scaled back up, so Vary stays interactive on a CPU.
-pub const WORK_SIDE: u32 = 512;
 
 /// Side of a candidate's thumbnail in the grid.
 pub const THUMB_SIDE: u32 = 160;
@@ -205,24 +201,6 @@ impl Default for Variations {
     }
 }
 
-/// What the GAN sees: `rect` flattened over white, at most WORK_SIDE on the
-/// long side.
-fn gan_input(doc: &Document, rect: CanvasRect) -> RgbImage {
-    let full = cpu::flatten_over(doc, rect, [255, 255, 255]);
-    let scale = (WORK_SIDE as f32 / rect.w.max(rect.h) as f32).min(1.0);
-    if scale < 1.0 {
-        let side = |v: u32| ((v as f32 * scale).round() as u32).max(16);
-        image::imageops::resize(
-            &full,
-            side(rect.w),
-            side(rect.h),
-            image::imageops::FilterType::Triangle,
-        )
-    } else {
-        full
-    }
-}
-
 /// The model for `path`, reusing the one already loaded when it matches.
 fn model_for<'a>(
     loaded: &'a mut Option<(Option<PathBuf>, Result<VariationModel, String>)>,
@@ -258,7 +236,9 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
         let version = model.info().version_id.clone();
         let (w, h) = (job.rect.w, job.rect.h);
         let seed = job.request.seed;
-        let input = gan_input(&job.doc, job.rect);
+        // What the GAN sees: `rect` flattened over white, at work size.
+        let canvas = cpu::flatten_over(&job.doc, job.rect, [255, 255, 255]);
+        let input = resolution::to_work(&canvas);
         let mut request = job.request.clone();
         let alpha = job.selection.map(|sel| {
             let feather = region::feather_width(sel);
@@ -284,11 +264,7 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
             if job.cancel.load(Ordering::Relaxed) {
                 return false;
             }
-            let image = if v.image.dimensions() == (w, h) {
-                v.image
-            } else {
-                image::imageops::resize(&v.image, w, h, image::imageops::FilterType::CatmullRom)
-            };
+            let image = resolution::to_canvas(&canvas, &input, v.image);
             let thumb = image::imageops::thumbnail(&image, THUMB_SIDE, THUMB_SIDE);
             let candidate = Candidate {
                 thumb_image: Arc::new(image::DynamicImage::ImageRgb8(thumb).into_rgba8()),
