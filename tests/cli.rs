@@ -251,3 +251,78 @@ fn interrupted_training_writes_a_checkpoint() {
     );
     assert_eq!(std::fs::read_dir(&outdir).expect("variations").count(), 1);
 }
+
+/// Mean |difference| between horizontal neighbours: how much fine detail an image has.
+fn fine_detail(img: &image::RgbImage) -> f64 {
+    let (w, h) = img.dimensions();
+    let row_sum = |y: u32| -> u64 {
+        (1..w)
+            .map(|x| {
+                let (a, b) = (img.get_pixel(x - 1, y).0, img.get_pixel(x, y).0);
+                (0..3).map(|c| u64::from(a[c].abs_diff(b[c]))).sum::<u64>()
+            })
+            .sum()
+    };
+    (0..h).map(row_sum).sum::<u64>() as f64 / (3 * (w - 1) * h) as f64
+}
+
+#[test]
+fn vary_works_at_the_app_s_size_and_keeps_a_large_input_s_detail() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // 1 px lines every 4 px: the generator sees this at 512×326.
+    let lined = image::RgbImage::from_fn(1100, 700, |x, y| {
+        image::Rgb(if x.is_multiple_of(4) || y.is_multiple_of(4) {
+            [40, 40, 40]
+        } else {
+            [230, 220, 200]
+        })
+    });
+    let input = dir.path().join("lined.png");
+    lined.save(&input).expect("written");
+    let vary = |out: &str, extra: &[&str]| {
+        let out = dir.path().join(out);
+        let mut args = vec![
+            "vary",
+            input.to_str().expect("utf-8"),
+            "--count",
+            "1",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ];
+        args.extend_from_slice(extra);
+        let run = atelier(&args);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        image::open(out.join("lined_var0.png"))
+            .expect("a variation")
+            .to_rgb8()
+    };
+    let work = vary("work", &[]);
+    assert_eq!(work.dimensions(), (1100, 700));
+    assert!(
+        fine_detail(&work) > 0.8 * fine_detail(&lined),
+        "{} vs {}",
+        fine_detail(&work),
+        fine_detail(&lined)
+    );
+    assert_ne!(work, lined, "a variation, not the input");
+    // --full-res runs the generator on every pixel: same size, another picture.
+    let full = vary("full", &["--full-res"]);
+    assert_eq!(full.dimensions(), (1100, 700));
+    assert_ne!(full, work);
+
+    let mask = dir.path().join("mask.png");
+    image::GrayImage::new(100, 100).save(&mask).expect("written");
+    let out = atelier(&[
+        "vary",
+        input.to_str().expect("utf-8"),
+        "--mask",
+        mask.to_str().expect("utf-8"),
+        "--out",
+        dir.path().join("m").to_str().expect("utf-8"),
+    ]);
+    assert_clean_failure(&out, "the mask");
+}

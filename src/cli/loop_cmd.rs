@@ -25,6 +25,7 @@ use crate::gan::VaryRequest;
 use crate::project::{ProjectMeta, ProjectSettings};
 use crate::refine::history::{CandidateRecord, Decision, encode_png, now};
 use crate::refine::job::{RefineConfig, RefineData, refine};
+use crate::refine::resolution::{to_canvas, to_work};
 use crate::refine::versions::ModelStore;
 use crate::refine::{CandidateHistory, LatentSteering};
 
@@ -223,7 +224,11 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
     };
     let mut steering = LatentSteering::new(model.info().arch.latent_dim);
     let mut history = CandidateHistory::default();
-    let input_key = history.add_input(encode_png(&input)?);
+    // The generator works at the app's work size; candidates come back at the
+    // input's size with its own detail (`refine::resolution`), and the history
+    // keeps the work-size input, as the app's does.
+    let work = to_work(&input);
+    let input_key = history.add_input(encode_png(&work)?);
     let mut rounds = Vec::new();
     let meta = |history: &CandidateHistory, steering: &LatentSteering| ProjectMeta {
         settings: ProjectSettings {
@@ -250,7 +255,8 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
             latents: Some(steering.sample(args.count, seed)),
         };
         let mut made = Vec::new();
-        model.vary(&input, &request, |i, v| {
+        model.vary(&work, &request, |i, mut v| {
+            v.image = to_canvas(&input, &work, v.image);
             made.push((i, v));
             true
         })?;
@@ -299,6 +305,7 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
         };
         let judge_s = t1.elapsed().as_secs_f64();
         let (mut acc, mut rej, mut fav) = (Vec::new(), Vec::new(), 0);
+        // Training pairs at work size, as the app makes them from its history.
         let mut pairs = RefineData::default();
         for (((_, v), id), (decision, favourite)) in made.iter().zip(&ids).zip(&raw) {
             history.decide(*id, *decision);
@@ -309,11 +316,11 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
             match decision {
                 Decision::Accepted => {
                     acc.push(v.z.clone());
-                    pairs.accepted.push((input.clone(), v.image.clone()));
+                    pairs.accepted.push((work.clone(), to_work(&v.image)));
                 }
                 _ => {
                     rej.push(v.z.clone());
-                    pairs.rejected.push((input.clone(), v.image.clone()));
+                    pairs.rejected.push((work.clone(), to_work(&v.image)));
                 }
             }
         }

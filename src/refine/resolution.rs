@@ -35,6 +35,16 @@ pub fn to_work(canvas: &RgbImage) -> RgbImage {
     }
 }
 
+/// A mask for a canvas of the mask's size, at that canvas's work size.
+pub fn mask_to_work(mask: &image::GrayImage) -> image::GrayImage {
+    let (w, h) = work_size(mask.width(), mask.height());
+    if (w, h) == mask.dimensions() {
+        mask.clone()
+    } else {
+        image::imageops::resize(mask, w, h, image::imageops::FilterType::Triangle)
+    }
+}
+
 /// A variation made from `work_input` (the canvas at work size), brought back
 /// to the size of `canvas`: `canvas + upsample(variation − work_input)`, with a
 /// bilinear upsampling and clamped to 0..=255. When the sizes already agree it
@@ -156,6 +166,17 @@ mod tests {
         // The edge between them is a short ramp (one work pixel is 4 canvas px).
         let mid = out.get_pixel(1024, 500).0[0];
         assert!(mid > 40 && mid < 100, "{mid}");
+    }
+
+    #[test]
+    fn a_mask_follows_its_canvas_to_work_size() {
+        let mask = image::GrayImage::from_fn(2048, 1024, |x, _| {
+            image::Luma([if x < 1024 { 0 } else { 255 }])
+        });
+        let work = mask_to_work(&mask);
+        assert_eq!(work.dimensions(), work_size(2048, 1024));
+        assert_eq!(work.get_pixel(100, 100).0, [0]);
+        assert_eq!(work.get_pixel(400, 100).0, [255]);
     }
 
     #[test]
