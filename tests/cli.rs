@@ -315,7 +315,9 @@ fn vary_works_at_the_app_s_size_and_keeps_a_large_input_s_detail() {
     assert_ne!(full, work);
 
     let mask = dir.path().join("mask.png");
-    image::GrayImage::new(100, 100).save(&mask).expect("written");
+    image::GrayImage::new(100, 100)
+        .save(&mask)
+        .expect("written");
     let out = atelier(&[
         "vary",
         input.to_str().expect("utf-8"),

@@ -1,10 +1,10 @@
 //! Training smoke tests on tiny models and synthetic images: L1 goes down, fine-tuning
 //! records its parent and uses extra pairs/negatives, cancel checkpoints, divergence
 //! rolls back, and a seed reproduces a run. CUDA training runs only where a GPU exists.
-use atelier::gan::{ArchConfig, Padding, TrainConfig, Trainer, VariationModel};
+use atelier::gan::{ArchConfig, Padding, TrainConfig, Trainer, VariationModel, is_style_variable};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tch::Device;
+use tch::{Device, Tensor};
 
 /// libtorch's RNG and thread count are global: training tests take turns.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -154,6 +154,52 @@ fn fine_tuning_uses_the_same_path_and_records_lineage() {
     assert_eq!((info.data.extra_pairs, info.data.extra_negatives), (1, 1));
     let reloaded = VariationModel::load(&dir.path().join("ft.safetensors"), Device::Cpu).unwrap();
     assert_eq!(reloaded.info().parent, info.parent);
+}
+
+#[test]
+fn a_style_only_run_trains_the_film_layers_and_the_head_and_nothing_else_of_g() {
+    let _guard = serial();
+    let base = trained_base(tiny_config(3));
+    let before: std::collections::HashMap<String, Tensor> =
+        base.named_variables().into_iter().collect();
+    let mut ft = Trainer::new(
+        TrainConfig {
+            style_only: true,
+            ..tiny_config(4)
+        },
+        Some(&base),
+    )
+    .unwrap();
+    ft.set_images(synthetic(2), 0);
+    let out = ft.run(Arc::new(AtomicBool::new(false)), |_| {}).unwrap();
+    let (mut style_moved, mut d_moved) = (0, 0);
+    for (name, after) in out.model.named_variables() {
+        let same = after.equal(&before[&name]);
+        if name.starts_with("g.") && !is_style_variable(&name) {
+            assert!(same, "{name} changed in a style-only run");
+        } else if !same && name.starts_with("g.") {
+            style_moved += 1;
+        } else if !same {
+            d_moved += 1;
+        }
+    }
+    assert!(style_moved > 0, "no FiLM or head variable moved");
+    assert!(d_moved > 0, "the critic did not train");
+    // A later full run trains every variable again.
+    let mut full = Trainer::new(tiny_config(2), Some(&out.model)).unwrap();
+    full.set_images(synthetic(2), 0);
+    let again = full.run(Arc::new(AtomicBool::new(false)), |_| {}).unwrap();
+    let stem = |m: &VariationModel| {
+        m.named_variables()
+            .into_iter()
+            .find(|(n, _)| n == "g.stem.weight")
+            .expect("the stem")
+            .1
+    };
+    assert!(
+        !stem(&again.model).equal(&stem(&out.model)),
+        "a full run after a style-only one left the stem frozen"
+    );
 }
 
 #[test]

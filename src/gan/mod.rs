@@ -25,7 +25,7 @@ pub mod trainer;
 
 pub use checkpoint::{ArchConfig, DataSummary, ModelInfo, Padding, QualityMetrics};
 pub use infer::{Precision, Variation, VariationModel, VaryRequest};
-pub use trainer::{Progress, TrainConfig, TrainOutcome, Trainer};
+pub use trainer::{Progress, TrainConfig, TrainOutcome, Trainer, is_style_variable};
 
 use std::path::PathBuf;
 

@@ -71,6 +71,14 @@ pub struct TrainConfig {
     pub ms_eps: f64,
     /// Weight of feature matching.
     pub w_fm: f64,
+    /// Train only the generator's style parameters ([`is_style_variable`]): the
+    /// FiLM layers, through which the latent code modulates every decoder level,
+    /// and the output head. The rest of the generator stays as it is; the
+    /// discriminator trains in full. Refinement uses this: a few dozen steps on a
+    /// handful of accepted candidates, training everything, undid the default
+    /// model's realism, while this learns the artist's rule as well
+    /// (BENCHMARKS.md, "Refinement loop").
+    pub style_only: bool,
     /// Snapshot (and write) every this many steps.
     pub checkpoint_every: u64,
     /// Where to write checkpoints (also on cancel); None keeps them in memory only.
@@ -124,6 +132,7 @@ impl Default for TrainConfig {
             ms_detail: false,
             ms_eps: 0.1,
             w_fm: 1.0,
+            style_only: false,
             checkpoint_every: 250,
             checkpoint_path: None,
             device: Device::Cpu,
@@ -134,6 +143,12 @@ impl Default for TrainConfig {
             fault_injection_step: None,
         }
     }
+}
+
+/// Whether a generator variable is a style parameter, the part a
+/// [`TrainConfig::style_only`] run trains: a FiLM layer or the output head.
+pub fn is_style_variable(name: &str) -> bool {
+    name.split('.').any(|part| part == "film" || part == "head")
 }
 
 /// Losses of one step (or smoothed).
@@ -331,6 +346,10 @@ impl Trainer {
             cfg.size,
             cfg.workers,
         );
+        // Frozen variables get no gradient, so Adam leaves them exactly as they are.
+        for (name, var) in self.model.vs_g.variables() {
+            let _ = var.set_requires_grad(!cfg.style_only || is_style_variable(&name));
+        }
         let (mut opt_g, mut opt_d) = self.optimizers(1.0)?;
         let mut lr_scale = 1.0;
         let mut snapshot = self.snapshot();

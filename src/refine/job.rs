@@ -120,8 +120,9 @@ pub fn refine(
     if data.is_empty() {
         return Err(RefineError::NoData);
     }
-    // Fine-tuning: gentler steps than training from scratch, so a few
-    // decisions nudge the model instead of overwriting it.
+    // Fine-tuning: gentler steps than training from scratch, and only the
+    // generator's style parameters, so a few decisions nudge the model's taste
+    // without undoing what it learned about pictures.
     let train = TrainConfig {
         steps: config.steps,
         batch: config.batch,
@@ -129,6 +130,7 @@ pub fn refine(
         seed: config.seed,
         lr_g: 1e-4,
         lr_d: 1e-4,
+        style_only: true,
         checkpoint_every: u64::MAX,
         device: base.device(),
         threads: config.threads,
