@@ -3,6 +3,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+use common::{fine_detail, lined};
+
 fn atelier(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_atelier"))
         .args(args)
@@ -252,31 +255,11 @@ fn interrupted_training_writes_a_checkpoint() {
     assert_eq!(std::fs::read_dir(&outdir).expect("variations").count(), 1);
 }
 
-/// Mean |difference| between horizontal neighbours: how much fine detail an image has.
-fn fine_detail(img: &image::RgbImage) -> f64 {
-    let (w, h) = img.dimensions();
-    let row_sum = |y: u32| -> u64 {
-        (1..w)
-            .map(|x| {
-                let (a, b) = (img.get_pixel(x - 1, y).0, img.get_pixel(x, y).0);
-                (0..3).map(|c| u64::from(a[c].abs_diff(b[c]))).sum::<u64>()
-            })
-            .sum()
-    };
-    (0..h).map(row_sum).sum::<u64>() as f64 / (3 * (w - 1) * h) as f64
-}
-
 #[test]
 fn vary_works_at_the_app_s_size_and_keeps_a_large_input_s_detail() {
     let dir = tempfile::tempdir().expect("temp dir");
     // 1 px lines every 4 px: the generator sees this at 512×326.
-    let lined = image::RgbImage::from_fn(1100, 700, |x, y| {
-        image::Rgb(if x.is_multiple_of(4) || y.is_multiple_of(4) {
-            [40, 40, 40]
-        } else {
-            [230, 220, 200]
-        })
-    });
+    let lined = lined(1100, 700);
     let input = dir.path().join("lined.png");
     lined.save(&input).expect("written");
     let vary = |out: &str, extra: &[&str]| {

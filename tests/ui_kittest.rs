@@ -6,6 +6,9 @@ use eframe::egui::{self, Pos2, pos2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
+mod common;
+use common::{fine_detail, lined};
+
 fn harness(doc: Document) -> Harness<'static, AtelierApp> {
     let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
@@ -688,31 +691,11 @@ fn keyboard_picks_previews_accepts_and_rejects_candidates() {
     );
 }
 
-/// Mean |difference| between horizontal neighbours: how much fine detail an image has.
-fn fine_detail(img: &image::RgbImage) -> f64 {
-    let (w, h) = img.dimensions();
-    let mut sum = 0u64;
-    for y in 0..h {
-        for x in 1..w {
-            let (a, b) = (img.get_pixel(x - 1, y).0, img.get_pixel(x, y).0);
-            sum += (0..3).map(|c| u64::from(a[c].abs_diff(b[c]))).sum::<u64>();
-        }
-    }
-    sum as f64 / (3 * (w - 1) * h) as f64
-}
-
 #[test]
 fn a_large_canvas_comes_back_at_full_resolution_with_its_detail() {
     // 1 px lines every 4 px on a canvas the GAN sees at 512×341.
     let (w, h) = (1200u32, 800u32);
-    let ink = |x: u32, y: u32| x.is_multiple_of(4) || y.is_multiple_of(4);
-    let canvas = image::RgbImage::from_fn(w, h, |x, y| {
-        image::Rgb(if ink(x, y) {
-            [40, 40, 40]
-        } else {
-            [230, 220, 200]
-        })
-    });
+    let canvas = lined(w, h);
     let mut doc = white(w, h);
     let id = doc.active();
     let rgba: Vec<u8> = canvas
