@@ -118,6 +118,10 @@ pub struct TrainArgs {
     /// Weight of discriminator feature matching.
     #[arg(long, default_value_t = 1.0)]
     pub w_fm: f64,
+    /// Train only the generator's FiLM layers and output head (the critic trains in
+    /// full), as the app's refinement does.
+    #[arg(long)]
+    pub style_only: bool,
     /// Images are downscaled so their shorter side is at most this many pixels.
     #[arg(long, default_value_t = 384)]
     pub max_side: u32,
@@ -176,6 +180,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         w_l1_low: a.w_l1_low,
         w_swd: a.w_swd,
         ms_detail: a.ms_detail,
+        style_only: a.style_only,
         w_ms: a.w_ms,
         w_fm: a.w_fm,
         checkpoint_every: a.checkpoint_every,
