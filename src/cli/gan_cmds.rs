@@ -347,7 +347,7 @@ pub struct VaryArgs {
     /// Run the generator on every pixel of the input. By default it works at
     /// 512 px on the long side, as the app does, and the change it makes is
     /// scaled up and added to the input; at full resolution time and memory
-    /// grow with the area (about 6.5 GB for 4 × 2560×1600 on the CPU).
+    /// grow with the area (5–6 GB for 4 × 2560×1600 on the CPU).
     #[arg(long)]
     pub full_res: bool,
 }
@@ -413,7 +413,7 @@ pub fn run_vary(a: VaryArgs) -> Result<()> {
     } else {
         (
             Some(resolution::to_work(&canvas)),
-            mask.as_ref().map(resolution::mask_to_work),
+            mask.as_ref().map(resolution::to_work),
         )
     };
     let input = input.as_ref().unwrap_or(&canvas);

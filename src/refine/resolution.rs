@@ -8,7 +8,7 @@
 //! ([`to_canvas`]): what the GAN altered (tone, colour, shapes at its scale)
 //! arrives, and the canvas's finer detail (line work, grain, edges) stays
 //! where the artist put it.
-use image::RgbImage;
+use image::{ImageBuffer, Pixel, RgbImage};
 
 /// Longest side the GAN works at.
 pub const WORK_SIDE: u32 = 512;
@@ -25,23 +25,17 @@ pub fn work_size(w: u32, h: u32) -> (u32, u32) {
     }
 }
 
-/// `canvas` at work size (area-averaged), or unchanged when it already fits.
-pub fn to_work(canvas: &RgbImage) -> RgbImage {
-    let (w, h) = work_size(canvas.width(), canvas.height());
-    if (w, h) == canvas.dimensions() {
-        canvas.clone()
+/// An image the size of a canvas (the canvas, a variation or a mask) at that
+/// canvas's work size (area-averaged), or a copy when it already fits.
+pub fn to_work<P>(img: &ImageBuffer<P, Vec<P::Subpixel>>) -> ImageBuffer<P, Vec<P::Subpixel>>
+where
+    P: Pixel + 'static,
+{
+    let (w, h) = work_size(img.width(), img.height());
+    if (w, h) == img.dimensions() {
+        img.clone()
     } else {
-        image::imageops::resize(canvas, w, h, image::imageops::FilterType::Triangle)
-    }
-}
-
-/// A mask for a canvas of the mask's size, at that canvas's work size.
-pub fn mask_to_work(mask: &image::GrayImage) -> image::GrayImage {
-    let (w, h) = work_size(mask.width(), mask.height());
-    if (w, h) == mask.dimensions() {
-        mask.clone()
-    } else {
-        image::imageops::resize(mask, w, h, image::imageops::FilterType::Triangle)
+        image::imageops::resize(img, w, h, image::imageops::FilterType::Triangle)
     }
 }
 
@@ -173,7 +167,7 @@ mod tests {
         let mask = image::GrayImage::from_fn(2048, 1024, |x, _| {
             image::Luma([if x < 1024 { 0 } else { 255 }])
         });
-        let work = mask_to_work(&mask);
+        let work = to_work(&mask);
         assert_eq!(work.dimensions(), work_size(2048, 1024));
         assert_eq!(work.get_pixel(100, 100).0, [0]);
         assert_eq!(work.get_pixel(400, 100).0, [255]);
