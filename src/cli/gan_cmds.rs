@@ -409,14 +409,13 @@ pub fn run_vary(a: VaryArgs) -> Result<()> {
     // What the generator sees: the input itself, or (the default) the input at
     // work size, as the app varies a canvas.
     let (input, mask) = if a.full_res {
-        (None, mask)
+        (canvas.clone(), mask)
     } else {
         (
-            Some(resolution::to_work(&canvas)),
+            resolution::to_work(&canvas),
             mask.as_ref().map(resolution::to_work),
         )
     };
-    let input = input.as_ref().unwrap_or(&canvas);
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let stem = a
         .input
@@ -432,10 +431,10 @@ pub fn run_vary(a: VaryArgs) -> Result<()> {
     };
     let mut records = Vec::new();
     let mut err = None;
-    model.vary(input, &req, |i, v| {
+    model.vary(&input, &req, |i, v| {
         let file = a.out.join(format!("{stem}_var{i}.png"));
         let (seed, critic, z) = (v.seed, v.critic, v.z);
-        if let Err(e) = resolution::to_canvas(&canvas, input, v.image).save(&file) {
+        if let Err(e) = resolution::to_canvas(&canvas, &input, v.image).save(&file) {
             err = Some(anyhow::anyhow!("writing {}: {e}", file.display()));
             return false;
         }

@@ -254,18 +254,19 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
             mask: None,
             latents: Some(steering.sample(args.count, seed)),
         };
+        // Each variation at work size (what refinement trains on, as the app's
+        // history pairs do) and at the input's size (what the judge sees).
         let mut made = Vec::new();
-        model.vary(&work, &request, |i, mut v| {
-            v.image = to_canvas(&input, &work, v.image);
-            made.push((i, v));
+        model.vary(&work, &request, |i, v| {
+            let full = to_canvas(&input, &work, v.image.clone());
+            made.push((i, v, full));
             true
         })?;
         let mut paths = Vec::new();
         let mut ids = Vec::new();
-        for (i, v) in &made {
+        for (i, v, full) in &made {
             let path = dir.join(format!("candidate-{}.png", i + 1));
-            v.image
-                .save(&path)
+            full.save(&path)
                 .with_context(|| format!("writing {}", path.display()))?;
             ids.push(history.record(
                 CandidateRecord {
@@ -283,7 +284,7 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
                     favourite: false,
                     time: now(),
                 },
-                encode_png(&v.image)?,
+                encode_png(full)?,
             ));
             paths.push(path);
         }
@@ -305,9 +306,8 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
         };
         let judge_s = t1.elapsed().as_secs_f64();
         let (mut acc, mut rej, mut fav) = (Vec::new(), Vec::new(), 0);
-        // Training pairs at work size, as the app makes them from its history.
         let mut pairs = RefineData::default();
-        for (((_, v), id), (decision, favourite)) in made.iter().zip(&ids).zip(&raw) {
+        for (((_, v, _), id), (decision, favourite)) in made.iter().zip(&ids).zip(&raw) {
             history.decide(*id, *decision);
             if *favourite {
                 history.toggle_favourite(*id);
@@ -316,11 +316,11 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
             match decision {
                 Decision::Accepted => {
                     acc.push(v.z.clone());
-                    pairs.accepted.push((work.clone(), to_work(&v.image)));
+                    pairs.accepted.push((work.clone(), v.image.clone()));
                 }
                 _ => {
                     rej.push(v.z.clone());
-                    pairs.rejected.push((work.clone(), to_work(&v.image)));
+                    pairs.rejected.push((work.clone(), v.image.clone()));
                 }
             }
         }
