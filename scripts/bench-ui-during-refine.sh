@@ -19,6 +19,8 @@ export XDG_DATA_HOME="$OUT/data" XDG_CONFIG_HOME="$OUT/config"
 mkdir -p "$XDG_CONFIG_HOME/atelier"
 # A refinement long enough to paint through.
 echo '{"refine_steps": 400}' >"$XDG_CONFIG_HOME/atelier/settings.json"
+# FRAME_LOG=FILE also writes one CSV line per frame (ATELIER_FRAME_LOG).
+[ -n "${FRAME_LOG:-}" ] && export ATELIER_FRAME_LOG="$FRAME_LOG"
 ATELIER_FRAME_STATS_CONTINUOUS="${CONTINUOUS:-1}" ATELIER_FRAME_STATS="$OUT/frames.json" "$BIN" >"$OUT/app.log" 2>&1 &
 APP=$!
 wait_for_window || { cat "$OUT/app.log"; echo "no window"; exit 1; }

@@ -29,7 +29,8 @@ fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
 @fragment
 fn fs_canvas(@builtin(position) frag: vec4<f32>) -> @location(0) vec4<f32> {
     let ppp = globals.translation_ppp_checker.z;
-    let n = max(globals.samples, 1u);
+    // At most 4 samples per axis (see `loop_bound` for why not the uniform).
+    let n = loop_bound(max(globals.samples, 1u), max(textureNumLayers(atlas), 4u));
     // Zoomed out, a box filter over n×n sub-pixel samples stands in for
     // mipmaps (which a sparse, ever-changing atlas does not have).
     var sum = vec3<f32>(0.0);

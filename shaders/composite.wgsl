@@ -94,13 +94,29 @@ fn composite(mode: u32, dst: vec4<f32>, src: vec4<f32>) -> vec4<f32> {
     return out;
 }
 
+// `count` (a uniform, at most `cap`) as a loop bound the driver cannot fold
+// into the shader. Mesa's lavapipe (Debian 12's 22.3) inlines uniforms that
+// bound loops: before every draw it clones and re-optimises the shader with
+// their values, about 2 ms and 1 MB a draw, and that memory was never freed
+// (the canvas view grew the app by ~60 MB a second while painting). A bound
+// that also depends on a texture query is not a uniform, so lavapipe leaves
+// the shader alone; `cap` is never below `count`, so the value is the same.
+fn loop_bound(count: u32, cap: u32) -> u32 {
+    return min(count, cap);
+}
+
+// At least MAX_LAYERS, and not a uniform (see `loop_bound`).
+fn tile_index_layers() -> u32 {
+    return max(textureNumLayers(tile_index), MAX_LAYERS);
+}
+
 // All visible layers at canvas pixel `p` (inside the document), premultiplied.
 fn composite_pixel(p: vec2<u32>) -> vec4<f32> {
     let cell = vec2<i32>(p / TILE);
     let local = p % TILE;
     let per_page = globals.page_tiles * globals.page_tiles;
     var acc = vec4<f32>(0.0);
-    for (var i = 0u; i < globals.layer_count; i++) {
+    for (var i = 0u; i < loop_bound(globals.layer_count, tile_index_layers()); i++) {
         let layer = layers.items[i];
         let entry = textureLoad(tile_index, cell, i32(layer.region), 0).r;
         if entry == 0u {

@@ -923,7 +923,8 @@ impl eframe::App for AtelierApp {
                 Some(_) => Phase::Training,
             };
             let step = r.job.as_ref().map_or(0, |j| j.progress.0);
-            stats.end(start, phase, step);
+            let pressed = ui.ctx().input(|i| i.pointer.primary_down());
+            stats.end(start, phase, step, pressed);
             if stats.continuous {
                 ui.ctx().request_repaint();
             }
@@ -937,7 +938,7 @@ impl eframe::App for AtelierApp {
     }
 
     fn on_exit(&mut self) {
-        if let Some(stats) = &self.frame_stats {
+        if let Some(stats) = &mut self.frame_stats {
             stats.write();
         }
     }

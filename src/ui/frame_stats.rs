@@ -9,6 +9,11 @@
 //! between frames also measures how fast input arrives. With
 //! `ATELIER_FRAME_STATS_CONTINUOUS=1` the app redraws as fast as it can, and
 //! the interval is the frame time: UI work, rendering and presenting.
+//!
+//! With `ATELIER_FRAME_LOG=FILE` it also writes one CSV line per frame (time
+//! since the first frame, phase, UI work, interval, primary button down), to
+//! see *which* frames make up a percentile's tail.
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -26,6 +31,8 @@ pub struct FrameStats {
     steps: [u64; 3],
     last_step: Option<u64>,
     last_write: Instant,
+    /// Per-frame CSV log (`ATELIER_FRAME_LOG`) and the first frame's start.
+    log: Option<(std::io::BufWriter<std::fs::File>, Instant)>,
 }
 
 /// How often the summary file is rewritten while the app runs.
@@ -88,17 +95,35 @@ impl FrameStats {
             steps: [0; 3],
             last_step: None,
             last_write: Instant::now(),
+            log: std::env::var_os("ATELIER_FRAME_LOG").and_then(|p| {
+                match std::fs::File::create(&p) {
+                    Ok(f) => Some((std::io::BufWriter::new(f), Instant::now())),
+                    Err(e) => {
+                        tracing::warn!("frame log: {}: {e}", PathBuf::from(p).display());
+                        None
+                    }
+                }
+            }),
         })
     }
 
     /// Call at the end of a frame's UI work, with the frame's start time,
-    /// the refinement's phase and its step count (0 when none runs).
-    pub fn end(&mut self, start: Instant, phase: Phase, refine_step: u64) {
+    /// the refinement's phase, its step count (0 when none runs) and whether
+    /// the primary button is down (for the log).
+    pub fn end(&mut self, start: Instant, phase: Phase, refine_step: u64, pressed: bool) {
         let work = start.elapsed().as_secs_f32() * 1e3;
         let i = phase as usize;
         if let Some(prev) = self.last_start {
             let interval = start.duration_since(prev).as_secs_f32() * 1e3;
             self.samples[i].push((work, interval));
+            if let Some((log, t0)) = &mut self.log {
+                let t = start.duration_since(*t0).as_secs_f64() * 1e3;
+                let line = format!("{t:.1},{i},{work:.2},{interval:.2},{}", u8::from(pressed));
+                if let Err(e) = writeln!(log, "{line}") {
+                    tracing::warn!("frame log: {e}; no more lines are written");
+                    self.log = None;
+                }
+            }
         }
         if let Some(last) = self.last_step
             && refine_step > last
@@ -116,8 +141,13 @@ impl FrameStats {
         }
     }
 
-    /// Writes the summary (at exit).
-    pub fn write(&self) {
+    /// Writes the summary (and flushes the log).
+    pub fn write(&mut self) {
+        if let Some((log, _)) = &mut self.log
+            && let Err(e) = log.flush()
+        {
+            tracing::warn!("frame log: {e}");
+        }
         #[derive(Serialize)]
         struct Report {
             idle: Summary,
