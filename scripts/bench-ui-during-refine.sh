@@ -26,18 +26,6 @@ APP=$!
 wait_for_window || { cat "$OUT/app.log"; echo "no window"; exit 1; }
 sleep 2
 xdotool windowfocus --sync "$WIN" 2>/dev/null || true
-# One xdotool process per stroke (its own `sleep` paces the moves): starting
-# a process per pointer event would take CPU from the app being measured.
-STROKE="mousemove 450 250 mousedown 1"
-for x in $(seq 460 10 800); do STROKE="$STROKE sleep 0.016 mousemove $x $((250 + (x - 450) / 3))"; done
-STROKE="$STROKE mouseup 1"
-paint_for() { # seconds
-  local end=$(( $(date +%s) + $1 ))
-  while [ "$(date +%s)" -lt "$end" ]; do
-    # shellcheck disable=SC2086
-    xdotool $STROKE
-  done
-}
 paint_for 10
 xdotool key ctrl+g
 sleep 20

@@ -1,5 +1,5 @@
 # Helpers for the scripts that drive the release binary in a real window
-# (window-smoke.sh, bench-ui-during-refine.sh); source it.
+# (window-smoke.sh, bench-ui-during-refine.sh, bench-paint-memory.sh); source it.
 
 # Starts a 1400×900 Xvfb on a random display, exports DISPLAY, sets XVFB to
 # its pid and waits (up to 5 s) until it answers.
@@ -21,4 +21,22 @@ wait_for_window() {
     sleep 0.05
   done
   return 1
+}
+
+# One diagonal stroke across the canvas, as one xdotool command line: one
+# process per stroke (its own `sleep` paces the moves), because starting a
+# process per pointer event would take CPU from the app being measured.
+STROKE="mousemove 450 250 mousedown 1"
+for x in $(seq 460 10 800); do STROKE="$STROKE sleep 0.016 mousemove $x $((250 + (x - 450) / 3))"; done
+STROKE="$STROKE mouseup 1"
+
+# Paints STROKE over and over for $1 seconds; sets STROKES to the count.
+paint_for() {
+  local end=$(( $(date +%s) + $1 ))
+  STROKES=0
+  while [ "$(date +%s)" -lt "$end" ]; do
+    # shellcheck disable=SC2086
+    xdotool $STROKE
+    STROKES=$((STROKES + 1))
+  done
 }
