@@ -11,8 +11,8 @@
 //! the interval is the frame time: UI work, rendering and presenting.
 //!
 //! With `ATELIER_FRAME_LOG=FILE` it also writes one CSV line per frame (time
-//! since the first frame, phase, UI work, interval, primary button down), to
-//! see *which* frames make up a percentile's tail.
+//! since the first frame, [`Phase`] as 0–2, UI work, interval, primary button
+//! down), to see *which* frames make up a percentile's tail.
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -96,8 +96,13 @@ impl FrameStats {
             last_step: None,
             last_write: Instant::now(),
             log: std::env::var_os("ATELIER_FRAME_LOG").and_then(|p| {
-                match std::fs::File::create(&p) {
-                    Ok(f) => Some((std::io::BufWriter::new(f), Instant::now())),
+                let created = std::fs::File::create(&p).and_then(|f| {
+                    let mut log = std::io::BufWriter::new(f);
+                    writeln!(log, "t_ms,phase,work_ms,interval_ms,pressed")?;
+                    Ok(log)
+                });
+                match created {
+                    Ok(log) => Some((log, Instant::now())),
                     Err(e) => {
                         tracing::warn!("frame log: {}: {e}", PathBuf::from(p).display());
                         None
