@@ -10,12 +10,9 @@ use atelier::render::gpu::{
 };
 use eframe::egui_wgpu::wgpu;
 
-/// This process's resident memory in MiB (Linux), or `None` elsewhere.
+/// This process's resident memory in MiB, or `None` where /proc is missing.
 fn resident_mib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024)
+    atelier::cli::resident_bytes().map(|b| b / (1024 * 1024))
 }
 
 /// Mesa's lavapipe re-optimised the view shader before every draw, because

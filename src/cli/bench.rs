@@ -48,15 +48,11 @@ pub struct MemoryReport {
     resident_bytes: u64,
 }
 
-/// Resident set size of this process, from /proc (Linux).
-fn resident_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
+/// Resident set size of this process, from /proc (Linux; `None` elsewhere).
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
 }
 
 pub(super) fn memory(args: MemoryBenchArgs) -> anyhow::Result<()> {
@@ -114,7 +110,7 @@ pub(super) fn memory(args: MemoryBenchArgs) -> anyhow::Result<()> {
         }
     }
     // Measure before the coverage count below allocates its scratch buffers.
-    let resident = resident_bytes();
+    let resident = resident_bytes().unwrap_or(0);
     let covered: usize = ids
         .iter()
         .map(|id| {

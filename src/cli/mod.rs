@@ -7,7 +7,9 @@ pub mod loop_cmd;
 
 use clap::{Parser, Subcommand};
 
-pub use bench::{BrushBenchArgs, BrushBenchReport, MemoryBenchArgs, run_brush_bench};
+pub use bench::{
+    BrushBenchArgs, BrushBenchReport, MemoryBenchArgs, resident_bytes, run_brush_bench,
+};
 pub use doc_cmds::{ExportArgs, ImportArgs, InfoArgs, NewArgs, PaintArgs, StrokeFile};
 
 /// Top-level command line.

@@ -123,8 +123,8 @@ impl FrameStats {
             self.samples[i].push((work, interval));
             if let Some((log, t0)) = &mut self.log {
                 let t = start.duration_since(*t0).as_secs_f64() * 1e3;
-                let line = format!("{t:.1},{i},{work:.2},{interval:.2},{}", u8::from(pressed));
-                if let Err(e) = writeln!(log, "{line}") {
+                let pressed = u8::from(pressed);
+                if let Err(e) = writeln!(log, "{t:.1},{i},{work:.2},{interval:.2},{pressed}") {
                     tracing::warn!("frame log: {e}; no more lines are written");
                     self.log = None;
                 }
