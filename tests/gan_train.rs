@@ -1,6 +1,7 @@
 //! Training smoke tests on tiny models and synthetic images: L1 goes down, fine-tuning
 //! records its parent and uses extra pairs/negatives, cancel checkpoints, divergence
-//! rolls back, and a seed reproduces a run. CUDA training runs only where a GPU exists.
+//! rolls back, a seed reproduces a run, and validation scores a run without changing it. CUDA training runs only where a GPU exists.
+use atelier::gan::trainer::Validation;
 use atelier::gan::{ArchConfig, Padding, TrainConfig, Trainer, VariationModel, is_style_variable};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -342,6 +343,62 @@ fn cancel_stops_early_and_writes_a_checkpoint() {
             .steps,
         3
     );
+}
+
+#[test]
+fn validation_scores_the_start_every_checkpoint_and_the_end_and_changes_nothing_learned() {
+    let _guard = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let best_path = dir.path().join("v.best.safetensors");
+    let config = || TrainConfig {
+        checkpoint_every: 2,
+        ..tiny_config(5)
+    };
+    let plain = trained_base(config());
+    let mut t = Trainer::new(config(), None).unwrap();
+    t.set_images(synthetic(2), 0);
+    t.set_validation(Validation {
+        images: synthetic(3),
+        size: 64,
+        count: 2,
+        strength: 0.8,
+        best_path: Some(best_path.clone()),
+    });
+    let mut scored = Vec::new();
+    let out = t
+        .run(Arc::new(AtomicBool::new(false)), |p| {
+            scored.extend(p.validated.iter().map(|v| (v.step, v.metrics.clone())))
+        })
+        .unwrap();
+    let steps: Vec<u64> = scored.iter().map(|(s, _)| *s).collect();
+    assert_eq!(steps, [0, 2, 4, 5]);
+    for (step, m) in &scored {
+        assert_eq!(m.images, 3, "step {step}");
+        assert!(
+            m.swd_inputs > 0.0 && m.swd_outputs > 0.0,
+            "step {step}: {m:?}"
+        );
+    }
+    // Scoring draws nothing from the training's random streams.
+    let (a, b) = (plain.variables(), out.model.variables());
+    assert_eq!(a.len(), b.len());
+    for (name, v) in &a {
+        assert!(v.equal(&b[name]), "{name} differs with validation on");
+    }
+    // The best weights are written with their score, unless the start stayed best.
+    match &out.best {
+        Some(best) if best.step > 0 => {
+            let saved = VariationModel::load(&best_path, Device::Cpu).unwrap();
+            let record = saved.info().validation.clone().unwrap();
+            assert_eq!(record.step, best.step);
+            assert_eq!(record.metrics, best.metrics);
+            let at_step = &scored.iter().find(|(s, _)| *s == best.step).unwrap().1;
+            assert_eq!(&record.metrics, at_step);
+        }
+        _ => assert!(!best_path.exists()),
+    }
+    // The final model is not the best record's; its own sidecar has no score.
+    assert!(out.model.info().validation.is_none());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `atelier train`, `atelier vary` and `atelier bench gan|gan-quality`: the GAN from
 //! the command line.
 use crate::gan::bench;
+use crate::gan::trainer::Validation;
 use crate::gan::{Precision, TrainConfig, Trainer, VariationModel, VaryRequest};
 use crate::refine::resolution;
 use anyhow::{Context, Result, bail};
@@ -128,6 +129,16 @@ pub struct TrainArgs {
     /// Description of the data for the sidecar (default: the folder's name).
     #[arg(long)]
     pub data_label: Option<String>,
+    /// Hold this many of the training images out of the run and score the model on
+    /// them at the start and at every checkpoint (the metrics of `bench gan-quality`,
+    /// at 512²); the best-scoring checkpoint is written beside `--out` as
+    /// `NAME.best.safetensors`. The images are spread evenly over the sorted file list,
+    /// so runs on the same folder validate on the same images.
+    #[arg(long, default_value_t = 0)]
+    pub validation: usize,
+    /// Decay the learning rates along a half cosine to zero over `--steps`.
+    #[arg(long)]
+    pub lr_cosine: bool,
     /// Stop (and save) after this many minutes even if `--steps` are not done.
     #[arg(long)]
     pub time_limit_min: Option<f64>,
@@ -183,6 +194,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         style_only: a.style_only,
         w_ms: a.w_ms,
         w_fm: a.w_fm,
+        lr_cosine: a.lr_cosine,
         checkpoint_every: a.checkpoint_every,
         checkpoint_path: Some(a.out.clone()),
         device,
@@ -198,7 +210,8 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         mask_input: a.mask_input,
         ..TrainConfig::default()
     };
-    let files = crate::gan::data::scan(&a.data)?;
+    let mut files = crate::gan::data::scan(&a.data)?;
+    let validation_files = split_validation(&mut files, a.validation)?;
     let set = crate::gan::data::load_images(&files, a.max_side, a.workers.max(1));
     if set.skipped > 0 {
         eprintln!(
@@ -219,6 +232,26 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         tch::get_num_threads()
     );
     trainer.set_images(set.images, set.skipped);
+    let best_path = best_path(&a.out);
+    if !validation_files.is_empty() {
+        // Full resolution, as the held-out benchmark loads its images.
+        let val = crate::gan::data::load_images(&validation_files, 4096, a.workers.max(1));
+        if val.images.is_empty() {
+            bail!("none of the {} validation images could be read", val.files);
+        }
+        eprintln!(
+            "validating on {} held-out training images; best checkpoint → {}",
+            val.images.len(),
+            best_path.display()
+        );
+        trainer.set_validation(Validation {
+            images: val.images,
+            size: 512,
+            count: 4,
+            strength: crate::gan::infer::DEFAULT_STRENGTH,
+            best_path: Some(best_path.clone()),
+        });
+    }
     let bar = if a.quiet {
         indicatif::ProgressBar::hidden()
     } else {
@@ -245,6 +278,21 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         });
     }
     let outcome = trainer.run(cancel, |p| {
+        for v in &p.validated {
+            let m = &v.metrics;
+            bar.suspend(|| {
+                eprintln!(
+                    "validation at step {}: faithfulness {:.4} diversity {:.4} SWD {:.2} vs sketches {:.2} ({:+.1}%){}",
+                    v.step,
+                    m.faithfulness,
+                    m.diversity,
+                    m.swd_outputs,
+                    m.swd_inputs,
+                    m.swd_change() * 100.0,
+                    if v.best { "  best" } else { "" }
+                )
+            });
+        }
         bar.set_position(p.step);
         let l = p.smoothed;
         bar.set_message(format!(
@@ -281,7 +329,51 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         a.out.display(),
         outcome.model.info().version_id
     );
+    match &outcome.best {
+        Some(b) if b.step > 0 => eprintln!(
+            "best validation score at step {} ({:+.1}% SWD): {}",
+            b.step,
+            b.metrics.swd_change() * 100.0,
+            best_path.display()
+        ),
+        Some(b) => eprintln!(
+            "no checkpoint beat the initial weights ({:+.1}% SWD); no best file written",
+            b.metrics.swd_change() * 100.0
+        ),
+        None if !validation_files.is_empty() => eprintln!(
+            "no checkpoint met the faithfulness and diversity floors; no best file written"
+        ),
+        None => {}
+    }
     Ok(())
+}
+
+/// Moves `count` images, spread evenly over the sorted list, from `files` into the
+/// returned validation list.
+fn split_validation(files: &mut Vec<PathBuf>, count: usize) -> Result<Vec<PathBuf>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if count >= files.len() {
+        bail!(
+            "--validation {count} leaves no training images ({} found)",
+            files.len()
+        );
+    }
+    let n = files.len();
+    let picked: Vec<usize> = (0..count).map(|i| (2 * i + 1) * n / (2 * count)).collect();
+    let mut val = Vec::with_capacity(count);
+    for &i in picked.iter().rev() {
+        val.push(files.remove(i));
+    }
+    val.reverse();
+    Ok(val)
+}
+
+/// `NAME.best.safetensors` beside `out`.
+fn best_path(out: &Path) -> PathBuf {
+    let stem = out.file_stem().unwrap_or_default().to_string_lossy();
+    out.with_file_name(format!("{stem}.best.safetensors"))
 }
 
 /// A duration as `h:mm:ss`, for progress lines read by people.
@@ -692,6 +784,25 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validation_images_are_spread_over_the_sorted_list() {
+        let mut files: Vec<PathBuf> = (0..10).map(|i| PathBuf::from(format!("{i}.png"))).collect();
+        let val = split_validation(&mut files, 3).unwrap();
+        assert_eq!(val, ["1.png", "5.png", "8.png"].map(PathBuf::from));
+        assert_eq!(files.len(), 7);
+        assert!(val.iter().all(|v| !files.contains(v)));
+        assert!(split_validation(&mut files, 0).unwrap().is_empty());
+        assert!(split_validation(&mut files, 7).is_err());
+    }
+
+    #[test]
+    fn the_best_checkpoint_goes_beside_the_output() {
+        assert_eq!(
+            best_path(Path::new("runs/t.safetensors")),
+            PathBuf::from("runs/t.best.safetensors")
+        );
+    }
 
     #[test]
     fn durations_print_as_hours_minutes_seconds() {

@@ -151,6 +151,35 @@ pub struct QualityMetrics {
     pub strength: f32,
 }
 
+/// The floor on faithfulness: variations keep the canvas's layout and colour.
+pub const FAITHFULNESS_MAX: f64 = 0.08;
+/// The floor on diversity: below it, the variations of a canvas are near copies.
+pub const DIVERSITY_MIN: f64 = 0.04;
+
+impl QualityMetrics {
+    /// Relative change of SWD from the sketches to the outputs (−0.25 = 25% closer to
+    /// the originals than the sketches are).
+    pub fn swd_change(&self) -> f64 {
+        self.swd_outputs / self.swd_inputs.max(1e-12) - 1.0
+    }
+
+    /// Whether faithfulness and diversity are within their floors, so that the SWD
+    /// change is a fair score (a copy of the canvas or a wild re-grade can score well).
+    pub fn meets_floors(&self) -> bool {
+        self.faithfulness <= FAITHFULNESS_MAX && self.diversity >= DIVERSITY_MIN
+    }
+}
+
+/// A training run's score on its validation images (training images the run held out),
+/// for the weights saved with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationRecord {
+    /// Steps of the run when these weights were scored.
+    pub step: u64,
+    /// The metrics of [`super::bench::evaluate_quality`] on the validation images.
+    pub metrics: QualityMetrics,
+}
+
 /// The JSON sidecar of a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {
@@ -175,6 +204,10 @@ pub struct ModelInfo {
     /// Last smoothed losses by name.
     #[serde(default)]
     pub losses: BTreeMap<String, f64>,
+    /// Score on the training run's validation images, on the best checkpoint a run
+    /// with validation writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<ValidationRecord>,
 }
 
 impl ModelInfo {
@@ -190,6 +223,7 @@ impl ModelInfo {
             training: serde_json::Value::Null,
             metrics: None,
             losses: BTreeMap::new(),
+            validation: None,
         }
     }
 

@@ -8,9 +8,16 @@
 //! (and written to `checkpoint_path` when set); a non-finite or exploding loss
 //! restores the last snapshot, halves the learning rates and carries on.
 //! Adam's moment estimates are not checkpointed: a resumed run restarts them.
+//!
+//! With [`Trainer::set_validation`], the run also scores itself at the start and at
+//! every checkpoint on images it does not train on (the held-out quality metrics of
+//! [`super::bench::evaluate_quality`]) and writes the best-scoring weights apart. A
+//! GAN's last step is not its best one: fine-tunes here improved for a while and then
+//! drifted in colour (BENCHMARKS.md, "Session 9"), and picking the step by the
+//! held-out benchmark itself would fit the benchmark.
 use super::GanError;
 use super::augment::{Policy, diff_augment};
-use super::checkpoint::{ArchConfig, DataSummary, Padding};
+use super::checkpoint::{ArchConfig, DataSummary, Padding, QualityMetrics, ValidationRecord};
 use super::data::{Batch, BatchLoader, PairSource};
 use super::infer::VariationModel;
 use super::losses;
@@ -71,6 +78,10 @@ pub struct TrainConfig {
     pub ms_eps: f64,
     /// Weight of feature matching.
     pub w_fm: f64,
+    /// Decay both learning rates along a half cosine from their value to zero over
+    /// `steps`: large steps early, small ones late, where constant-rate fine-tunes
+    /// drifted away from what they had learned.
+    pub lr_cosine: bool,
     /// Train only the generator's style parameters ([`is_style_variable`]): the
     /// FiLM layers, through which the latent code modulates every decoder level,
     /// and the output head. The rest of the generator stays as it is; the
@@ -132,6 +143,7 @@ impl Default for TrainConfig {
             ms_detail: false,
             ms_eps: 0.1,
             w_fm: 1.0,
+            lr_cosine: false,
             style_only: false,
             checkpoint_every: 250,
             checkpoint_path: None,
@@ -143,6 +155,13 @@ impl Default for TrainConfig {
             fault_injection_step: None,
         }
     }
+}
+
+/// Whether validation `metrics` beat the best SWD change so far (`best`, None before
+/// any weights met the floors): within the faithfulness and diversity floors, and
+/// strictly closer to the originals. A tie keeps the earlier, shorter-trained weights.
+pub fn beats(metrics: &QualityMetrics, best: Option<f64>) -> bool {
+    metrics.meets_floors() && best.is_none_or(|b| metrics.swd_change() < b)
 }
 
 /// Whether a generator variable is a style parameter, the part a
@@ -199,6 +218,37 @@ pub struct Progress {
     pub eta: Duration,
     /// Rollbacks so far.
     pub rollbacks: u32,
+    /// Validation scores taken since the last report (at the start and at
+    /// checkpoints, with [`Trainer::set_validation`]); usually empty.
+    pub validated: Vec<Validated>,
+}
+
+/// Images a run scores itself on and where it keeps its best weights
+/// ([`Trainer::set_validation`]).
+#[derive(Debug, Clone)]
+pub struct Validation {
+    /// Images the run does not train on.
+    pub images: Vec<image::RgbImage>,
+    /// Evaluation size (square), as in `atelier bench gan-quality`.
+    pub size: u32,
+    /// Variations per image.
+    pub count: usize,
+    /// Strength of the variations.
+    pub strength: f32,
+    /// Where the best-scoring weights go (None: only report the scores).
+    pub best_path: Option<PathBuf>,
+}
+
+/// One validation score.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    /// Steps of this run (0 = the initial weights).
+    pub step: u64,
+    /// The metrics on the validation images.
+    pub metrics: QualityMetrics,
+    /// Whether these weights are the best so far: within the faithfulness and
+    /// diversity floors and with the lowest SWD change.
+    pub best: bool,
 }
 
 /// The result of [`Trainer::run`].
@@ -216,6 +266,8 @@ pub struct TrainOutcome {
     pub losses: Losses,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// The best validation score, with its step (runs with validation).
+    pub best: Option<Validated>,
 }
 
 /// Trains or fine-tunes a [`VariationModel`].
@@ -229,6 +281,7 @@ pub struct Trainer {
     negatives: Vec<(image::RgbImage, image::RgbImage)>,
     data: DataSummary,
     start_step: u64,
+    validation: Option<Validation>,
 }
 
 impl Trainer {
@@ -294,7 +347,14 @@ impl Trainer {
             negatives: Vec::new(),
             data,
             start_step,
+            validation: None,
         })
+    }
+
+    /// Scores the model on `validation`'s images at the start of the run and at every
+    /// checkpoint, and writes the best-scoring weights to its `best_path`.
+    pub fn set_validation(&mut self, validation: Validation) {
+        self.validation = Some(validation);
     }
 
     /// Sets the real images (from [`super::data::load_images`]) and records them in the sidecar.
@@ -358,6 +418,9 @@ impl Trainer {
         let t0 = Instant::now();
         let mut done = 0u64;
         let mut cancelled = false;
+        let mut best: Option<(f64, Validated)> = None;
+        let mut validated = Vec::new();
+        validated.extend(self.validate(0, &mut best)?);
         while done < cfg.steps {
             if cancel.load(Ordering::Relaxed) {
                 cancelled = true;
@@ -366,6 +429,11 @@ impl Trainer {
             let batch = loader
                 .next_batch()
                 .ok_or_else(|| GanError::NoData("data workers stopped".into()))?;
+            if cfg.lr_cosine {
+                let f = 0.5 * (1.0 + (std::f64::consts::PI * done as f64 / cfg.steps as f64).cos());
+                opt_g.set_lr(cfg.lr_g * lr_scale * f);
+                opt_d.set_lr(cfg.lr_d * lr_scale * f);
+            }
             let mut losses = self.step(&batch, negatives.as_ref(), &mut opt_g, &mut opt_d)?;
             if cfg.fault_injection_step == Some(done) && rollbacks == 0 {
                 losses.d = f64::NAN;
@@ -390,25 +458,43 @@ impl Trainer {
             s.blend(&losses, 0.05);
             let elapsed = t0.elapsed();
             let eta = elapsed.mul_f64((cfg.steps - done) as f64 / done as f64);
+            let smoothed_now = *s;
+            if done.is_multiple_of(cfg.checkpoint_every.max(1)) && done < cfg.steps {
+                snapshot = self.snapshot();
+                self.finish_info(done, smoothed_now);
+                if let Some(p) = &cfg.checkpoint_path {
+                    self.model.save(p)?;
+                }
+                validated.extend(self.validate(done, &mut best)?);
+            }
             on_progress(&Progress {
                 step: done,
                 total: cfg.steps,
                 losses,
-                smoothed: *s,
+                smoothed: smoothed_now,
                 eta,
                 rollbacks,
+                validated: std::mem::take(&mut validated),
             });
-            if done.is_multiple_of(cfg.checkpoint_every.max(1)) && done < cfg.steps {
-                snapshot = self.snapshot();
-                self.finish_info(done, smoothed.unwrap_or_default());
-                if let Some(p) = &cfg.checkpoint_path {
-                    self.model.save(p)?;
-                }
-            }
         }
         drop(loader);
         let losses = smoothed.unwrap_or_default();
         self.finish_info(done, losses);
+        let at_checkpoint = done < cfg.steps && done.is_multiple_of(cfg.checkpoint_every.max(1));
+        if done > 0 && !at_checkpoint {
+            // The final weights are scored too, unless their checkpoint just was.
+            if let Some(v) = self.validate(done, &mut best)? {
+                on_progress(&Progress {
+                    step: done,
+                    total: cfg.steps,
+                    losses,
+                    smoothed: losses,
+                    eta: Duration::ZERO,
+                    rollbacks,
+                    validated: vec![v],
+                });
+            }
+        }
         self.model.reset_inference();
         // Hashing the weights copies them all, so it is done once.
         self.model.info.version_id = match &cfg.checkpoint_path {
@@ -422,7 +508,51 @@ impl Trainer {
             rollbacks,
             losses,
             elapsed: t0.elapsed(),
+            best: best.map(|(_, v)| v),
         })
+    }
+
+    /// With a validation set: scores the current weights at run step `step`, and when
+    /// they beat `best` (within the floors, lower SWD change), writes them to the
+    /// best path with the score in their sidecar. The initial weights (step 0) are the
+    /// score to beat; they are not written, so a run that never beats its start
+    /// leaves no best file.
+    fn validate(
+        &mut self,
+        step: u64,
+        best: &mut Option<(f64, Validated)>,
+    ) -> Result<Option<Validated>, GanError> {
+        let Some(v) = &self.validation else {
+            return Ok(None);
+        };
+        // The same sketches, codes and projections every time (seed 0), so the
+        // checkpoints of a run differ only in their weights.
+        let (metrics, _) =
+            super::bench::evaluate_quality(&self.model, &v.images, v.size, v.count, v.strength, 0)?;
+        let score = metrics.swd_change();
+        let is_best = beats(&metrics, best.as_ref().map(|(b, _)| *b));
+        if is_best
+            && step > 0
+            && let Some(p) = &v.best_path
+        {
+            let info = self.model.info.clone();
+            self.model.info.validation = Some(ValidationRecord {
+                step,
+                metrics: metrics.clone(),
+            });
+            let saved = self.model.save(p);
+            self.model.info = info;
+            saved?;
+        }
+        let record = Validated {
+            step,
+            metrics,
+            best: is_best,
+        };
+        if is_best {
+            *best = Some((score, record.clone()));
+        }
+        Ok(Some(record))
     }
 
     fn finish_info(&mut self, done: u64, l: Losses) {
@@ -435,6 +565,7 @@ impl Trainer {
             // still describe these weights.
             return;
         }
+        info.validation = None;
         info.steps = self.start_step + done;
         info.data = self.data.clone();
         info.training = serde_json::to_value(&self.config).unwrap_or(serde_json::Value::Null);
@@ -605,5 +736,34 @@ impl Trainer {
             fm: fm.double_value(&[]),
             swd: swd.double_value(&[]),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metrics(faithfulness: f64, diversity: f64, swd_outputs: f64) -> QualityMetrics {
+        QualityMetrics {
+            faithfulness,
+            diversity,
+            swd_outputs,
+            swd_inputs: 100.0,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_best_checkpoint_meets_the_floors_and_is_strictly_closer() {
+        // The first weights within the floors are the best so far, whatever their SWD.
+        assert!(beats(&metrics(0.03, 0.05, 120.0), None));
+        // Lower SWD change wins; a tie or a worse one does not.
+        assert!(beats(&metrics(0.03, 0.05, 80.0), Some(-0.1)));
+        assert!(!beats(&metrics(0.03, 0.05, 90.0), Some(-0.1)));
+        assert!(!beats(&metrics(0.03, 0.05, 95.0), Some(-0.1)));
+        // A near copy (diversity under 0.04) or a wild re-grade (faithfulness over
+        // 0.08) never wins, however low its SWD.
+        assert!(!beats(&metrics(0.03, 0.03, 10.0), Some(-0.1)));
+        assert!(!beats(&metrics(0.09, 0.05, 10.0), None));
     }
 }
