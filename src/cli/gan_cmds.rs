@@ -282,11 +282,12 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             let m = &v.metrics;
             bar.suspend(|| {
                 eprintln!(
-                    "validation at step {}: faithfulness {:.4} diversity {:.4} SWD {:.2} vs sketches {:.2} ({:+.1}%){}",
+                    "validation at step {}: faithfulness {:.4} diversity {:.4} SWD {:.2} ({}) vs sketches {:.2} ({:+.1}%){}",
                     v.step,
                     m.faithfulness,
                     m.diversity,
                     m.swd_outputs,
+                    levels(&m.swd_outputs_levels),
                     m.swd_inputs,
                     m.swd_change() * 100.0,
                     if v.best { "  best" } else { "" }
@@ -368,6 +369,14 @@ fn split_validation(files: &mut Vec<PathBuf>, count: usize) -> Result<Vec<PathBu
     }
     val.reverse();
     Ok(val)
+}
+
+/// SWD per Laplacian level as `fine / mid / coarse`.
+fn levels(v: &[f64]) -> String {
+    v.iter()
+        .map(|x| format!("{x:.1}"))
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 /// `NAME.best.safetensors` beside `out`.
@@ -759,16 +768,10 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
             m.swd_inputs,
             (m.swd_outputs / m.swd_inputs - 1.0) * 100.0
         );
-        let fmt = |v: &[f64]| {
-            v.iter()
-                .map(|x| format!("{x:.1}"))
-                .collect::<Vec<_>>()
-                .join(" / ")
-        };
         println!(
             "SWD×1e3 per level (fine / mid / coarse): outputs {}  sketches {}",
-            fmt(&m.swd_outputs_levels),
-            fmt(&m.swd_inputs_levels)
+            levels(&m.swd_outputs_levels),
+            levels(&m.swd_inputs_levels)
         );
     }
     if a.record {
