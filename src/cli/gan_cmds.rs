@@ -766,7 +766,7 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
             m.diversity,
             m.swd_outputs,
             m.swd_inputs,
-            (m.swd_outputs / m.swd_inputs - 1.0) * 100.0
+            m.swd_change() * 100.0
         );
         println!(
             "SWD×1e3 per level (fine / mid / coarse): outputs {}  sketches {}",

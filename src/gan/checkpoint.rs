@@ -151,9 +151,11 @@ pub struct QualityMetrics {
     pub strength: f32,
 }
 
-/// The floor on faithfulness: variations keep the canvas's layout and colour.
+/// The quality target's ceiling on faithfulness: variations keep the canvas's layout
+/// and colour.
 pub const FAITHFULNESS_MAX: f64 = 0.08;
-/// The floor on diversity: below it, the variations of a canvas are near copies.
+/// The quality target's floor on diversity: below it, the variations of a canvas are
+/// near copies.
 pub const DIVERSITY_MIN: f64 = 0.04;
 
 impl QualityMetrics {
