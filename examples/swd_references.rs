@@ -14,21 +14,20 @@ use std::path::Path;
 
 type Set = Vec<(Vec<f32>, usize, usize)>;
 
+/// 3×3 box blur; at the border, the mean of the neighbours that exist.
 fn box3(img: &[f32], w: usize, h: usize) -> Vec<f32> {
     let mut out = vec![0f32; img.len()];
     for y in 0..h {
+        let ys = y.saturating_sub(1)..=(y + 1).min(h - 1);
         for x in 0..w {
+            let xs = x.saturating_sub(1)..=(x + 1).min(w - 1);
+            let n = (ys.clone().count() * xs.clone().count()) as f32;
             for c in 0..3 {
-                let mut sum = 0.0;
-                for yy in y.saturating_sub(1)..=(y + 1).min(h - 1) {
-                    for xx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
-                        sum += img[(yy * w + xx) * 3 + c];
-                    }
-                }
-                // At the border, the mean of the neighbours that exist.
-                let n = ((y + 1).min(h - 1) - y.saturating_sub(1) + 1)
-                    * ((x + 1).min(w - 1) - x.saturating_sub(1) + 1);
-                out[(y * w + x) * 3 + c] = sum / n as f32;
+                let sum: f32 = ys
+                    .clone()
+                    .flat_map(|yy| xs.clone().map(move |xx| img[(yy * w + xx) * 3 + c]))
+                    .sum();
+                out[(y * w + x) * 3 + c] = sum / n;
             }
         }
     }

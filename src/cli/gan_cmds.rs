@@ -234,19 +234,23 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     trainer.set_images(set.images, set.skipped);
     let best_path = best_path(&a.out);
     if !validation_files.is_empty() {
-        // Full resolution, as the held-out benchmark loads its images.
+        // Full resolution, as the held-out benchmark loads its images, then cropped
+        // and resized once here rather than at every checkpoint (at its own size the
+        // benchmark's `square` is an exact copy, so the scores are the same).
         let val = crate::gan::data::load_images(&validation_files, 4096, a.workers.max(1));
         if val.images.is_empty() {
             bail!("none of the {} validation images could be read", val.files);
         }
+        let size = 512;
+        let images: Vec<_> = val.images.iter().map(|i| bench::square(i, size)).collect();
         eprintln!(
             "validating on {} held-out training images; best checkpoint → {}",
             val.images.len(),
             best_path.display()
         );
         trainer.set_validation(Validation {
-            images: val.images,
-            size: 512,
+            images,
+            size,
             count: 4,
             strength: crate::gan::infer::DEFAULT_STRENGTH,
             best_path: Some(best_path.clone()),

@@ -483,17 +483,20 @@ impl Trainer {
         let at_checkpoint = done < cfg.steps && done.is_multiple_of(cfg.checkpoint_every.max(1));
         if done > 0 && !at_checkpoint {
             // The final weights are scored too, unless their checkpoint just was.
-            if let Some(v) = self.validate(done, &mut best)? {
-                on_progress(&Progress {
-                    step: done,
-                    total: cfg.steps,
-                    losses,
-                    smoothed: losses,
-                    eta: Duration::ZERO,
-                    rollbacks,
-                    validated: vec![v],
-                });
-            }
+            validated.extend(self.validate(done, &mut best)?);
+        }
+        if !validated.is_empty() {
+            // Scores no step has reported yet: the final one, or the start's when the
+            // run made no step.
+            on_progress(&Progress {
+                step: done,
+                total: cfg.steps,
+                losses,
+                smoothed: losses,
+                eta: Duration::ZERO,
+                rollbacks,
+                validated,
+            });
         }
         self.model.reset_inference();
         // Hashing the weights copies them all, so it is done once.
