@@ -1,6 +1,7 @@
 //! Training smoke tests on tiny models and synthetic images: L1 goes down, fine-tuning
 //! records its parent and uses extra pairs/negatives, cancel checkpoints, divergence
-//! rolls back, a seed reproduces a run, and validation scores a run without changing it. CUDA training runs only where a GPU exists.
+//! rolls back, a seed reproduces a run, validation scores a run without changing it,
+//! and a run can return a running average of its generator's weights. CUDA training runs only where a GPU exists.
 use atelier::gan::trainer::Validation;
 use atelier::gan::{ArchConfig, Padding, TrainConfig, Trainer, VariationModel, is_style_variable};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -399,6 +400,42 @@ fn validation_scores_the_start_every_checkpoint_and_the_end_and_changes_nothing_
     }
     // The final model is not the best record's; its own sidecar has no score.
     assert!(out.model.info().validation.is_none());
+}
+
+#[test]
+fn a_weight_average_is_what_the_run_returns_while_training_goes_on_from_the_raw_weights() {
+    let _guard = serial();
+    let config = |ema| TrainConfig {
+        checkpoint_every: 2,
+        ema,
+        ..tiny_config(5)
+    };
+    let start = trained_base(tiny_config(0));
+    let raw = trained_base(config(0.0));
+    // A decay near 1 barely moves the average from the initial weights; one near 0
+    // follows the raw weights step by step.
+    let still = trained_base(config(1.0 - 1e-9));
+    let follows = trained_base(config(1e-9));
+    let gap = |a: &VariationModel, b: &VariationModel, prefix: &str| {
+        let (a, b) = (a.variables(), b.variables());
+        a.iter()
+            .filter(|(name, _)| name.starts_with(prefix))
+            .map(|(name, v)| (v - &b[name]).abs().max().double_value(&[]))
+            .fold(0.0, f64::max)
+    };
+    assert!(
+        gap(&raw, &start, "g.") > 1e-3,
+        "training moved the generator"
+    );
+    assert!(gap(&still, &start, "g.") < 1e-5);
+    assert!(gap(&follows, &raw, "g.") < 1e-5);
+    // The critic trained against the raw generator in every run, across the
+    // checkpoints' swaps to the average and back.
+    for run in [&still, &follows] {
+        assert_eq!(gap(run, &raw, "d."), 0.0);
+    }
+    // A decay outside [0, 1) is refused.
+    assert!(Trainer::new(config(1.0), None).is_err());
 }
 
 #[test]

@@ -139,6 +139,11 @@ pub struct TrainArgs {
     /// Decay the learning rates along a half cosine to zero over `--steps`.
     #[arg(long)]
     pub lr_cosine: bool,
+    /// Keep a running average of the generator's weights with this decay (about
+    /// 1/(1 − decay) steps averaged, e.g. 0.999) and write and score the average;
+    /// 0 keeps none.
+    #[arg(long, default_value_t = 0.0)]
+    pub ema: f64,
     /// Stop (and save) after this many minutes even if `--steps` are not done.
     #[arg(long)]
     pub time_limit_min: Option<f64>,
@@ -195,6 +200,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         w_ms: a.w_ms,
         w_fm: a.w_fm,
         lr_cosine: a.lr_cosine,
+        ema: a.ema,
         checkpoint_every: a.checkpoint_every,
         checkpoint_path: Some(a.out.clone()),
         device,

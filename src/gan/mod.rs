@@ -5,7 +5,8 @@
 //! - [`discriminator`]: conditional PatchGAN with hand-written spectral norm; also the critic.
 //! - [`losses`], [`augment`]: hinge + L1 + mode seeking + feature matching; DiffAugment.
 //! - [`sketchify`], [`data`]: self-supervised training pairs from a folder of images.
-//! - [`trainer`]: the training loop (also used for fine-tuning from an existing model).
+//! - [`trainer`]: the training loop (also used for fine-tuning from an existing model);
+//!   [`ema`]: the running average of the generator's weights it can keep.
 //! - [`checkpoint`]: safetensors weights + JSON sidecar ([`ModelInfo`]), typed load errors.
 //! - [`infer`]: [`VariationModel`], the API the app and the CLI use.
 //! - [`metrics`]: faithfulness, diversity and SWD realism, in plain Rust.
@@ -15,6 +16,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod data;
 pub mod discriminator;
+pub mod ema;
 pub mod generator;
 pub mod infer;
 pub mod losses;

@@ -19,6 +19,7 @@ use super::GanError;
 use super::augment::{Policy, diff_augment};
 use super::checkpoint::{ArchConfig, DataSummary, Padding, QualityMetrics, ValidationRecord};
 use super::data::{Batch, BatchLoader, PairSource};
+use super::ema::Ema;
 use super::infer::VariationModel;
 use super::losses;
 use std::collections::BTreeMap;
@@ -82,6 +83,11 @@ pub struct TrainConfig {
     /// `steps`: large steps early, small ones late, where constant-rate fine-tunes
     /// drifted away from what they had learned.
     pub lr_cosine: bool,
+    /// Decay of an exponential moving average of the generator's weights
+    /// ([`super::ema`]); 0 keeps none. With one, the checkpoints, the best file,
+    /// the validation scores and the returned model are the averaged weights, while
+    /// training goes on from the raw ones (a resumed run starts from the average).
+    pub ema: f64,
     /// Train only the generator's style parameters ([`is_style_variable`]): the
     /// FiLM layers, through which the latent code modulates every decoder level,
     /// and the output head. The rest of the generator stays as it is; the
@@ -144,6 +150,7 @@ impl Default for TrainConfig {
             ms_eps: 0.1,
             w_fm: 1.0,
             lr_cosine: false,
+            ema: 0.0,
             style_only: false,
             checkpoint_every: 250,
             checkpoint_path: None,
@@ -298,6 +305,12 @@ impl Trainer {
         if config.batch == 0 {
             return Err(GanError::InvalidRequest("batch size 0".into()));
         }
+        if !(0.0..1.0).contains(&config.ema) {
+            return Err(GanError::InvalidRequest(format!(
+                "weight-average decay {} is outside [0, 1)",
+                config.ema
+            )));
+        }
         if let Some(t) = config.threads {
             tch::set_num_threads(t as i32);
         }
@@ -407,9 +420,15 @@ impl Trainer {
             cfg.workers,
         );
         // Frozen variables get no gradient, so Adam leaves them exactly as they are.
+        let mut trained = Vec::new();
         for (name, var) in self.model.vs_g.variables() {
-            let _ = var.set_requires_grad(!cfg.style_only || is_style_variable(&name));
+            let train = !cfg.style_only || is_style_variable(&name);
+            let _ = var.set_requires_grad(train);
+            if train {
+                trained.push(var);
+            }
         }
+        let mut ema = (cfg.ema > 0.0).then(|| Ema::new(trained, cfg.ema));
         let (mut opt_g, mut opt_d) = self.optimizers(1.0)?;
         let mut lr_scale = 1.0;
         let mut snapshot = self.snapshot();
@@ -449,11 +468,17 @@ impl Trainer {
                     )));
                 }
                 self.restore(&snapshot)?;
+                if let Some(e) = &mut ema {
+                    e.reset();
+                }
                 lr_scale *= 0.5;
                 (opt_g, opt_d) = self.optimizers(lr_scale)?;
                 continue;
             }
             done += 1;
+            if let Some(e) = &mut ema {
+                e.update();
+            }
             let s = smoothed.get_or_insert(losses);
             s.blend(&losses, 0.05);
             let elapsed = t0.elapsed();
@@ -461,11 +486,12 @@ impl Trainer {
             let smoothed_now = *s;
             if done.is_multiple_of(cfg.checkpoint_every.max(1)) && done < cfg.steps {
                 snapshot = self.snapshot();
+                // The averaged weights are what a checkpoint keeps and what is scored.
+                self.swap_in(&mut ema);
                 self.finish_info(done, smoothed_now);
-                if let Some(p) = &cfg.checkpoint_path {
-                    self.model.save(p)?;
-                }
-                validated.extend(self.validate(done, &mut best)?);
+                let checkpointed = self.checkpoint(done, &mut best);
+                self.swap_in(&mut ema);
+                validated.extend(checkpointed?);
             }
             on_progress(&Progress {
                 step: done,
@@ -478,6 +504,8 @@ impl Trainer {
             });
         }
         drop(loader);
+        // From here on the model is the averaged weights.
+        self.swap_in(&mut ema);
         let losses = smoothed.unwrap_or_default();
         self.finish_info(done, losses);
         let at_checkpoint = done < cfg.steps && done.is_multiple_of(cfg.checkpoint_every.max(1));
@@ -513,6 +541,27 @@ impl Trainer {
             elapsed: t0.elapsed(),
             best: best.map(|(_, v)| v),
         })
+    }
+
+    /// Exchanges the model's generator weights with the running average, if the run
+    /// keeps one ([`Ema::swap`]; a second call swaps back).
+    fn swap_in(&mut self, ema: &mut Option<Ema>) {
+        if let Some(e) = ema {
+            e.swap();
+            self.model.reset_inference();
+        }
+    }
+
+    /// Writes a checkpoint (when the run has a path) and scores it.
+    fn checkpoint(
+        &mut self,
+        done: u64,
+        best: &mut Option<(f64, Validated)>,
+    ) -> Result<Option<Validated>, GanError> {
+        if let Some(p) = &self.config.checkpoint_path {
+            self.model.save(p)?;
+        }
+        self.validate(done, best)
     }
 
     /// With a validation set: scores the current weights at run step `step`, and when
