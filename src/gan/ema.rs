@@ -2,11 +2,12 @@
 //! as StyleGAN and BigGAN keep one): the weights a run writes and scores are the
 //! average over its recent steps, while training goes on from the raw weights.
 //!
-//! Why: a GAN's generator does not settle at a point but circles one, pushed by a
-//! critic that keeps changing. On the CPU, with small batches, our fine-tunes
-//! swung from checkpoint to checkpoint (a colour drift that came and went,
-//! BENCHMARKS.md "Session 8"); the average of the circling weights sits nearer its
-//! centre than any single step does.
+//! Why: a GAN's generator need not settle at a point; pushed by a critic that keeps
+//! changing, it can circle one, and the average of circling weights sits nearer the
+//! centre than any single step. Long GPU runs of other GANs gain from it. On our
+//! short CPU fine-tunes it made no consistent difference: their swings from
+//! checkpoint to checkpoint were as large with it as without (BENCHMARKS.md,
+//! "Session 11"), so it is off unless a run asks for it.
 use tch::Tensor;
 
 /// The running average: for each trainable generator variable, a detached shadow.
