@@ -1,7 +1,8 @@
 //! Training smoke tests on tiny models and synthetic images: L1 goes down, fine-tuning
 //! records its parent and uses extra pairs/negatives, cancel checkpoints, divergence
 //! rolls back, a seed reproduces a run, validation scores a run without changing it,
-//! and a run can return a running average of its generator's weights. CUDA training runs only where a GPU exists.
+//! and a run can return a running average of its generator's weights. CUDA training
+//! runs only where a GPU exists.
 use atelier::gan::trainer::Validation;
 use atelier::gan::{ArchConfig, Padding, TrainConfig, Trainer, VariationModel, is_style_variable};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -487,10 +487,10 @@ impl Trainer {
             if done.is_multiple_of(cfg.checkpoint_every.max(1)) && done < cfg.steps {
                 snapshot = self.snapshot();
                 // The averaged weights are what a checkpoint keeps and what is scored.
-                self.swap_in(&mut ema);
+                self.swap_average(&mut ema);
                 self.finish_info(done, smoothed_now);
                 let checkpointed = self.checkpoint(done, &mut best);
-                self.swap_in(&mut ema);
+                self.swap_average(&mut ema);
                 validated.extend(checkpointed?);
             }
             on_progress(&Progress {
@@ -505,7 +505,7 @@ impl Trainer {
         }
         drop(loader);
         // From here on the model is the averaged weights.
-        self.swap_in(&mut ema);
+        self.swap_average(&mut ema);
         let losses = smoothed.unwrap_or_default();
         self.finish_info(done, losses);
         let at_checkpoint = done < cfg.steps && done.is_multiple_of(cfg.checkpoint_every.max(1));
@@ -545,7 +545,7 @@ impl Trainer {
 
     /// Exchanges the model's generator weights with the running average, if the run
     /// keeps one ([`Ema::swap`]; a second call swaps back).
-    fn swap_in(&mut self, ema: &mut Option<Ema>) {
+    fn swap_average(&mut self, ema: &mut Option<Ema>) {
         if let Some(e) = ema {
             e.swap();
             self.model.reset_inference();
