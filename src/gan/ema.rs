@@ -48,8 +48,8 @@ impl Ema {
         tch::no_grad(|| {
             for (var, shadow) in &mut self.pairs {
                 let raw = var.detach().copy();
-                let _ = var.copy_(shadow);
-                let _ = shadow.copy_(&raw);
+                var.copy_(shadow);
+                shadow.copy_(&raw);
             }
         });
     }
@@ -59,7 +59,7 @@ impl Ema {
     pub fn reset(&mut self) {
         tch::no_grad(|| {
             for (var, shadow) in &mut self.pairs {
-                let _ = shadow.copy_(var);
+                shadow.copy_(var);
             }
         });
     }
