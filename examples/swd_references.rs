@@ -6,10 +6,15 @@
 //! - originals, 3×3 box blur: what losing only the finest detail costs;
 //! - sketches (+ originals' detail): the sketches with the originals' exact fine detail
 //!   (original − its 3×3 box blur) added, i.e. perfect texture on the sketch's colours;
-//! - outputs (+ originals' detail): the same on the model's variations.
+//! - outputs (+ originals' detail): the same on the model's variations;
+//! - outputs + grain at the originals' detail strength: white noise, band-passed like
+//!   the detail, scaled pixel by pixel to the originals' local detail RMS (Gaussian
+//!   σ = 2 px). An oracle for texture as statistics alone: the best that a learned
+//!   "how much detail goes here" map with noise could do.
 //!
 //! `cargo run --release --example swd_references -- HELDOUT_DIR [MODEL]`
 use atelier::gan::{VariationModel, bench, data, infer::DEFAULT_STRENGTH, metrics};
+use rand::SeedableRng;
 use std::path::Path;
 
 type Set = Vec<(Vec<f32>, usize, usize)>;
@@ -34,6 +39,32 @@ fn box3(img: &[f32], w: usize, h: usize) -> Vec<f32> {
     out
 }
 
+/// `img` plus white noise band-passed like the detail (noise − its 3×3 box blur), scaled
+/// to unit variance and then to the local RMS of `detail` (mean over channels, Gaussian
+/// σ = 2 px). Deterministic for a seed.
+fn plus_grain(img: &[f32], detail: &[f32], w: usize, h: usize, seed: u64) -> Vec<f32> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let noise: Vec<f32> = (0..img.len())
+        .map(|_| atelier::refine::steering::normal(&mut rng))
+        .collect();
+    let noise_low = box3(&noise, w, h);
+    let band: Vec<f32> = noise.iter().zip(&noise_low).map(|(a, b)| a - b).collect();
+    let sd = (band.iter().map(|v| v * v).sum::<f32>() / band.len() as f32).sqrt();
+    let energy: Vec<f32> = detail
+        .chunks_exact(3)
+        .flat_map(|p| {
+            let e = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]) / 3.0;
+            [e; 3]
+        })
+        .collect();
+    let rms = metrics::blur_rgb(&energy, w, h, 2.0);
+    img.iter()
+        .zip(&band)
+        .zip(&rms)
+        .map(|((v, n), e)| v + n / sd * e.max(0.0).sqrt())
+        .collect()
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(dir) = args.first() else {
@@ -56,6 +87,7 @@ fn main() -> anyhow::Result<()> {
         "sketches + originals' detail",
         "outputs",
         "outputs + originals' detail",
+        "outputs + grain (oracle strength)",
     ]
     .into_iter()
     .map(|n| (n, Vec::new()))
@@ -72,8 +104,9 @@ fn main() -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
         };
         let sk = metrics::to_f32(sketch);
-        for out in outs {
+        for (k, out) in outs.iter().enumerate() {
             let out = metrics::to_f32(out);
+            let grain = plus_grain(&out, &detail, s, s, (sets[0].1.len() + k) as u64);
             reference.push((o.clone(), s, s));
             for (k, v) in [
                 o.clone(),
@@ -82,6 +115,7 @@ fn main() -> anyhow::Result<()> {
                 plus_detail(&sk),
                 out.clone(),
                 plus_detail(&out),
+                grain,
             ]
             .into_iter()
             .enumerate()
@@ -102,7 +136,7 @@ fn main() -> anyhow::Result<()> {
         let l = metrics::swd_levels(set, &reference, 4096, 0);
         let mean = l.iter().sum::<f64>() / l.len() as f64;
         println!(
-            "{name:30} {:6.1} / {:6.1} / {:6.1}   mean {:6.1}  ({:+.1}% vs sketches)",
+            "{name:34} {:6.1} / {:6.1} / {:6.1}   mean {:6.1}  ({:+.1}% vs sketches)",
             l[0],
             l[1],
             l[2],
