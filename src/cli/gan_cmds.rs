@@ -473,8 +473,8 @@ fn load_model(path: Option<&Path>, device: Device) -> Result<VariationModel> {
     })
 }
 
-/// The image to vary: a project flattened over white, or a decoded image
-/// (with the import limits).
+/// The image to vary: a project, or a decoded image (with the import limits),
+/// flattened over white like the canvas's paper.
 pub fn read_input(path: &Path) -> Result<image::RgbImage> {
     if crate::project::is_project_path(path) {
         let p = crate::project::load(path)?;
@@ -485,7 +485,7 @@ pub fn read_input(path: &Path) -> Result<image::RgbImage> {
         ));
     }
     let img = crate::project::decode_image(path)?;
-    Ok(image::DynamicImage::ImageRgba8(img).to_rgb8())
+    Ok(crate::gan::data::over(&img, 255))
 }
 
 /// Runs `atelier vary`.

@@ -52,10 +52,10 @@ pub fn scan(dir: &Path) -> Result<Vec<PathBuf>, GanError> {
     Ok(out)
 }
 
-/// Decodes `paths` on `threads` threads, converts to RGB and downscales so that the
-/// shorter side is at most `max_short_side` (keeps memory small and makes crops
-/// cover a meaningful part of each picture). Unreadable files are skipped with a
-/// warning and counted.
+/// Decodes `paths` on `threads` threads, converts to RGB ([`flatten`]) and downscales
+/// so that the shorter side is at most `max_short_side` (keeps memory small and makes
+/// crops cover a meaningful part of each picture). Unreadable files, and images with
+/// no visible pixel, are skipped with a warning and counted.
 pub fn load_images(paths: &[PathBuf], max_short_side: u32, threads: usize) -> ImageSet {
     let threads = threads.max(1).min(paths.len().max(1));
     let next = AtomicU64::new(0);
@@ -93,11 +93,51 @@ pub fn load_images(paths: &[PathBuf], max_short_side: u32, threads: usize) -> Im
     }
 }
 
-fn decode(p: &Path) -> Result<image::RgbImage, image::ImageError> {
-    Ok(image::ImageReader::open(p)?
-        .with_guessed_format()?
-        .decode()?
-        .to_rgb8())
+fn decode(p: &Path) -> Result<image::RgbImage, String> {
+    let img = image::ImageReader::open(p)
+        .map_err(|e| e.to_string())?
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?
+        .decode()
+        .map_err(|e| e.to_string())?;
+    flatten(img).ok_or_else(|| "it has no visible pixel (fully transparent)".to_owned())
+}
+
+/// Converts a decoded image to RGB as it looks, not as it is stored: translucent
+/// pixels are composited over a background. `None` for an image with no visible pixel.
+///
+/// The colour under a transparent pixel is invisible in any viewer and often junk:
+/// five of MATE's wallpapers are a flat white or black with the whole picture in
+/// their alpha, so dropping the alpha left training on blank images. The background
+/// is black or white, whichever contrasts with the visible colours (alpha-weighted
+/// mean luminance), so that an overlay's picture survives whatever its own colour.
+pub fn flatten(img: image::DynamicImage) -> Option<image::RgbImage> {
+    if !img.color().has_alpha() {
+        return Some(img.into_rgb8());
+    }
+    let rgba = img.into_rgba8();
+    let (mut weight, mut lum) = (0.0f64, 0.0f64);
+    for p in rgba.pixels() {
+        let a = f64::from(p[3]);
+        weight += a;
+        lum += a * (0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]));
+    }
+    if weight == 0.0 {
+        return None;
+    }
+    Some(over(&rgba, if lum / weight > 127.5 { 0 } else { 255 }))
+}
+
+/// `rgba` composited over the grey level `bg` (0 black, 255 white).
+pub fn over(rgba: &image::RgbaImage, bg: u8) -> image::RgbImage {
+    let bg = u32::from(bg);
+    image::RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let p = rgba.get_pixel(x, y);
+        let a = u32::from(p[3]);
+        // Rounded (c·a + bg·(255 − a)) / 255; at most 255, so the cast cannot truncate.
+        let mix = |c: u8| ((u32::from(c) * a + bg * (255 - a) + 127) / 255) as u8;
+        image::Rgb([mix(p[0]), mix(p[1]), mix(p[2])])
+    })
 }
 
 fn shrink(img: image::RgbImage, max_short_side: u32) -> image::RgbImage {
@@ -349,6 +389,51 @@ mod tests {
             images: vec![img],
             extra_pairs: vec![],
         }
+    }
+
+    #[test]
+    fn translucent_images_are_composited_so_an_overlay_keeps_its_picture() {
+        // A white overlay whose picture is all in its alpha (as MATE's Silk): over
+        // black, the alpha ramp becomes a grey ramp instead of a blank white image.
+        let light =
+            image::RgbaImage::from_fn(4, 1, |x, _| image::Rgba([255, 255, 255, (x * 85) as u8]));
+        let out = flatten(image::DynamicImage::ImageRgba8(light)).unwrap();
+        let reds: Vec<u8> = out.pixels().map(|p| p[0]).collect();
+        assert_eq!(reds, [0, 85, 170, 255]);
+        // A black overlay goes over white, or it would vanish.
+        let dark = image::RgbaImage::from_fn(2, 1, |x, _| image::Rgba([0, 0, 0, (x * 255) as u8]));
+        let out = flatten(image::DynamicImage::ImageRgba8(dark)).unwrap();
+        assert_eq!(out.pixels().map(|p| p[0]).collect::<Vec<_>>(), [255, 0]);
+        // An opaque RGBA image keeps its colours exactly, half alpha mixes evenly.
+        let opaque = image::RgbaImage::from_pixel(2, 2, image::Rgba([10, 200, 30, 255]));
+        let out = flatten(image::DynamicImage::ImageRgba8(opaque)).unwrap();
+        assert!(out.pixels().all(|p| p.0 == [10, 200, 30]));
+        let half = image::RgbaImage::from_pixel(1, 1, image::Rgba([200, 200, 200, 128]));
+        assert_eq!(
+            flatten(image::DynamicImage::ImageRgba8(half))
+                .unwrap()
+                .get_pixel(0, 0)
+                .0,
+            [100; 3]
+        );
+        // Nothing visible: no image rather than a flat one.
+        let clear = image::RgbaImage::from_pixel(3, 3, image::Rgba([255, 0, 0, 0]));
+        assert!(flatten(image::DynamicImage::ImageRgba8(clear)).is_none());
+    }
+
+    #[test]
+    fn a_fully_transparent_file_is_skipped_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let clear = dir.path().join("clear.png");
+        image::RgbaImage::from_pixel(8, 8, image::Rgba([9, 9, 9, 0]))
+            .save(&clear)
+            .unwrap();
+        let ok = dir.path().join("ok.png");
+        image::RgbImage::from_pixel(8, 8, image::Rgb([9, 9, 9]))
+            .save(&ok)
+            .unwrap();
+        let set = load_images(&[clear, ok], 64, 2);
+        assert_eq!((set.images.len(), set.skipped, set.files), (1, 1, 2));
     }
 
     #[test]
