@@ -810,6 +810,20 @@ mod tests {
     }
 
     #[test]
+    fn a_translucent_input_is_varied_as_it_looks_over_white_paper() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("overlay.png");
+        // Black ink: opaque, half transparent, and fully transparent (its stored
+        // colour, black, must not show).
+        let img = image::RgbaImage::from_fn(3, 1, |x, _| {
+            image::Rgba([0, 0, 0, [255, 128, 0][x as usize]])
+        });
+        img.save(&p).unwrap();
+        let reds: Vec<u8> = read_input(&p).unwrap().pixels().map(|p| p[0]).collect();
+        assert_eq!(reds, [0, 127, 255]);
+    }
+
+    #[test]
     fn the_best_checkpoint_goes_beside_the_output() {
         assert_eq!(
             best_path(Path::new("runs/t.safetensors")),
