@@ -104,9 +104,10 @@ fn main() -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
         };
         let sk = metrics::to_f32(sketch);
-        for (k, out) in outs.iter().enumerate() {
+        for out in outs {
             let out = metrics::to_f32(out);
-            let grain = plus_grain(&out, &detail, s, s, (sets[0].1.len() + k) as u64);
+            // One noise draw per variation: `reference` holds one entry per variation so far.
+            let grain = plus_grain(&out, &detail, s, s, reference.len() as u64);
             reference.push((o.clone(), s, s));
             for (k, v) in [
                 o.clone(),
