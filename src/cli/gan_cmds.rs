@@ -221,7 +221,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     let set = crate::gan::data::load_images(&files, a.max_side, a.workers.max(1));
     if set.skipped > 0 {
         eprintln!(
-            "warning: skipped {} unreadable file(s) of {}",
+            "warning: skipped {} of {} file(s): unreadable or fully transparent",
             set.skipped, set.files
         );
     }

@@ -20,7 +20,7 @@ pub const EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "tif", "tiff", 
 pub struct ImageSet {
     /// The usable images (already downscaled).
     pub images: Vec<image::RgbImage>,
-    /// Files that could not be decoded.
+    /// Files that could not be decoded or had no visible pixel.
     pub skipped: usize,
     /// Files tried.
     pub files: usize,
@@ -70,7 +70,7 @@ pub fn load_images(paths: &[PathBuf], max_short_side: u32, threads: usize) -> Im
                         let img = match decode(p) {
                             Ok(img) => Some(shrink(img, max_short_side)),
                             Err(e) => {
-                                tracing::warn!("skipping unreadable image {}: {e}", p.display());
+                                tracing::warn!("skipping image {}: {e}", p.display());
                                 None
                             }
                         };
