@@ -94,12 +94,10 @@ pub fn load_images(paths: &[PathBuf], max_short_side: u32, threads: usize) -> Im
 }
 
 fn decode(p: &Path) -> Result<image::RgbImage, String> {
-    let img = image::ImageReader::open(p)
-        .map_err(|e| e.to_string())?
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?
-        .decode()
-        .map_err(|e| e.to_string())?;
+    let read = || -> Result<_, image::ImageError> {
+        image::ImageReader::open(p)?.with_guessed_format()?.decode()
+    };
+    let img = read().map_err(|e| e.to_string())?;
     flatten(img).ok_or_else(|| "it has no visible pixel (fully transparent)".to_owned())
 }
 
