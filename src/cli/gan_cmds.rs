@@ -61,9 +61,10 @@ impl From<PrecisionArg> for Precision {
 /// `atelier train`: trains (or, with `--from`, fine-tunes / resumes) a variation GAN.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Folder of training images (nested folders are searched).
-    #[arg(long)]
-    pub data: PathBuf,
+    /// Folder of training images (nested folders are searched); repeat it to train on
+    /// several folders together.
+    #[arg(long, required = true)]
+    pub data: Vec<PathBuf>,
     /// Output model (`.safetensors`; the sidecar `.json` is written beside it).
     /// Checkpoints go here every `--checkpoint-every` steps.
     #[arg(long)]
@@ -181,9 +182,11 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     };
     let label = a.data_label.clone().unwrap_or_else(|| {
         a.data
-            .file_name()
+            .iter()
+            .filter_map(|d| d.file_name())
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
+            .collect::<Vec<_>>()
+            .join(" + ")
     });
     let config = TrainConfig {
         steps: a.steps,
@@ -216,7 +219,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         mask_input: a.mask_input,
         ..TrainConfig::default()
     };
-    let mut files = crate::gan::data::scan(&a.data)?;
+    let mut files = training_files(&a.data)?;
     let validation_files = split_validation(&mut files, a.validation)?;
     let set = crate::gan::data::load_images(&files, a.max_side, a.workers.max(1));
     if set.skipped > 0 {
@@ -226,7 +229,8 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         );
     }
     if set.images.is_empty() {
-        bail!("no readable images under {}", a.data.display());
+        let dirs: Vec<String> = a.data.iter().map(|d| d.display().to_string()).collect();
+        bail!("no readable images under {}", dirs.join(", "));
     }
     // After `Trainer::new`, which applies `--threads`, so the count printed is the one used.
     let mut trainer = Trainer::new(config, init.as_ref())?;
@@ -361,6 +365,18 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
 
 /// Moves `count` images, spread evenly over the sorted list, from `files` into the
 /// returned validation list.
+/// The image files under all of `dirs`, as one sorted list without repeats, so the
+/// validation split does not depend on the order the folders were named in.
+fn training_files(dirs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for dir in dirs {
+        files.extend(crate::gan::data::scan(dir)?);
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
 fn split_validation(files: &mut Vec<PathBuf>, count: usize) -> Result<Vec<PathBuf>> {
     if count == 0 {
         return Ok(Vec::new());
@@ -704,10 +720,15 @@ pub struct BenchGanQualityArgs {
     /// Strength.
     #[arg(long, default_value_t = crate::gan::infer::DEFAULT_STRENGTH)]
     pub strength: f32,
-    /// Seed.
+    /// Seed (of the first draw).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Write sketches and variations as PNGs here.
+    /// Independent draws to average: seeds `seed`, `seed + 1`, … each make new
+    /// sketches, latent codes and sampled patches. With four images one draw's SWD
+    /// change is noisy; the mean of several is the number to compare models by.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub draws: u32,
+    /// Write the first draw's sketches and variations as PNGs here.
     #[arg(long)]
     pub examples: Option<PathBuf>,
     /// Store the metrics in the model's sidecar (only with --model).
@@ -753,8 +774,35 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
     if set.images.is_empty() {
         bail!("no readable images under {}", a.data.display());
     }
-    let (m, examples) =
-        bench::evaluate_quality(&model, &set.images, a.size, a.count, a.strength, a.seed)?;
+    let mut draws = Vec::new();
+    let mut examples = Vec::new();
+    for d in 0..u64::from(a.draws) {
+        let (m, ex) = bench::evaluate_quality(
+            &model,
+            &set.images,
+            a.size,
+            a.count,
+            a.strength,
+            a.seed.wrapping_add(d),
+        )?;
+        if a.draws > 1 && !a.json {
+            println!(
+                "draw {} (seed {}): faithfulness {:.4}  diversity {:.4}  SWD×1e3 {:.2} vs {:.2} ({:+.1}%)",
+                d + 1,
+                a.seed.wrapping_add(d),
+                m.faithfulness,
+                m.diversity,
+                m.swd_outputs,
+                m.swd_inputs,
+                m.swd_change() * 100.0
+            );
+        }
+        if d == 0 {
+            examples = ex;
+        }
+        draws.push(m);
+    }
+    let m = bench::mean_of_draws(&draws).context("no draw was measured")?;
     if let Some(dir) = &a.examples {
         std::fs::create_dir_all(dir)?;
         for (k, (sketch, outs)) in examples.iter().enumerate() {
@@ -783,6 +831,18 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
             levels(&m.swd_outputs_levels),
             levels(&m.swd_inputs_levels)
         );
+        if draws.len() > 1 {
+            let changes: Vec<f64> = draws.iter().map(|d| d.swd_change() * 100.0).collect();
+            let (lo, hi) = changes
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &c| {
+                    (lo.min(c), hi.max(c))
+                });
+            println!(
+                "mean of {} draws; one draw's change ranged {lo:+.1}% to {hi:+.1}%",
+                draws.len()
+            );
+        }
     }
     if a.record {
         let Some(p) = &a.model else {
@@ -797,6 +857,27 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn training_folders_are_merged_into_one_sorted_list_whatever_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        for (d, names) in [(&a, ["2.png", "9.jpg"]), (&b, ["1.png", "5.webp"])] {
+            std::fs::create_dir_all(d).unwrap();
+            for n in names {
+                std::fs::write(d.join(n), b"").unwrap();
+            }
+        }
+        let want: Vec<PathBuf> = ["a/2.png", "a/9.jpg", "b/1.png", "b/5.webp"]
+            .iter()
+            .map(|n| dir.path().join(n))
+            .collect();
+        assert_eq!(training_files(&[b.clone(), a.clone()]).unwrap(), want);
+        // A folder named twice contributes its files once.
+        assert_eq!(training_files(&[a.clone(), b, a]).unwrap(), want);
+        let missing = dir.path().join("missing");
+        assert!(training_files(&[missing]).is_err());
+    }
 
     #[test]
     fn validation_images_are_spread_over_the_sorted_list() {

@@ -205,6 +205,29 @@ pub fn square_with(
     image::imageops::resize(&c, size, size, filter)
 }
 
+/// The mean of several draws of [`evaluate_quality`] (same images, size, count and
+/// strength; different seeds), field by field; `draws` counts them. None when empty.
+pub fn mean_of_draws(draws: &[QualityMetrics]) -> Option<QualityMetrics> {
+    let first = draws.first()?;
+    let n = draws.len() as f64;
+    let mean = |f: &dyn Fn(&QualityMetrics) -> f64| draws.iter().map(f).sum::<f64>() / n;
+    let mean_levels = |f: &dyn Fn(&QualityMetrics) -> &Vec<f64>| {
+        (0..f(first).len())
+            .map(|l| mean(&|m| f(m).get(l).copied().unwrap_or(f64::NAN)))
+            .collect()
+    };
+    Some(QualityMetrics {
+        faithfulness: mean(&|m| m.faithfulness),
+        diversity: mean(&|m| m.diversity),
+        swd_outputs: mean(&|m| m.swd_outputs),
+        swd_inputs: mean(&|m| m.swd_inputs),
+        swd_outputs_levels: mean_levels(&|m| &m.swd_outputs_levels),
+        swd_inputs_levels: mean_levels(&|m| &m.swd_inputs_levels),
+        draws: draws.iter().map(|m| m.draws).sum(),
+        ..first.clone()
+    })
+}
+
 /// One benchmark input: the sketch and its variations.
 pub type Example = (image::RgbImage, Vec<image::RgbImage>);
 
@@ -279,6 +302,42 @@ pub fn evaluate_quality(
         size,
         images: originals.len(),
         strength,
+        draws: 1,
     };
     Ok((m, examples))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draw(faithfulness: f64, swd_outputs: f64, swd_inputs: f64) -> QualityMetrics {
+        QualityMetrics {
+            faithfulness,
+            diversity: 0.05,
+            swd_outputs,
+            swd_inputs,
+            swd_outputs_levels: vec![swd_outputs - 1.0, swd_outputs, swd_outputs + 1.0],
+            swd_inputs_levels: vec![swd_inputs; 3],
+            size: 512,
+            images: 4,
+            strength: 0.8,
+            draws: 1,
+        }
+    }
+
+    #[test]
+    fn the_mean_of_draws_averages_every_number_and_counts_the_draws() {
+        assert!(mean_of_draws(&[]).is_none());
+        let m = mean_of_draws(&[draw(0.02, 60.0, 100.0), draw(0.04, 90.0, 80.0)]).unwrap();
+        assert!((m.faithfulness - 0.03).abs() < 1e-12);
+        assert!((m.swd_outputs - 75.0).abs() < 1e-12);
+        assert!((m.swd_inputs - 90.0).abs() < 1e-12);
+        assert_eq!(m.swd_outputs_levels, vec![74.0, 75.0, 76.0]);
+        assert_eq!(m.swd_inputs_levels, vec![90.0; 3]);
+        // The change is of the mean distances (75 / 90), not the mean of the changes
+        // (−40% and +12.5%), so a draw with a small SWD does not dominate.
+        assert!((m.swd_change() + 1.0 / 6.0).abs() < 1e-12);
+        assert_eq!((m.draws, m.images, m.size), (2, 4, 512));
+    }
 }

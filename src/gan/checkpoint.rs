@@ -149,6 +149,15 @@ pub struct QualityMetrics {
     pub images: usize,
     /// Strength the outputs were generated with.
     pub strength: f32,
+    /// Independent draws (sketches, latent codes, sampled patches) these numbers are
+    /// the mean of; one draw of four images moves the SWD change by several points.
+    #[serde(default = "one_draw")]
+    pub draws: u32,
+}
+
+/// Sidecars written before `draws` was recorded measured one draw.
+fn one_draw() -> u32 {
+    1
 }
 
 /// The quality target's ceiling on faithfulness: variations keep the canvas's layout
