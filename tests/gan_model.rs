@@ -520,3 +520,24 @@ fn model_and_trainer_can_move_to_a_worker_thread() {
     assert_send::<atelier::gan::Trainer>();
     assert_send::<atelier::gan::Variation>();
 }
+
+#[test]
+fn several_draws_are_the_mean_of_single_draws_at_consecutive_seeds() {
+    use atelier::gan::bench::{evaluate_quality, evaluate_quality_draws, mean_of_draws};
+    let m = tiny_model(Device::Cpu);
+    let images = vec![canvas(48, 40), canvas(40, 48)];
+    let (mean, each, examples) = evaluate_quality_draws(&m, &images, 32, 2, 0.8, 5, 3).unwrap();
+    assert_eq!(each.len(), 3);
+    assert_eq!(mean.draws, 3);
+    // Draw d is exactly the one-draw benchmark at seed 5 + d …
+    for (d, got) in each.iter().enumerate() {
+        let (one, _) = evaluate_quality(&m, &images, 32, 2, 0.8, 5 + d as u64).unwrap();
+        assert_eq!(got, &one, "draw {d}");
+    }
+    // … the draws differ (new sketches and codes), and the result is their mean.
+    assert_ne!(each[0].swd_outputs, each[1].swd_outputs);
+    assert_eq!(Some(mean), mean_of_draws(&each));
+    // The examples are the first draw's: one sketch and two variations per image.
+    assert_eq!(examples.len(), 2);
+    assert!(examples.iter().all(|(_, outs)| outs.len() == 2));
+}

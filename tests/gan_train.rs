@@ -364,6 +364,7 @@ fn validation_scores_the_start_every_checkpoint_and_the_end_and_changes_nothing_
         size: 64,
         count: 2,
         strength: 0.8,
+        draws: 1,
         best_path: Some(best_path.clone()),
     });
     let mut scored = Vec::new();

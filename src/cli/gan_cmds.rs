@@ -137,6 +137,11 @@ pub struct TrainArgs {
     /// so runs on the same folder validate on the same images.
     #[arg(long, default_value_t = 0)]
     pub validation: usize,
+    /// Average this many independent draws (sketches, codes, sampled patches) in
+    /// each validation score, as `bench gan-quality --draws` does; each costs one
+    /// more pass over the validation images at every checkpoint.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub validation_draws: u32,
     /// Decay the learning rates along a half cosine to zero over `--steps`.
     #[arg(long)]
     pub lr_cosine: bool,
@@ -263,6 +268,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             size,
             count: 4,
             strength: crate::gan::infer::DEFAULT_STRENGTH,
+            draws: a.validation_draws,
             best_path: Some(best_path.clone()),
         });
     }
@@ -363,8 +369,6 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// Moves `count` images, spread evenly over the sorted list, from `files` into the
-/// returned validation list.
 /// The image files under all of `dirs`, as one sorted list without repeats, so the
 /// validation split does not depend on the order the folders were named in.
 fn training_files(dirs: &[PathBuf]) -> Result<Vec<PathBuf>> {
@@ -377,6 +381,8 @@ fn training_files(dirs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Moves `count` images, spread evenly over the sorted list, from `files` into the
+/// returned validation list.
 fn split_validation(files: &mut Vec<PathBuf>, count: usize) -> Result<Vec<PathBuf>> {
     if count == 0 {
         return Ok(Vec::new());
@@ -774,35 +780,29 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
     if set.images.is_empty() {
         bail!("no readable images under {}", a.data.display());
     }
-    let mut draws = Vec::new();
-    let mut examples = Vec::new();
-    for d in 0..u64::from(a.draws) {
-        let (m, ex) = bench::evaluate_quality(
-            &model,
-            &set.images,
-            a.size,
-            a.count,
-            a.strength,
-            a.seed.wrapping_add(d),
-        )?;
-        if a.draws > 1 && !a.json {
+    let (m, draws, examples) = bench::evaluate_quality_draws(
+        &model,
+        &set.images,
+        a.size,
+        a.count,
+        a.strength,
+        a.seed,
+        a.draws,
+    )?;
+    if draws.len() > 1 && !a.json {
+        for (d, dm) in draws.iter().enumerate() {
             println!(
                 "draw {} (seed {}): faithfulness {:.4}  diversity {:.4}  SWD×1e3 {:.2} vs {:.2} ({:+.1}%)",
                 d + 1,
-                a.seed.wrapping_add(d),
-                m.faithfulness,
-                m.diversity,
-                m.swd_outputs,
-                m.swd_inputs,
-                m.swd_change() * 100.0
+                a.seed.wrapping_add(d as u64),
+                dm.faithfulness,
+                dm.diversity,
+                dm.swd_outputs,
+                dm.swd_inputs,
+                dm.swd_change() * 100.0
             );
         }
-        if d == 0 {
-            examples = ex;
-        }
-        draws.push(m);
     }
-    let m = bench::mean_of_draws(&draws).context("no draw was measured")?;
     if let Some(dir) = &a.examples {
         std::fs::create_dir_all(dir)?;
         for (k, (sketch, outs)) in examples.iter().enumerate() {

@@ -228,6 +228,37 @@ pub fn mean_of_draws(draws: &[QualityMetrics]) -> Option<QualityMetrics> {
     })
 }
 
+/// [`evaluate_quality`] at seeds `seed`, `seed + 1`, … (`draws` of them, at least one):
+/// their mean ([`mean_of_draws`]), each draw's metrics, and the first draw's examples.
+pub fn evaluate_quality_draws(
+    model: &VariationModel,
+    originals: &[image::RgbImage],
+    size: u32,
+    count: usize,
+    strength: f32,
+    seed: u64,
+    draws: u32,
+) -> Result<(QualityMetrics, Vec<QualityMetrics>, Vec<Example>), GanError> {
+    let mut each = Vec::new();
+    let mut examples = Vec::new();
+    for d in 0..u64::from(draws.max(1)) {
+        let (m, ex) = evaluate_quality(
+            model,
+            originals,
+            size,
+            count,
+            strength,
+            seed.wrapping_add(d),
+        )?;
+        if d == 0 {
+            examples = ex;
+        }
+        each.push(m);
+    }
+    let mean = mean_of_draws(&each).ok_or_else(|| GanError::InvalidRequest("no draw".into()))?;
+    Ok((mean, each, examples))
+}
+
 /// One benchmark input: the sketch and its variations.
 pub type Example = (image::RgbImage, Vec<image::RgbImage>);
 

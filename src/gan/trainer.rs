@@ -242,6 +242,9 @@ pub struct Validation {
     pub count: usize,
     /// Strength of the variations.
     pub strength: f32,
+    /// Independent draws averaged per score (seeds 0, 1, …): one draw of a few
+    /// images is noisy enough to pick a checkpoint by luck.
+    pub draws: u32,
     /// Where the best-scoring weights go (None: only report the scores).
     pub best_path: Option<PathBuf>,
 }
@@ -577,10 +580,17 @@ impl Trainer {
         let Some(v) = &self.validation else {
             return Ok(None);
         };
-        // The same sketches, codes and projections every time (seed 0), so the
+        // The same sketches, codes and projections every time (seeds from 0), so the
         // checkpoints of a run differ only in their weights.
-        let (metrics, _) =
-            super::bench::evaluate_quality(&self.model, &v.images, v.size, v.count, v.strength, 0)?;
+        let (metrics, _, _) = super::bench::evaluate_quality_draws(
+            &self.model,
+            &v.images,
+            v.size,
+            v.count,
+            v.strength,
+            0,
+            v.draws,
+        )?;
         let score = metrics.swd_change();
         let is_best = beats(&metrics, best.as_ref().map(|(b, _)| *b));
         if is_best
