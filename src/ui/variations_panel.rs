@@ -101,7 +101,9 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
     ui.add(egui::Slider::new(&mut v.count, 1..=9).text("Count"));
     ui.add(egui::Slider::new(&mut v.best_of, 0..=32).text("Best of"))
         .on_hover_text(
-            "Generate this many and show only the best by the critic (0: show all that are generated)",
+            "Generate this many and show only those the critic rates best (0: show all). \
+             The critic favours variations that stay near the canvas's colours, so its \
+             picks differ less from each other.",
         );
     ui.add(egui::Slider::new(&mut v.strength, 0.0..=1.0).text("Strength"))
         .on_hover_text("How far the variations may stray from the canvas");
