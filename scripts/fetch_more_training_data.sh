@@ -48,9 +48,11 @@ for entry in "${PACKAGES[@]}"; do
   cp "$work/x/usr/share/doc/$pkg/copyright" "$out/copyright"
   n=0
   if [[ "$short" == plasma ]]; then
-    # One folder per wallpaper, several resolutions in contents/images: the largest.
+    # One folder per wallpaper, several resolutions in contents/images: the most pixels.
     for d in "$work"/x/usr/share/wallpapers/*/; do
-      best="$(find "$d/contents/images" -type f \( -name '*.jpg' -o -name '*.png' \) -printf '%s %p\n' |
+      best="$(find "$d/contents/images" -type f \( -name '*.jpg' -o -name '*.png' \) \
+        -exec identify -format '%w %h %i\n' {} \; 2>/dev/null |
+        awk '{ n = $1 * $2; $1 = $2 = ""; sub(/^ +/, ""); printf "%d %s\n", n, $0 }' |
         sort -n | tail -1 | cut -d' ' -f2-)"
       [[ -n "$best" ]] || continue
       prepare "$best" "$out/$(basename "$d").jpg"
