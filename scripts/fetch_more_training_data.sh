@@ -14,6 +14,7 @@
 # Produces DEST/plasma/*.jpg, DEST/ukui/*.jpg and DEST/{plasma,ukui}/copyright.
 # Train on both sets with `atelier train --data data/mate-backgrounds/train --data DEST`.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/deb.sh"
 DEST="${1:-data/more-wallpapers}"
 # package=version sha256 short-name
 PACKAGES=(
@@ -34,15 +35,7 @@ total=0
 for entry in "${PACKAGES[@]}"; do
   read -r spec sha short <<<"$entry"
   pkg="${spec%%=*}"
-  rm -rf "$work/dl" "$work/x" && mkdir -p "$work/dl"
-  (cd "$work/dl" && apt-get download "$spec" >/dev/null)
-  deb="$(ls "$work"/dl/*.deb)"
-  got="$(sha256sum "$deb" | cut -d' ' -f1)"
-  if [[ "$got" != "$sha" ]]; then
-    echo "checksum mismatch for $(basename "$deb"): $got (expected $sha)" >&2
-    exit 1
-  fi
-  dpkg-deb -x "$deb" "$work/x"
+  fetch_deb "$spec" "$sha" "$work"
   out="$DEST/$short"
   mkdir -p "$out"
   cp "$work/x/usr/share/doc/$pkg/copyright" "$out/copyright"

@@ -14,6 +14,7 @@
 # Usage: scripts/fetch_training_data.sh [DEST]   (default: data/mate-backgrounds)
 # Produces DEST/train/*.jpg|png, DEST/heldout/*.jpg|png, DEST/copyright.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/deb.sh"
 DEST="${1:-data/mate-backgrounds}"
 PKG="mate-backgrounds"
 VERSION="1.26.0-1"
@@ -51,14 +52,7 @@ place() {
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && apt-get download "$PKG=$VERSION" >/dev/null)
-deb="$(ls "$work"/*.deb)"
-got="$(sha256sum "$deb" | cut -d' ' -f1)"
-if [[ "$got" != "$SHA256" ]]; then
-  echo "checksum mismatch for $(basename "$deb"): $got (expected $SHA256)" >&2
-  exit 1
-fi
-dpkg-deb -x "$deb" "$work/x"
+fetch_deb "$PKG=$VERSION" "$SHA256" "$work"
 src="$work/x/usr/share/backgrounds/mate"
 mkdir -p "$DEST/train" "$DEST/heldout"
 cp "$work/x/usr/share/doc/$PKG/copyright" "$DEST/copyright"

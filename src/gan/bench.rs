@@ -210,19 +210,20 @@ pub fn square_with(
 pub fn mean_of_draws(draws: &[QualityMetrics]) -> Option<QualityMetrics> {
     let first = draws.first()?;
     let n = draws.len() as f64;
-    let mean = |f: &dyn Fn(&QualityMetrics) -> f64| draws.iter().map(f).sum::<f64>() / n;
-    let mean_levels = |f: &dyn Fn(&QualityMetrics) -> &Vec<f64>| {
+    let mean = |f: fn(&QualityMetrics) -> f64| draws.iter().map(f).sum::<f64>() / n;
+    // Every draw has the same pyramid levels (one `evaluate_quality` each).
+    let mean_levels = |f: fn(&QualityMetrics) -> &[f64]| -> Vec<f64> {
         (0..f(first).len())
-            .map(|l| mean(&|m| f(m).get(l).copied().unwrap_or(f64::NAN)))
+            .map(|l| draws.iter().map(|m| f(m)[l]).sum::<f64>() / n)
             .collect()
     };
     Some(QualityMetrics {
-        faithfulness: mean(&|m| m.faithfulness),
-        diversity: mean(&|m| m.diversity),
-        swd_outputs: mean(&|m| m.swd_outputs),
-        swd_inputs: mean(&|m| m.swd_inputs),
-        swd_outputs_levels: mean_levels(&|m| &m.swd_outputs_levels),
-        swd_inputs_levels: mean_levels(&|m| &m.swd_inputs_levels),
+        faithfulness: mean(|m| m.faithfulness),
+        diversity: mean(|m| m.diversity),
+        swd_outputs: mean(|m| m.swd_outputs),
+        swd_inputs: mean(|m| m.swd_inputs),
+        swd_outputs_levels: mean_levels(|m| &m.swd_outputs_levels),
+        swd_inputs_levels: mean_levels(|m| &m.swd_inputs_levels),
         draws: draws.iter().map(|m| m.draws).sum(),
         ..first.clone()
     })

@@ -1,0 +1,17 @@
+# Helper for the scripts that fetch training images from Debian's archive
+# (fetch_training_data.sh, fetch_more_training_data.sh); source it.
+
+# fetch_deb PACKAGE=VERSION SHA256 DIR: downloads the package into DIR/dl, checks
+# its SHA-256 and unpacks it into DIR/x (both emptied first); fails on a mismatch.
+fetch_deb() {
+  local spec="$1" sha="$2" dir="$3" deb got
+  rm -rf "$dir/dl" "$dir/x" && mkdir -p "$dir/dl"
+  (cd "$dir/dl" && apt-get download "$spec" >/dev/null)
+  deb="$(ls "$dir"/dl/*.deb)"
+  got="$(sha256sum "$deb" | cut -d' ' -f1)"
+  if [[ "$got" != "$sha" ]]; then
+    echo "checksum mismatch for $(basename "$deb"): $got (expected $sha)" >&2
+    return 1
+  fi
+  dpkg-deb -x "$deb" "$dir/x"
+}
