@@ -10,9 +10,14 @@
 //! - outputs + grain at the originals' detail strength: white noise, band-passed like
 //!   the detail, scaled pixel by pixel to the originals' local detail RMS (Gaussian
 //!   σ = 2 px). An oracle for texture as statistics alone: the best that a learned
-//!   "how much detail goes here" map with noise could do.
+//!   "how much detail goes here" map with noise could do;
+//! - sketches / outputs with the originals' coarse level, or with their fine and mid
+//!   levels (Laplacian levels swapped): how much of the distance is colour layout and how
+//!   much is texture;
+//! - sketches / outputs with image k replaced by its original: which image's sketch the
+//!   distance comes from (the metric pools the patches of all images).
 //!
-//! `cargo run --release --example swd_references -- HELDOUT_DIR [MODEL]`
+//! `cargo run --release --example swd_references -- HELDOUT_DIR [MODEL] [SEED]`
 use atelier::gan::{VariationModel, bench, data, infer::DEFAULT_STRENGTH, metrics};
 use rand::SeedableRng;
 use std::path::Path;
@@ -65,22 +70,48 @@ fn plus_grain(img: &[f32], detail: &[f32], w: usize, h: usize, seed: u64) -> Vec
         .collect()
 }
 
+/// `a` with the Laplacian levels (fine, mid, coarse) marked in `take` from `b` instead.
+fn swap_levels(a: &[f32], b: &[f32], s: usize, take: [bool; 3]) -> Vec<f32> {
+    let (pa, pb) = (
+        metrics::laplacian_pyramid(a, s, s, 3),
+        metrics::laplacian_pyramid(b, s, s, 3),
+    );
+    let mixed: Vec<_> = (0..3)
+        .map(|l| if take[l] { &pb[l] } else { &pa[l] }.clone())
+        .collect();
+    metrics::reconstruct(&mixed)
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(dir) = args.first() else {
         anyhow::bail!("usage: swd_references HELDOUT_DIR [MODEL]");
     };
-    let model = match args.get(1) {
-        Some(p) => VariationModel::load(Path::new(p), tch::Device::Cpu)?,
-        None => VariationModel::load_default(tch::Device::Cpu)?,
+    let model = match args.get(1).map(String::as_str) {
+        Some(p) if p != "-" => VariationModel::load(Path::new(p), tch::Device::Cpu)?,
+        _ => VariationModel::load_default(tch::Device::Cpu)?,
+    };
+    let seed: u64 = match args.get(2) {
+        Some(s) => s.parse()?,
+        None => 0,
     };
     let files = data::scan(Path::new(dir))?;
-    let originals = data::load_images(&files, 4096, 2).images;
+    let loaded = data::load_images(&files, 4096, 2);
+    if loaded.skipped > 0 {
+        anyhow::bail!("{} of the images could not be read", loaded.skipped);
+    }
+    let originals = loaded.images;
+    let stem = |k: usize| {
+        files[k]
+            .file_stem()
+            .map_or(k.to_string(), |s| s.to_string_lossy().into_owned())
+    };
     let size = 512u32;
     let s = size as usize;
-    // The benchmark's own sketches and variations (seed 0, 4 per image).
-    let (m, examples) = bench::evaluate_quality(&model, &originals, size, 4, DEFAULT_STRENGTH, 0)?;
-    let mut sets: Vec<(&str, Set)> = [
+    // The benchmark's own sketches and variations (4 per image).
+    let (m, examples) =
+        bench::evaluate_quality(&model, &originals, size, 4, DEFAULT_STRENGTH, seed)?;
+    let mut sets: Vec<(String, Set)> = [
         "originals",
         "originals, 3×3 box blur",
         "sketches",
@@ -88,12 +119,24 @@ fn main() -> anyhow::Result<()> {
         "outputs",
         "outputs + originals' detail",
         "outputs + grain (oracle strength)",
+        "sketches, originals' coarse level",
+        "sketches, originals' fine + mid",
+        "outputs, originals' coarse level",
+        "outputs, originals' fine + mid",
     ]
     .into_iter()
+    .map(String::from)
+    .chain((0..originals.len()).flat_map(|k| {
+        [
+            format!("sketches, {} = original", stem(k)),
+            format!("outputs, {} = original", stem(k)),
+        ]
+    }))
     .map(|n| (n, Vec::new()))
     .collect();
+    const FIXED: usize = 11;
     let mut reference = Set::new();
-    for (orig, (sketch, outs)) in originals.iter().zip(&examples) {
+    for (i, (orig, (sketch, outs))) in originals.iter().zip(&examples).enumerate() {
         let o = metrics::to_f32(&bench::square(orig, size));
         let blurred = box3(&o, s, s);
         let detail: Vec<f32> = o.iter().zip(&blurred).map(|(a, b)| a - b).collect();
@@ -117,11 +160,24 @@ fn main() -> anyhow::Result<()> {
                 out.clone(),
                 plus_detail(&out),
                 grain,
+                swap_levels(&sk, &o, s, [false, false, true]),
+                swap_levels(&sk, &o, s, [true, true, false]),
+                swap_levels(&out, &o, s, [false, false, true]),
+                swap_levels(&out, &o, s, [true, true, false]),
             ]
             .into_iter()
             .enumerate()
             {
                 sets[k].1.push((v, s, s));
+            }
+            for k in 0..originals.len() {
+                let own = k == i;
+                sets[FIXED + 2 * k]
+                    .1
+                    .push((if own { &o } else { &sk }.clone(), s, s));
+                sets[FIXED + 2 * k + 1]
+                    .1
+                    .push((if own { &o } else { &out }.clone(), s, s));
             }
         }
     }
@@ -134,10 +190,10 @@ fn main() -> anyhow::Result<()> {
         m.swd_outputs, m.swd_inputs
     );
     for (name, set) in &sets {
-        let l = metrics::swd_levels(set, &reference, 4096, 0);
+        let l = metrics::swd_levels(set, &reference, 4096, seed);
         let mean = l.iter().sum::<f64>() / l.len() as f64;
         println!(
-            "{name:34} {:6.1} / {:6.1} / {:6.1}   mean {:6.1}  ({:+.1}% vs sketches)",
+            "{name:36} {:6.1} / {:6.1} / {:6.1}   mean {:6.1}  ({:+.1}% vs sketches)",
             l[0],
             l[1],
             l[2],
