@@ -14,11 +14,14 @@
 //! - sketches / outputs with the originals' coarse level, or with their fine and mid
 //!   levels (Laplacian levels swapped): how much of the distance is colour layout and how
 //!   much is texture;
+//! - outputs with the sketch's line work kept, as the app and `atelier vary` compose
+//!   them by default (`refine::lines`);
 //! - sketches / outputs with image k replaced by its original: which image's sketch the
 //!   distance comes from (the metric pools the patches of all images).
 //!
 //! `cargo run --release --example swd_references -- HELDOUT_DIR [MODEL] [SEED]`
 use atelier::gan::{VariationModel, bench, data, infer::DEFAULT_STRENGTH, metrics};
+use atelier::refine::lines::LineWork;
 use rand::SeedableRng;
 use std::path::Path;
 
@@ -123,6 +126,7 @@ fn main() -> anyhow::Result<()> {
         "sketches, originals' fine + mid",
         "outputs, originals' coarse level",
         "outputs, originals' fine + mid",
+        "outputs, the sketch's line work kept",
     ]
     .into_iter()
     .map(String::from)
@@ -134,7 +138,7 @@ fn main() -> anyhow::Result<()> {
     }))
     .map(|n| (n, Vec::new()))
     .collect();
-    const FIXED: usize = 11;
+    const FIXED: usize = 12;
     let mut reference = Set::new();
     for (i, (orig, (sketch, outs))) in originals.iter().zip(&examples).enumerate() {
         let o = metrics::to_f32(&bench::square(orig, size));
@@ -147,8 +151,11 @@ fn main() -> anyhow::Result<()> {
                 .collect::<Vec<_>>()
         };
         let sk = metrics::to_f32(sketch);
-        for out in outs {
-            let out = metrics::to_f32(out);
+        let lines = LineWork::find(sketch);
+        for out_img in outs {
+            let out = metrics::to_f32(out_img);
+            let mut kept = out_img.clone();
+            lines.keep(sketch, &mut kept);
             // One noise draw per variation: `reference` holds one entry per variation so far.
             let grain = plus_grain(&out, &detail, s, s, reference.len() as u64);
             reference.push((o.clone(), s, s));
@@ -164,6 +171,7 @@ fn main() -> anyhow::Result<()> {
                 swap_levels(&sk, &o, s, [true, true, false]),
                 swap_levels(&out, &o, s, [false, false, true]),
                 swap_levels(&out, &o, s, [true, true, false]),
+                metrics::to_f32(&kept),
             ]
             .into_iter()
             .enumerate()

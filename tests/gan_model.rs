@@ -484,6 +484,45 @@ fn embedded_default_model_loads_and_varies() {
 }
 
 #[test]
+fn ink_lines_drawn_on_a_large_canvas_come_back_as_drawn_when_line_work_is_kept() {
+    use atelier::refine::{lines::LineWork, resolution};
+    let m = VariationModel::load_default(Device::Cpu).expect("embedded default model");
+    // 5 px ink lines on cream paper, 1024² (varied at 512²), as the brush draws them.
+    let on_line = |y: u32| y % 64 < 5;
+    let canvas = image::RgbImage::from_fn(1024, 1024, |_, y| {
+        image::Rgb(if on_line(y) {
+            [10, 10, 12]
+        } else {
+            [244, 239, 230]
+        })
+    });
+    let input = resolution::to_work(&canvas);
+    let v = vary_all(&m, &input, &VaryRequest::default()).remove(0);
+    let plain = resolution::to_canvas(&canvas, &input, v.image);
+    let mut kept = plain.clone();
+    LineWork::find(&canvas).keep(&canvas, &mut kept);
+    for y in (0..1024).filter(|&y| on_line(y)) {
+        for x in (0..1024).step_by(37) {
+            let (c, k) = (canvas.get_pixel(x, y).0, kept.get_pixel(x, y).0);
+            assert!(
+                c.iter().zip(k).all(|(a, b)| a.abs_diff(b) <= 1),
+                "line pixel ({x}, {y}) came back {k:?}, drawn {c:?}"
+            );
+        }
+    }
+    // The paper between the lines is the variation's.
+    let paper: Vec<(u32, u32)> = (0..1024)
+        .filter(|&y| y % 64 > 20 && y % 64 < 44)
+        .flat_map(|y| (0..1024).step_by(29).map(move |x| (x, y)))
+        .collect();
+    assert!(
+        paper
+            .iter()
+            .all(|&(x, y)| kept.get_pixel(x, y) == plain.get_pixel(x, y))
+    );
+}
+
+#[test]
 fn cuda_vary_matches_cpu_when_a_gpu_exists() {
     if !tch::Cuda::is_available() {
         eprintln!("no CUDA device: skipped");

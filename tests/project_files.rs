@@ -63,6 +63,7 @@ fn random_meta(seed: u64, n: usize) -> ProjectMeta {
             vary_strength: 0.3,
             vary_seed: seed,
             lock_seed: seed.is_multiple_of(2),
+            keep_lines: seed.is_multiple_of(3),
             active_layer: 0,
         },
         candidates,

@@ -732,6 +732,56 @@ fn a_large_canvas_comes_back_at_full_resolution_with_its_detail() {
 }
 
 #[test]
+fn keep_line_work_brings_ink_lines_back_as_drawn_and_can_be_switched_off() {
+    // 5 px ink lines every 64 px on a canvas the GAN sees at 512×384.
+    let (w, h) = (1024u32, 768u32);
+    let on_line = |y: u32| y % 64 < 5;
+    let mut doc = white(w, h);
+    let id = doc.active();
+    let rgba: Vec<u8> = (0..h)
+        .flat_map(|y| {
+            let px = if on_line(y) {
+                [10, 10, 12, 255]
+            } else {
+                [255; 4]
+            };
+            px.repeat(w as usize)
+        })
+        .collect();
+    doc.grid_mut(id)
+        .expect("layer")
+        .write_rect(CanvasRect::new(0, 0, w, h), &rgba);
+    let mut harness = harness(doc);
+    harness.state_mut().variations.count = 1;
+    harness.state_mut().variations.lock_seed = true;
+    assert!(harness.state().variations.keep_lines, "on by default");
+    vary_and_wait(&mut harness);
+    let kept = harness.state().variations.candidates[0].image.clone();
+    let line_pixels: Vec<(u32, u32)> = (0..h)
+        .filter(|&y| on_line(y))
+        .flat_map(|y| (0..w).step_by(31).map(move |x| (x, y)))
+        .collect();
+    assert!(
+        line_pixels
+            .iter()
+            .all(|&(x, y)| kept.get_pixel(x, y).0 == [10, 10, 12]),
+        "every line pixel as drawn"
+    );
+    // The checkbox turns it off: the same seed's variation, its lines the generator's.
+    harness.get_by_label("Keep line work").click();
+    harness.run_steps(2);
+    assert!(!harness.state().variations.keep_lines);
+    vary_and_wait(&mut harness);
+    let plain = &harness.state().variations.candidates[0].image;
+    assert!(
+        line_pixels
+            .iter()
+            .any(|&(x, y)| plain.get_pixel(x, y).0 != [10, 10, 12]),
+        "without it the generator's change reaches the lines"
+    );
+}
+
+#[test]
 fn painting_on_the_canvas_dismisses_the_preview_but_keeps_the_candidate() {
     let mut h = vary_harness();
     h.state_mut().variations.count = 2;

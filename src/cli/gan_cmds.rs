@@ -3,7 +3,7 @@
 use crate::gan::bench;
 use crate::gan::trainer::Validation;
 use crate::gan::{Precision, TrainConfig, Trainer, VariationModel, VaryRequest};
-use crate::refine::resolution;
+use crate::refine::{lines::LineWork, resolution};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -483,6 +483,10 @@ pub struct VaryArgs {
     /// grow with the area (5–6 GB for 4 × 2560×1600 on the CPU).
     #[arg(long)]
     pub full_res: bool,
+    /// Keep the input's thin strokes (line work) as they are; the generator
+    /// would fade them. `--keep-lines false` writes its variations unchanged.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub keep_lines: bool,
 }
 
 fn load_model(path: Option<&Path>, device: Device) -> Result<VariationModel> {
@@ -562,12 +566,17 @@ pub fn run_vary(a: VaryArgs) -> Result<()> {
         mask,
         latents: None,
     };
+    let lines = a.keep_lines.then(|| LineWork::find(&canvas));
     let mut records = Vec::new();
     let mut err = None;
     model.vary(&input, &req, |i, v| {
         let file = a.out.join(format!("{stem}_var{i}.png"));
         let (seed, critic, z) = (v.seed, v.critic, v.z);
-        if let Err(e) = resolution::to_canvas(&canvas, &input, v.image).save(&file) {
+        let mut image = resolution::to_canvas(&canvas, &input, v.image);
+        if let Some(lines) = &lines {
+            lines.keep(&canvas, &mut image);
+        }
+        if let Err(e) = image.save(&file) {
             err = Some(anyhow::anyhow!("writing {}: {e}", file.display()));
             return false;
         }

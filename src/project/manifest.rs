@@ -23,6 +23,9 @@ pub struct ProjectSettings {
     pub vary_seed: u64,
     /// Reuse the same seed on every Vary.
     pub lock_seed: bool,
+    /// Keep the canvas's thin strokes through a variation (true in files
+    /// written before it existed, as in new projects).
+    pub keep_lines: bool,
     /// Index (bottom first) of the active layer.
     pub active_layer: usize,
 }
@@ -34,6 +37,7 @@ impl Default for ProjectSettings {
             vary_strength: crate::refine::DEFAULT_STRENGTH,
             vary_seed: 1,
             lock_seed: false,
+            keep_lines: true,
             active_layer: 0,
         }
     }

@@ -7,6 +7,8 @@
 //!   input, latent code, seed, model version, critic score and decision.
 //! - [`job`] fine-tunes the model on accepted (and against rejected)
 //!   candidates and the portfolio, refusing a diverged result.
+//! - [`lines`] finds the canvas's thin strokes and keeps them through a
+//!   variation, which would otherwise fade them.
 //! - [`region`] shapes a selection's context and feathered mask for Vary.
 //! - [`resolution`] takes a canvas to the GAN's work size and brings a
 //!   variation back to canvas resolution with the canvas's own detail.
@@ -14,6 +16,7 @@
 pub mod history;
 #[cfg(feature = "app")]
 pub mod job;
+pub mod lines;
 pub mod region;
 pub mod resolution;
 pub mod steering;

@@ -21,6 +21,7 @@ use super::app::AtelierApp;
 use crate::document::{CanvasRect, Document, Provenance};
 use crate::gan::{VariationModel, VaryRequest};
 use crate::refine::history::{CandidateRecord, Decision, encode_png, now};
+use crate::refine::lines::LineWork;
 use crate::refine::{CandidateHistory, LatentSteering, region, resolution};
 use crate::render::cpu;
 
@@ -128,6 +129,8 @@ struct Job {
     cancel: Arc<AtomicBool>,
     /// Weights to use; None: the embedded default.
     model: Option<PathBuf>,
+    /// Keep the canvas's line work ([`crate::refine::lines`]).
+    keep_lines: bool,
 }
 
 /// The GAN worker thread and the variations panel's state.
@@ -145,6 +148,8 @@ pub struct Variations {
     /// Accepting a candidate made from a selection paints it into the active
     /// layer instead of adding a layer.
     pub replace_selection: bool,
+    /// Keep the canvas's thin strokes through a variation (the generator fades them).
+    pub keep_lines: bool,
     /// Candidates waiting for a decision.
     pub candidates: Vec<Candidate>,
     /// The candidate shown full size over the canvas.
@@ -182,6 +187,7 @@ impl Default for Variations {
             lock_seed: false,
             seed: 1,
             replace_selection: false,
+            keep_lines: true,
             candidates: Vec::new(),
             selected: None,
             compare: false,
@@ -239,6 +245,7 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
         // What the GAN sees: `rect` flattened over white, at work size.
         let canvas = cpu::flatten_over(&job.doc, job.rect, [255, 255, 255]);
         let input = resolution::to_work(&canvas);
+        let lines = job.keep_lines.then(|| LineWork::find(&canvas));
         let mut request = job.request.clone();
         let alpha = job.selection.map(|sel| {
             let feather = region::feather_width(sel);
@@ -264,7 +271,10 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
             if job.cancel.load(Ordering::Relaxed) {
                 return false;
             }
-            let image = resolution::to_canvas(&canvas, &input, v.image);
+            let mut image = resolution::to_canvas(&canvas, &input, v.image);
+            if let Some(lines) = &lines {
+                lines.keep(&canvas, &mut image);
+            }
             let thumb = image::imageops::thumbnail(&image, THUMB_SIDE, THUMB_SIDE);
             let candidate = Candidate {
                 thumb_image: Arc::new(image::DynamicImage::ImageRgb8(thumb).into_rgba8()),
@@ -375,6 +385,7 @@ impl Variations {
             request,
             cancel: self.cancel.clone(),
             model: self.model.clone(),
+            keep_lines: self.keep_lines,
         };
         self.candidates.clear();
         self.incoming.clear();
@@ -490,6 +501,7 @@ impl Variations {
                 vary_strength: self.strength,
                 vary_seed: self.seed,
                 lock_seed: self.lock_seed,
+                keep_lines: self.keep_lines,
                 active_layer,
             },
             candidates: self.history.clone(),
@@ -507,6 +519,7 @@ impl Variations {
         self.strength = s.vary_strength.clamp(0.0, 1.0);
         self.seed = s.vary_seed;
         self.lock_seed = s.lock_seed;
+        self.keep_lines = s.keep_lines;
         self.history = meta.candidates;
         self.steering = meta
             .steering

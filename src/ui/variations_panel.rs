@@ -115,6 +115,11 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
         .on_hover_text(
             "When a selection was varied, accepting paints the candidate into the active layer instead of adding a layer",
         );
+    ui.checkbox(&mut v.keep_lines, "Keep line work")
+        .on_hover_text(
+            "Thin strokes stay as you drew them; the variation changes everything else. \
+         Applies from the next Vary.",
+        );
     let tip = Command::Vary.tooltip(ui.ctx());
     ui.horizontal(|ui| {
         let label = if app.selection.is_some() {
