@@ -768,7 +768,7 @@ fn keep_line_work_brings_ink_lines_back_as_drawn_and_can_be_switched_off() {
         "every line pixel as drawn"
     );
     // The checkbox turns it off: the same seed's variation, its lines the generator's.
-    harness.get_by_label("Keep line work").click();
+    harness.get_by_label("Keep lines").click();
     harness.run_steps(2);
     assert!(!harness.state().variations.keep_lines);
     vary_and_wait(&mut harness);

@@ -110,15 +110,15 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
     ui.horizontal(|ui| {
         ui.checkbox(&mut v.lock_seed, "Lock seed");
         ui.add(egui::DragValue::new(&mut v.seed).prefix("seed "));
+        // On this row so the candidates' buttons stay in view on short windows.
+        ui.checkbox(&mut v.keep_lines, "Keep lines").on_hover_text(
+            "Keep line work: thin strokes stay as you drew them and the variation changes \
+             everything else. Applies from the next Vary.",
+        );
     });
     ui.checkbox(&mut v.replace_selection, "Accept replaces the selection")
         .on_hover_text(
             "When a selection was varied, accepting paints the candidate into the active layer instead of adding a layer",
-        );
-    ui.checkbox(&mut v.keep_lines, "Keep line work")
-        .on_hover_text(
-            "Thin strokes stay as you drew them; the variation changes everything else. \
-         Applies from the next Vary.",
         );
     let tip = Command::Vary.tooltip(ui.ctx());
     ui.horizontal(|ui| {
