@@ -10,9 +10,9 @@
 //! [`LineWork::find`] marks, once per canvas, the pixels that are part of thin
 //! strokes: darker (or, away from dark strokes, lighter) than the surroundings
 //! a morphological closing (opening) recovers within a window that grows with
-//! the canvas's scale to work size. Broad shapes, their edges and gradients are not marked, so the
-//! GAN stays free to change them. [`LineWork::keep`] blends each variation
-//! back to the canvas by that coverage.
+//! the canvas's scale to work size. Broad shapes, their edges and gradients
+//! are not marked, so the GAN stays free to change them. [`LineWork::keep`]
+//! blends each variation back to the canvas by that coverage.
 use image::RgbImage;
 
 use super::resolution::WORK_SIDE;
@@ -20,6 +20,7 @@ use super::resolution::WORK_SIDE;
 /// Luma depth (0..1) below which a pixel is not line work, and above which it
 /// is fully: paper grain and soft shading stay below the first, anti-aliased
 /// stroke edges mostly above it.
+///
 /// A gradient beside a shape's edge also reaches some depth (its slope times
 /// the window), which the first threshold keeps out for all but steep ramps.
 const DEPTH_FROM: f32 = 0.05;
