@@ -121,28 +121,39 @@ fn smoothstep(depth: f32) -> f32 {
 }
 
 /// The running `pick` (max or min) over a square window of half-width `r`,
-/// rows then columns; outside the image counts as `neutral`.
+/// rows then columns (as rows of the transpose, which keeps memory access
+/// sequential on large canvases); outside the image counts as `neutral`.
 fn extreme_2d(
     img: &[f32],
     w: usize,
     h: usize,
     r: usize,
-    pick: fn(f32, f32) -> f32,
+    pick: impl Fn(f32, f32) -> f32 + Copy,
     neutral: f32,
 ) -> Vec<f32> {
-    let mut rows = vec![0f32; img.len()];
-    for (src, dst) in img.chunks_exact(w).zip(rows.chunks_exact_mut(w)) {
-        running_extreme(src, r, pick, neutral, dst);
-    }
-    let mut out = vec![0f32; img.len()];
-    let (mut col, mut res) = (vec![0f32; h], vec![0f32; h]);
-    for x in 0..w {
-        for (y, v) in col.iter_mut().enumerate() {
-            *v = rows[y * w + x];
+    let rows = |src: &[f32], width: usize| {
+        let mut out = vec![0f32; src.len()];
+        for (s, d) in src.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
+            running_extreme(s, r, pick, neutral, d);
         }
-        running_extreme(&col, r, pick, neutral, &mut res);
-        for (y, v) in res.iter().enumerate() {
-            out[y * w + x] = *v;
+        out
+    };
+    let across = rows(img, w);
+    let down = rows(&transpose(&across, w, h), h);
+    transpose(&down, h, w)
+}
+
+/// The `h`×`w` transpose of a `w`×`h` row-major image, in cache-sized tiles.
+fn transpose(src: &[f32], w: usize, h: usize) -> Vec<f32> {
+    const TILE: usize = 32;
+    let mut out = vec![0f32; src.len()];
+    for y0 in (0..h).step_by(TILE) {
+        for x0 in (0..w).step_by(TILE) {
+            for y in y0..(y0 + TILE).min(h) {
+                for x in x0..(x0 + TILE).min(w) {
+                    out[x * h + y] = src[y * w + x];
+                }
+            }
         }
     }
     out
@@ -151,10 +162,11 @@ fn extreme_2d(
 /// van Herk / Gil–Werman: `out[i] = pick` over `src[i − r ..= i + r]` in O(n),
 /// whatever `r`, from per-block prefix and suffix extremes of the input padded
 /// with `neutral`.
+/// Generic over `pick` so that it inlines: this runs ten times per pixel.
 fn running_extreme(
     src: &[f32],
     r: usize,
-    pick: fn(f32, f32) -> f32,
+    pick: impl Fn(f32, f32) -> f32,
     neutral: f32,
     out: &mut [f32],
 ) {
@@ -163,17 +175,16 @@ fn running_extreme(
         .chain(src.iter().copied())
         .chain(std::iter::repeat_n(neutral, r))
         .collect();
-    let n = padded.len();
     let mut prefix = padded.clone();
     let mut suffix = padded.clone();
-    for i in 1..n {
-        if i % k != 0 {
-            prefix[i] = pick(prefix[i - 1], padded[i]);
+    for block in prefix.chunks_mut(k) {
+        for i in 1..block.len() {
+            block[i] = pick(block[i - 1], block[i]);
         }
     }
-    for i in (0..n - 1).rev() {
-        if (i + 1) % k != 0 {
-            suffix[i] = pick(suffix[i + 1], padded[i]);
+    for block in suffix.chunks_mut(k) {
+        for i in (0..block.len() - 1).rev() {
+            block[i] = pick(block[i + 1], block[i]);
         }
     }
     // The window of out[i] is padded[i ..= i + 2r].
@@ -189,6 +200,22 @@ mod tests {
 
     fn fill(w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 3]) -> RgbImage {
         RgbImage::from_fn(w, h, |x, y| Rgb(f(x, y)))
+    }
+
+    #[test]
+    fn the_2d_extreme_is_the_square_window_extreme() {
+        let (w, h) = (13, 7);
+        let img: Vec<f32> = (0..w * h).map(|i| ((i * 7919) % 31) as f32).collect();
+        let out = extreme_2d(&img, w, h, 2, f32::min, f32::INFINITY);
+        for y in 0..h {
+            for x in 0..w {
+                let want = (y.saturating_sub(2)..(y + 3).min(h))
+                    .flat_map(|yy| (x.saturating_sub(2)..(x + 3).min(w)).map(move |xx| (xx, yy)))
+                    .map(|(xx, yy)| img[yy * w + xx])
+                    .fold(f32::INFINITY, f32::min);
+                assert_eq!(out[y * w + x], want, "at ({x}, {y})");
+            }
+        }
     }
 
     #[test]
