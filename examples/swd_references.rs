@@ -154,8 +154,7 @@ fn main() -> anyhow::Result<()> {
         let lines = LineWork::find(sketch);
         for out_img in outs {
             let out = metrics::to_f32(out_img);
-            let mut kept = out_img.clone();
-            lines.keep(sketch, &mut kept);
+            let kept = lines.compose(sketch, sketch, out_img.clone());
             // One noise draw per variation: `reference` holds one entry per variation so far.
             let grain = plus_grain(&out, &detail, s, s, reference.len() as u64);
             reference.push((o.clone(), s, s));

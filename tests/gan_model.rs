@@ -498,9 +498,8 @@ fn ink_lines_drawn_on_a_large_canvas_come_back_as_drawn_when_line_work_is_kept()
     });
     let input = resolution::to_work(&canvas);
     let v = vary_all(&m, &input, &VaryRequest::default()).remove(0);
-    let plain = resolution::to_canvas(&canvas, &input, v.image);
-    let mut kept = plain.clone();
-    LineWork::find(&canvas).keep(&canvas, &mut kept);
+    let plain = resolution::to_canvas(&canvas, &input, v.image.clone());
+    let kept = LineWork::find(&canvas).compose(&canvas, &input, v.image);
     for y in (0..1024).filter(|&y| on_line(y)) {
         for x in (0..1024).step_by(37) {
             let (c, k) = (canvas.get_pixel(x, y).0, kept.get_pixel(x, y).0);

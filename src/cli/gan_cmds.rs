@@ -572,10 +572,10 @@ pub fn run_vary(a: VaryArgs) -> Result<()> {
     model.vary(&input, &req, |i, v| {
         let file = a.out.join(format!("{stem}_var{i}.png"));
         let (seed, critic, z) = (v.seed, v.critic, v.z);
-        let mut image = resolution::to_canvas(&canvas, &input, v.image);
-        if let Some(lines) = &lines {
-            lines.keep(&canvas, &mut image);
-        }
+        let image = match &lines {
+            Some(lines) => lines.compose(&canvas, &input, v.image),
+            None => resolution::to_canvas(&canvas, &input, v.image),
+        };
         if let Err(e) = image.save(&file) {
             err = Some(anyhow::anyhow!("writing {}: {e}", file.display()));
             return false;

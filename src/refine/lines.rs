@@ -13,9 +13,17 @@
 //! the canvas's scale to work size. Broad shapes, their edges and gradients
 //! are not marked, so the GAN stays free to change them. [`LineWork::keep`]
 //! blends each variation back to the canvas by that coverage.
+//!
+//! Keeping the strokes alone leaves a light rim beside them on a large canvas:
+//! the change that erased a line at work size spreads past its pixels when it
+//! is scaled up. So [`LineWork::compose`] first mends the change at work size.
+//! On and within [`MEND_RADIUS`] px of a stroke, it takes the change from the
+//! surroundings instead (a normalised convolution), which also removes most of
+//! the dark shading the generator draws alongside lines.
 use image::RgbImage;
 
-use super::resolution::WORK_SIDE;
+use super::resolution::{self, WORK_SIDE};
+use crate::gan::metrics::blur_rgb;
 
 /// Luma depth (0..1) below which a pixel is not line work, and above which it
 /// is fully: paper grain and soft shading stay below the first, anti-aliased
@@ -25,6 +33,14 @@ use super::resolution::WORK_SIDE;
 /// the window), which the first threshold keeps out for all but steep ramps.
 const DEPTH_FROM: f32 = 0.05;
 const DEPTH_FULL: f32 = 0.2;
+
+/// Work-size pixels around a stroke whose change is taken from the surroundings.
+pub const MEND_RADIUS: usize = 5;
+/// σ (work-size pixels) of the surroundings the mended change is averaged over.
+const MEND_SIGMA: f32 = 6.0;
+/// Share of unmarked pixels in the surroundings from which the borrowed change
+/// is trusted fully; below it the generator's own change takes over.
+const MEND_MIN_SURROUNDINGS: f32 = 0.1;
 
 /// Half-width (canvas pixels) of the window in which a stroke counts as thin:
 /// strokes up to about twice this wide are kept. The generator erases lines up
@@ -41,6 +57,39 @@ pub struct LineWork {
     w: u32,
     h: u32,
     coverage: Vec<f32>,
+    /// [`mend_mask`] at the canvas's work size ([`resolution::work_size`]).
+    work_mask: Vec<f32>,
+}
+
+/// Where to mend a variation's change at work size: the strokes' coverage
+/// scaled to that size and widened by [`MEND_RADIUS`].
+fn mend_mask(line: &LineWork, w: u32, h: u32) -> Vec<f32> {
+    let at_size = if (w, h) == (line.w, line.h) {
+        line.coverage.clone()
+    } else {
+        let full = image::ImageBuffer::<image::Luma<f32>, Vec<f32>>::from_raw(
+            line.w,
+            line.h,
+            line.coverage.clone(),
+        );
+        match full {
+            Some(full) => {
+                image::imageops::resize(&full, w, h, image::imageops::FilterType::Triangle)
+                    .into_raw()
+            }
+            None => vec![0.0; (w * h) as usize],
+        }
+    };
+    // Any part of a stroke in a work pixel marks it: the generator saw the stroke there.
+    let marked: Vec<f32> = at_size.iter().map(|c| (c * 4.0).min(1.0)).collect();
+    extreme_2d(
+        &marked,
+        w as usize,
+        h as usize,
+        MEND_RADIUS,
+        f32::max,
+        f32::NEG_INFINITY,
+    )
 }
 
 impl LineWork {
@@ -52,6 +101,7 @@ impl LineWork {
                 w,
                 h,
                 coverage: Vec::new(),
+                work_mask: Vec::new(),
             };
         }
         let r = line_radius(w, h);
@@ -84,7 +134,78 @@ impl LineWork {
             .zip(dark.iter().zip(&near_dark))
             .map(|((l, o), (d, near))| d.max(smoothstep(l - o) * (1.0 - near)))
             .collect();
-        Self { w, h, coverage }
+        let mut line = Self {
+            w,
+            h,
+            coverage,
+            work_mask: Vec::new(),
+        };
+        let (ww, wh) = resolution::work_size(w, h);
+        line.work_mask = mend_mask(&line, ww, wh);
+        line
+    }
+
+    /// A variation made from `work_input` (the canvas at work size) on the
+    /// canvas: its change mended around the strokes ([`Self::mend`]), brought to
+    /// canvas size ([`resolution::to_canvas`]) and the strokes kept
+    /// ([`Self::keep`]).
+    pub fn compose(
+        &self,
+        canvas: &RgbImage,
+        work_input: &RgbImage,
+        mut variation: RgbImage,
+    ) -> RgbImage {
+        self.mend(work_input, &mut variation);
+        let mut out = resolution::to_canvas(canvas, work_input, variation);
+        self.keep(canvas, &mut out);
+        out
+    }
+
+    /// Replaces the generator's change on and beside the strokes, at the size of
+    /// `input` (what the generator saw), by the change around them.
+    pub fn mend(&self, input: &RgbImage, variation: &mut RgbImage) {
+        let (w, h) = input.dimensions();
+        if variation.dimensions() != (w, h) || w == 0 || h == 0 {
+            debug_assert!(false, "a variation of another size");
+            return;
+        }
+        let mask = if (w, h) == resolution::work_size(self.w, self.h) {
+            std::borrow::Cow::Borrowed(&self.work_mask)
+        } else {
+            std::borrow::Cow::Owned(mend_mask(self, w, h))
+        };
+        if mask.iter().all(|&m| m == 0.0) {
+            return;
+        }
+        let change: Vec<f32> = variation
+            .as_raw()
+            .iter()
+            .zip(input.as_raw())
+            .map(|(&v, &i)| f32::from(v) - f32::from(i))
+            .collect();
+        let weight: Vec<f32> = mask.iter().flat_map(|m| [1.0 - m; 3]).collect();
+        let weighted: Vec<f32> = change.iter().zip(&weight).map(|(c, k)| c * k).collect();
+        let (wu, hu) = (w as usize, h as usize);
+        let num = blur_rgb(&weighted, wu, hu, MEND_SIGMA);
+        let den = blur_rgb(&weight, wu, hu, MEND_SIGMA);
+        for (i, (v, &inp)) in variation
+            .as_mut()
+            .iter_mut()
+            .zip(input.as_raw())
+            .enumerate()
+        {
+            let m = 1.0 - weight[i];
+            if m > 0.0 {
+                // Amid dense hatching there is little paper to borrow from, and
+                // no change at all would hand back the canvas: the generator's
+                // own change fills in for the missing surroundings.
+                let trust = (den[i] / MEND_MIN_SURROUNDINGS).min(1.0);
+                let around = if den[i] > 0.0 { num[i] / den[i] } else { 0.0 };
+                let borrowed = around * trust + change[i] * (1.0 - trust);
+                let mended = change[i] * weight[i] + borrowed * m;
+                *v = (f32::from(inp) + mended).round().clamp(0.0, 255.0) as u8;
+            }
+        }
     }
 
     /// Coverage of pixel (x, y), 0..1.
@@ -304,6 +425,78 @@ mod tests {
             .collect();
         assert!(marked.is_empty(), "marked as line work: {marked:?}");
         assert!(variation == shifted, "the variation changed");
+    }
+
+    #[test]
+    fn the_change_beside_a_stroke_comes_from_its_surroundings() {
+        // The generator brightened the paper by 20, erased the line and drew a
+        // dark shadow along it, as the default model does.
+        let on_line = |y: u32| y == 30 || y == 31;
+        let canvas = fill(64, 64, |_, y| if on_line(y) { [0; 3] } else { [128; 3] });
+        let variation = fill(64, 64, |_, y| match y {
+            30 | 31 => [148; 3],
+            28 | 29 | 32 | 33 => [88; 3],
+            _ => [148; 3],
+        });
+        let out = LineWork::find(&canvas).compose(&canvas, &canvas, variation);
+        for x in [0, 20, 63] {
+            assert_eq!(out.get_pixel(x, 30).0, [0; 3], "the line as drawn");
+            for y in [28, 29, 32, 33] {
+                let v = out.get_pixel(x, y).0[0];
+                assert!(
+                    v.abs_diff(148) <= 2,
+                    "({x}, {y}) is {v}, not the paper's change"
+                );
+            }
+            assert_eq!(out.get_pixel(x, 10).0, [148; 3], "far away, untouched");
+        }
+    }
+
+    #[test]
+    fn dense_hatching_keeps_its_lines_and_the_paper_between_them_still_changes() {
+        // 1 px lines every 4 px: every pixel is within the mend radius of one.
+        let on_line = |x: u32, y: u32| x.is_multiple_of(4) || y.is_multiple_of(4);
+        let canvas = fill(
+            64,
+            64,
+            |x, y| if on_line(x, y) { [40; 3] } else { [220; 3] },
+        );
+        let variation = fill(64, 64, |_, _| [200; 3]);
+        let out = LineWork::find(&canvas).compose(&canvas, &canvas, variation);
+        assert_eq!(out.get_pixel(20, 21).0, [40; 3], "a line as drawn");
+        for (x, y) in [(21, 21), (42, 39), (3, 62)] {
+            let v = out.get_pixel(x, y).0[0];
+            assert!(
+                v.abs_diff(200) <= 2,
+                "({x}, {y}) is {v}: the change is lost"
+            );
+        }
+    }
+
+    #[test]
+    fn on_a_large_canvas_the_erased_line_leaves_no_light_rim() {
+        // A 5 px line on a 2048² canvas is about one pixel at 512²; the
+        // generator erased it there and brightened the paper by 10.
+        let canvas = fill(2048, 64, |_, y| {
+            if (30..35).contains(&y) {
+                [0; 3]
+            } else {
+                [200; 3]
+            }
+        });
+        let input = resolution::to_work(&canvas);
+        let variation = fill(input.width(), input.height(), |_, _| [210; 3]);
+        let lines = LineWork::find(&canvas);
+        let rim = |img: &RgbImage| img.get_pixel(1000, 36).0[0];
+        // Scaled up, the change that erased the line lightens the paper beside it…
+        let mut plain = resolution::to_canvas(&canvas, &input, variation.clone());
+        lines.keep(&canvas, &mut plain);
+        assert!(rim(&plain) > 215, "rim {}", rim(&plain));
+        // …unless it is mended first.
+        let out = lines.compose(&canvas, &input, variation);
+        assert!(rim(&out).abs_diff(210) <= 2, "rim {}", rim(&out));
+        assert_eq!(out.get_pixel(1000, 32).0, [0; 3]);
+        assert_eq!(out.get_pixel(1000, 5).0, [210; 3]);
     }
 
     #[test]

@@ -271,10 +271,10 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
             if job.cancel.load(Ordering::Relaxed) {
                 return false;
             }
-            let mut image = resolution::to_canvas(&canvas, &input, v.image);
-            if let Some(lines) = &lines {
-                lines.keep(&canvas, &mut image);
-            }
+            let image = match &lines {
+                Some(lines) => lines.compose(&canvas, &input, v.image),
+                None => resolution::to_canvas(&canvas, &input, v.image),
+            };
             let thumb = image::imageops::thumbnail(&image, THUMB_SIDE, THUMB_SIDE);
             let candidate = Candidate {
                 thumb_image: Arc::new(image::DynamicImage::ImageRgb8(thumb).into_rgba8()),
