@@ -83,8 +83,8 @@ fn inverted_pairs() -> Vec<(image::RgbImage, image::RgbImage)> {
 fn fixed_batch_l1(m: &VariationModel) -> f64 {
     use tch::{Kind, Tensor};
     let src = atelier::gan::data::PairSource {
+        images: vec![],
         extra_pairs: inverted_pairs(),
-        ..Default::default()
     };
     let b = src.make_batch(99, 0, 16, 32);
     let input = Tensor::from_slice(&b.input).view([16, 3, 32, 32]);

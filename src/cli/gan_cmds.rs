@@ -120,10 +120,6 @@ pub struct TrainArgs {
     /// Weight of discriminator feature matching.
     #[arg(long, default_value_t = 1.0)]
     pub w_fm: f64,
-    /// Share of training pairs with the same random ink lines drawn on the sketch
-    /// and the target (0..1), so the model learns to keep inked line work.
-    #[arg(long, default_value_t = 0.0)]
-    pub ink_lines: f64,
     /// Train only the generator's FiLM layers and output head (the critic trains in
     /// full), as the app's refinement does.
     #[arg(long)]
@@ -211,7 +207,6 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         style_only: a.style_only,
         w_ms: a.w_ms,
         w_fm: a.w_fm,
-        ink_lines: a.ink_lines,
         lr_cosine: a.lr_cosine,
         ema: a.ema,
         checkpoint_every: a.checkpoint_every,

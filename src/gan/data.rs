@@ -5,7 +5,6 @@
 //! Batches are reproducible: batch `k` depends only on `(seed, k)`, whichever worker
 //! makes it, and the loader hands them out in order.
 use super::GanError;
-use super::ink::draw_ink_lines;
 use super::sketchify::{ALL_STYLES, sketchify};
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -175,9 +174,6 @@ pub struct PairSource {
     pub images: Vec<image::RgbImage>,
     /// Extra (input, target) pairs, e.g. accepted candidates with their canvas.
     pub extra_pairs: Vec<(image::RgbImage, image::RgbImage)>,
-    /// Share of the pairs made from real images that get the same ink lines on
-    /// the sketch and the target ([`super::ink`]).
-    pub ink_lines: f64,
 }
 
 /// Probability that a pair is a region-regeneration example (mask smaller than the image).
@@ -214,12 +210,7 @@ impl PairSource {
                 let geo = Crop::random(img.width(), img.height(), size, &mut rng);
                 let tgt = geo.apply(img, size);
                 let style = ALL_STYLES[rng.random_range(0..ALL_STYLES.len())];
-                let mut sketch = sketchify(&tgt, size, size, style, &mut rng);
-                let mut tgt = tgt;
-                if self.ink_lines > 0.0 && rng.random_bool(self.ink_lines.min(1.0)) {
-                    draw_ink_lines(&mut [&mut sketch, &mut tgt], size, size, &mut rng);
-                }
-                (sketch, tgt)
+                (sketchify(&tgt, size, size, style, &mut rng), tgt)
             };
             let mask = random_mask(size, &mut rng);
             // Outside the mask the canvas is already finished: show the real image there.
@@ -395,33 +386,7 @@ mod tests {
         PairSource {
             images: vec![img],
             extra_pairs: vec![],
-            ink_lines: 0.0,
         }
-    }
-
-    #[test]
-    fn ink_lines_darken_a_few_pixels_of_the_target() {
-        let plain = source().make_batch(7, 0, 1, 32);
-        let inked = PairSource {
-            ink_lines: 1.0,
-            ..source()
-        }
-        .make_batch(7, 0, 1, 32);
-        // The same crop and sketch (the ink is drawn last): only the ink differs.
-        let changed: Vec<usize> = (0..plain.target.len())
-            .filter(|&i| plain.target[i] != inked.target[i])
-            .collect();
-        assert!(!changed.is_empty(), "no ink on the target");
-        assert!(
-            changed.len() < plain.target.len() / 3,
-            "{} changed",
-            changed.len()
-        );
-        let sum = |t: &[f32]| changed.iter().map(|&i| t[i]).sum::<f32>();
-        assert!(
-            sum(&inked.target) < sum(&plain.target),
-            "the ink is not dark"
-        );
     }
 
     #[test]

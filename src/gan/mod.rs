@@ -19,7 +19,6 @@ pub mod discriminator;
 pub mod ema;
 pub mod generator;
 pub mod infer;
-pub mod ink;
 pub mod losses;
 pub mod metrics;
 pub mod nn_util;

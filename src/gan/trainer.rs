@@ -79,10 +79,6 @@ pub struct TrainConfig {
     pub ms_eps: f64,
     /// Weight of feature matching.
     pub w_fm: f64,
-    /// Share of the training pairs made from real images that get the same ink
-    /// lines on the sketch and the target ([`super::ink`]), so the generator
-    /// keeps the lines an artist inks rather than erasing them as sketch edges.
-    pub ink_lines: f64,
     /// Decay both learning rates along a half cosine from their value to zero over
     /// `steps`: large steps early, small ones late, where constant-rate fine-tunes
     /// drifted away from what they had learned.
@@ -153,7 +149,6 @@ impl Default for TrainConfig {
             ms_detail: false,
             ms_eps: 0.1,
             w_fm: 1.0,
-            ink_lines: 0.0,
             lr_cosine: false,
             ema: 0.0,
             style_only: false,
@@ -361,14 +356,10 @@ impl Trainer {
                 )
             }
         };
-        let source = PairSource {
-            ink_lines: config.ink_lines,
-            ..PairSource::default()
-        };
         Ok(Self {
             config,
             model,
-            source,
+            source: PairSource::default(),
             negatives: Vec::new(),
             data,
             start_step,
