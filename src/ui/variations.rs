@@ -224,6 +224,17 @@ fn model_for<'a>(
     &loaded.as_ref().expect("set above").1
 }
 
+/// A candidate's thumbnail: its long side [`THUMB_SIDE`], its shape the canvas's.
+/// (`imageops::thumbnail` fits both sides to the given size, which squeezed
+/// every candidate of a non-square canvas into a square.)
+fn thumbnail(image: &RgbImage) -> RgbaImage {
+    let (w, h) = image.dimensions();
+    let scale = f64::from(THUMB_SIDE) / f64::from(w.max(h).max(1));
+    let fit = |side: u32| ((f64::from(side) * scale).round() as u32).clamp(1, THUMB_SIDE);
+    let thumb = image::imageops::thumbnail(image, fit(w), fit(h));
+    image::DynamicImage::ImageRgb8(thumb).into_rgba8()
+}
+
 /// The worker: loads a model when a job asks for a different one, then serves jobs.
 fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
     let mut loaded = None;
@@ -275,9 +286,8 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
                 Some(lines) => lines.compose(&canvas, &input, v.image),
                 None => resolution::to_canvas(&canvas, &input, v.image),
             };
-            let thumb = image::imageops::thumbnail(&image, THUMB_SIDE, THUMB_SIDE);
             let candidate = Candidate {
-                thumb_image: Arc::new(image::DynamicImage::ImageRgb8(thumb).into_rgba8()),
+                thumb_image: Arc::new(thumbnail(&image)),
                 thumb_key: next_thumb_key(),
                 image,
                 alpha: alpha.clone(),
@@ -665,4 +675,19 @@ pub fn reapply(app: &mut AtelierApp, id: u64) {
     insert_layer(app, &rgba, rect, provenance, "Re-apply variation");
     app.variations.history.decide(id, Decision::Accepted);
     app.variations.revision += 1;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thumbnail_keeps_the_canvas_s_shape() {
+        let wide = thumbnail(&RgbImage::new(2048, 1400));
+        assert_eq!(wide.dimensions(), (THUMB_SIDE, 109));
+        let tall = thumbnail(&RgbImage::new(30, 90));
+        assert_eq!(tall.dimensions(), (53, THUMB_SIDE));
+        let sliver = thumbnail(&RgbImage::new(16384, 1));
+        assert_eq!(sliver.dimensions(), (THUMB_SIDE, 1));
+    }
 }
