@@ -17,9 +17,11 @@
 //! Keeping the strokes alone leaves a light rim beside them on a large canvas:
 //! the change that erased a line at work size spreads past its pixels when it
 //! is scaled up. So [`LineWork::compose`] first mends the change at work size.
-//! On and within [`MEND_RADIUS`] px of a stroke, it takes the change from the
-//! surroundings instead (a normalised convolution), which also removes most of
-//! the dark shading the generator draws alongside lines.
+//! On and within [`MEND_RADIUS`] work pixels of a stroke, it takes the change
+//! from the surroundings instead (a normalised convolution), which also
+//! removes most of the dark shading the generator draws alongside lines. Amid
+//! dense hatching, with little paper around to borrow from, the generator's
+//! own change stays, so the variation is still a variation.
 use image::RgbImage;
 
 use super::resolution::{self, WORK_SIDE};
