@@ -59,31 +59,16 @@ pub struct LineWork {
     w: u32,
     h: u32,
     coverage: Vec<f32>,
-    /// [`mend_mask`] at the canvas's work size ([`resolution::work_size`]).
+    /// [`mend_mask`] at the canvas's work size ([`resolution::work_size`]),
+    /// made once: every variation of the canvas is mended with it.
     work_mask: Vec<f32>,
 }
 
-/// Where to mend a variation's change at work size: the strokes' coverage
-/// scaled to that size and widened by [`MEND_RADIUS`].
-fn mend_mask(line: &LineWork, w: u32, h: u32) -> Vec<f32> {
-    let at_size = if (w, h) == (line.w, line.h) {
-        line.coverage.clone()
-    } else {
-        let full = image::ImageBuffer::<image::Luma<f32>, Vec<f32>>::from_raw(
-            line.w,
-            line.h,
-            line.coverage.clone(),
-        );
-        match full {
-            Some(full) => {
-                image::imageops::resize(&full, w, h, image::imageops::FilterType::Triangle)
-                    .into_raw()
-            }
-            None => vec![0.0; (w * h) as usize],
-        }
-    };
-    // Any part of a stroke in a work pixel marks it: the generator saw the stroke there.
-    let marked: Vec<f32> = at_size.iter().map(|c| (c * 4.0).min(1.0)).collect();
+/// Where to mend a variation's change: the strokes' `coverage` (at the size
+/// the generator saw, `w`×`h`) widened by [`MEND_RADIUS`].
+fn mend_mask(coverage: &[f32], w: u32, h: u32) -> Vec<f32> {
+    // Any part of a stroke in a pixel marks it: the generator saw the stroke there.
+    let marked: Vec<f32> = coverage.iter().map(|c| (c * 4.0).min(1.0)).collect();
     extreme_2d(
         &marked,
         w as usize,
@@ -136,15 +121,15 @@ impl LineWork {
             .zip(dark.iter().zip(&near_dark))
             .map(|((l, o), (d, near))| d.max(smoothstep(l - o) * (1.0 - near)))
             .collect();
-        let mut line = Self {
+        let coverage = image::ImageBuffer::<image::Luma<f32>, _>::from_raw(w, h, coverage)
+            .expect("one coverage value per pixel");
+        let at_work = resolution::to_work(&coverage);
+        Self {
             w,
             h,
-            coverage,
-            work_mask: Vec::new(),
-        };
-        let (ww, wh) = resolution::work_size(w, h);
-        line.work_mask = mend_mask(&line, ww, wh);
-        line
+            work_mask: mend_mask(at_work.as_raw(), at_work.width(), at_work.height()),
+            coverage: coverage.into_raw(),
+        }
     }
 
     /// A variation made from `work_input` (the canvas at work size) on the
@@ -171,20 +156,20 @@ impl LineWork {
             debug_assert!(false, "a variation of another size");
             return;
         }
+        // The generator saw the canvas at work size, or (`atelier vary
+        // --full-res`) at its own size.
         let mask = if (w, h) == resolution::work_size(self.w, self.h) {
             std::borrow::Cow::Borrowed(&self.work_mask)
+        } else if (w, h) == (self.w, self.h) {
+            std::borrow::Cow::Owned(mend_mask(&self.coverage, w, h))
         } else {
-            std::borrow::Cow::Owned(mend_mask(self, w, h))
+            debug_assert!(false, "an input neither at work nor at canvas size");
+            return;
         };
         if mask.iter().all(|&m| m == 0.0) {
             return;
         }
-        let change: Vec<f32> = variation
-            .as_raw()
-            .iter()
-            .zip(input.as_raw())
-            .map(|(&v, &i)| f32::from(v) - f32::from(i))
-            .collect();
+        let change = resolution::change(input, variation);
         let weight: Vec<f32> = mask.iter().flat_map(|m| [1.0 - m; 3]).collect();
         let weighted: Vec<f32> = change.iter().zip(&weight).map(|(c, k)| c * k).collect();
         let (wu, hu) = (w as usize, h as usize);

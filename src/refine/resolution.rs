@@ -39,6 +39,17 @@ where
     }
 }
 
+/// What the generator changed: `variation − input`, signed, per channel
+/// (interleaved RGB, the two images of one size).
+pub fn change(input: &RgbImage, variation: &RgbImage) -> Vec<f32> {
+    variation
+        .as_raw()
+        .iter()
+        .zip(input.as_raw())
+        .map(|(&v, &i)| f32::from(v) - f32::from(i))
+        .collect()
+}
+
 /// A variation made from `work_input` (the canvas at work size), brought back
 /// to the size of `canvas`: `canvas + upsample(variation − work_input)`, with a
 /// bilinear upsampling and clamped to 0..=255. When the sizes already agree it
@@ -49,13 +60,7 @@ pub fn to_canvas(canvas: &RgbImage, work_input: &RgbImage, variation: RgbImage) 
         return variation;
     }
     debug_assert_eq!(work_input.dimensions(), (w, h));
-    // The change at work size, signed.
-    let change: Vec<f32> = variation
-        .as_raw()
-        .iter()
-        .zip(work_input.as_raw())
-        .map(|(&v, &i)| f32::from(v) - f32::from(i))
-        .collect();
+    let change = change(work_input, &variation);
     let (big_w, big_h) = canvas.dimensions();
     let cols = taps(w, big_w);
     let rows = taps(h, big_h);
