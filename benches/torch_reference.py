@@ -42,6 +42,8 @@ class Generator(torch.nn.Module):
         self.levels = arch["levels"]
         # Sidecars without "padding" were made with zeros (src/gan/checkpoint.rs).
         self.reflect = arch.get("padding", "zeros") == "reflect"
+        # Sidecars without "z_grid" use one code for the whole image.
+        self.z_grid = arch.get("z_grid", 1)
         self.w = torch.nn.ParameterDict(
             {k.replace(".", "__"): torch.nn.Parameter(v, requires_grad=False) for k, v in weights.items() if k.startswith("g.")}
         )
@@ -55,7 +57,23 @@ class Generator(torch.nn.Module):
             x, pad = F.pad(x, (pad, pad, pad, pad), mode=mode), 0
         return F.conv2d(x, self.p(name + ".weight"), self.p(name + ".bias"), stride=stride, padding=pad)
 
+    def latent_grid(self, z):
+        """Cell c (row-major) of the G x G grid holds z rotated by c * (zdim // G^2)."""
+        g, dim = self.z_grid, z.shape[1]
+        cells = [torch.roll(z, -(c * (dim // (g * g))), 1) for c in range(g * g)]
+        return torch.stack(cells, 2).view(z.shape[0], dim, g, g)
+
     def film(self, x, z, name):
+        if z.dim() == 4:
+            size = x.shape[2:]
+            gb = torch.einsum("oz,nzhw->nohw", self.p(name + ".weight"), z)
+            gb = F.interpolate(gb, size=size, mode="bilinear", align_corners=True)
+            g2 = z.shape[2] * z.shape[3]
+            cells = torch.eye(g2, dtype=z.dtype).view(1, g2, z.shape[2], z.shape[3])
+            spread = F.interpolate(cells, size=size, mode="bilinear", align_corners=True).square().sum(1, keepdim=True).sqrt()
+            gb = gb / spread + self.p(name + ".bias").view(1, -1, 1, 1)
+            c = x.shape[1]
+            return x * (gb[:, :c] + 1.0) + gb[:, c:]
         gb = F.linear(z, self.p(name + ".weight"), self.p(name + ".bias"))
         c = x.shape[1]
         gamma = gb[:, :c, None, None]
@@ -82,6 +100,8 @@ class Generator(torch.nn.Module):
         """noise: per-level maps [N, 1, h, w] (finest first) as the Rust side drew them
         from z; None draws fresh ones (same cost, for timing and training)."""
         rgb_logit, skips, h = enc
+        if self.z_grid > 1:
+            z = self.latent_grid(z)
         h = self.film(h, z, "mid.film")
         h = F.leaky_relu(self.conv(h, "mid.conv"), 0.01)
         for i in reversed(range(self.levels)):

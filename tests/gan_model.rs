@@ -426,6 +426,52 @@ fn the_padding_comes_from_the_sidecar_and_can_be_switched() {
 }
 
 #[test]
+fn a_latent_grid_from_the_sidecar_varies_regions_of_a_flat_canvas_apart() {
+    let mut side = EditedSidecar::new();
+    // Mirror padding and no margin: nothing tells the generator where the border is,
+    // so one code gives a flat canvas a flat variation.
+    let one = side
+        .load(|j| {
+            j["arch"].as_object_mut().unwrap().remove("z_grid");
+            j["arch"]["padding"] = "reflect".into();
+            j["arch"]["margin"] = 0.into();
+        })
+        .unwrap();
+    assert_eq!(one.info().arch.z_grid, 1, "what older sidecars mean");
+    // The tiny model's code has 4 values: a 3×3 grid has more cells than that.
+    for bad in [0, 3] {
+        match side.load(|j| j["arch"]["z_grid"] = bad.into()) {
+            Err(GanError::BadSidecar { reason, .. }) => {
+                assert!(reason.contains("grid"), "{reason}")
+            }
+            other => panic!("expected BadSidecar for {bad}, got {other:?}"),
+        }
+    }
+    let grid = side.load(|j| j["arch"]["z_grid"] = 2.into()).unwrap();
+    assert_ne!(grid.version_id(), one.version_id());
+
+    let flat = image::RgbImage::from_pixel(64, 48, image::Rgb([120, 140, 90]));
+    let req = one_at_full_strength();
+    // The largest difference between any two pixels, summed over the channels.
+    let range = |img: &image::RgbImage| {
+        let sums: Vec<u32> = img
+            .pixels()
+            .map(|p| p.0.iter().map(|&v| u32::from(v)).sum())
+            .collect();
+        sums.iter().max().unwrap() - sums.iter().min().unwrap()
+    };
+    let whole = vary_all(&one, &flat, &req).remove(0).image;
+    let regions = vary_all(&grid, &flat, &req).remove(0).image;
+    assert!(range(&whole) <= 1, "one code: {}", range(&whole));
+    assert!(range(&regions) >= 10, "a grid: {}", range(&regions));
+    assert_eq!(
+        vary_all(&grid, &flat, &req).remove(0).image,
+        regions,
+        "a seed reproduces it"
+    );
+}
+
+#[test]
 fn without_mask_input_a_region_is_the_full_variation_blended_back() {
     let (w, h) = (40, 32);
     let img = canvas(w, h);

@@ -173,6 +173,11 @@ pub struct TrainArgs {
     /// recorded in the model (default: the parent's, or true).
     #[arg(long)]
     pub mask_input: Option<bool>,
+    /// Cells per side of the grid the latent code is spread over, so regions of a
+    /// variation vary apart; 1 is one code for the whole image. Recorded in the model
+    /// (default: the parent's, or 1); G² may not exceed the code's size.
+    #[arg(long)]
+    pub z_grid: Option<u32>,
 }
 
 /// Runs `atelier train`.
@@ -222,6 +227,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         margin: a.margin,
         padding: a.padding,
         mask_input: a.mask_input,
+        z_grid: a.z_grid,
         ..TrainConfig::default()
     };
     let mut files = training_files(&a.data)?;

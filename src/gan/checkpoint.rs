@@ -53,6 +53,19 @@ pub struct ArchConfig {
     /// pairs' masks separate a real image from a sketch, which a canvas never does.
     #[serde(default = "default_mask_input")]
     pub mask_input: bool,
+    /// Cells per side of the grid the latent code is spread over (1: one code for the
+    /// whole image). With a grid, each cell modulates with its own permutation of z
+    /// and the modulation is interpolated between cells, so regions of a variation
+    /// differ (light from one side, a shadow across a corner) where a single code
+    /// re-grades the whole image at once. Like `padding`, a matter of use: the
+    /// weights are the same. Sidecars written before this have none: 1.
+    #[serde(default = "default_z_grid")]
+    pub z_grid: u32,
+}
+
+/// Models whose sidecar does not say use one code for the whole image.
+fn default_z_grid() -> u32 {
+    1
 }
 
 /// Models whose sidecar does not say are given a region's mask.
@@ -105,7 +118,28 @@ impl Default for ArchConfig {
             padding: Padding::Zeros,
             margin: default_margin(),
             mask_input: default_mask_input(),
+            z_grid: default_z_grid(),
         }
+    }
+}
+
+impl ArchConfig {
+    /// Why this architecture cannot be built, if it cannot.
+    pub fn problem(&self) -> Option<String> {
+        if self.margin > MAX_MARGIN {
+            return Some(format!(
+                "inference margin {} px is over the maximum of {MAX_MARGIN}",
+                self.margin
+            ));
+        }
+        let cells = (self.z_grid as usize).saturating_mul(self.z_grid as usize);
+        if self.z_grid == 0 || cells > self.latent_dim {
+            return Some(format!(
+                "a latent grid of {0}×{0} needs 1 to {1} cells (the code's size)",
+                self.z_grid, self.latent_dim
+            ));
+        }
+        None
     }
 }
 
@@ -250,13 +284,10 @@ impl ModelInfo {
                 supported: FORMAT_VERSION,
             });
         }
-        if info.arch.margin > MAX_MARGIN {
+        if let Some(reason) = info.arch.problem() {
             return Err(GanError::BadSidecar {
                 path: path.to_owned(),
-                reason: format!(
-                    "inference margin {} px is over the maximum of {MAX_MARGIN}",
-                    info.arch.margin
-                ),
+                reason,
             });
         }
         Ok(info)
@@ -286,8 +317,8 @@ impl Fnv1a {
 }
 
 /// The version id of a model: an FNV-1a hash of its weights' names and raw bytes,
-/// with the padding, the inference margin and the mask input mixed in when they
-/// are not the defaults. The same weights used another way make other pictures,
+/// with the padding, the inference margin, the mask input and the latent grid mixed
+/// in when they are not the defaults. The same weights used another way make other pictures,
 /// so they are another version; models from before these were recorded keep
 /// their ids.
 pub fn version_id(named: &[(String, Tensor)], arch: &ArchConfig) -> String {
@@ -301,6 +332,10 @@ pub fn version_id(named: &[(String, Tensor)], arch: &ArchConfig) -> String {
     }
     if arch.mask_input != default_mask_input() {
         h.eat(b"no mask input");
+    }
+    if arch.z_grid != default_z_grid() {
+        h.eat(b"latent grid");
+        h.eat(&arch.z_grid.to_le_bytes());
     }
     format!("{:016x}", h.0)
 }

@@ -15,6 +15,10 @@
 //! activation. The maps are drawn from a generator seeded by the bits of each code z
 //! ([`noise_maps`]), so an output stays a function of (canvas, z): a seed
 //! reproduces it on every device, and the code alone describes a variation.
+//! With `z_grid` G > 1 in the architecture, z is spread over a G×G grid of codes
+//! ([`latent_grid`]), each a fixed permutation of z, and every FiLM interpolates its
+//! scales and shifts bilinearly between the cells: regions of one variation vary
+//! apart, and an output is still a function of (canvas, z).
 //! The convolutions pad with zeros or, with `padding: reflect` in the architecture,
 //! with a mirror image, which leaves the network no cue of where the border is.
 //! The head predicts a residual in logit space:
@@ -83,6 +87,19 @@ pub fn noise_maps(z: &Tensor, sizes: &[[i64; 2]]) -> Vec<Tensor> {
         .collect()
 }
 
+/// Spreads codes `z` (`[N, zdim]`) over a `g`×`g` grid, `[N, zdim, g, g]`: cell `c`
+/// (row-major) holds z rotated by `c·⌊zdim / g²⌋` places. A rotation of a standard
+/// normal code is one too, and cells share no component at any one position, so
+/// their modulations are near independent; yet the grid is a continuous function
+/// of z, so codes near each other (latent steering) still give variations near
+/// each other. `g`² must not exceed zdim ([`ArchConfig::problem`]).
+pub fn latent_grid(z: &Tensor, g: i64) -> Tensor {
+    let dim = z.size()[1];
+    let step = dim / (g * g);
+    let cells: Vec<Tensor> = (0..g * g).map(|c| z.roll([-(c * step)], [1])).collect();
+    Tensor::stack(&cells, 2).view([z.size()[0], dim, g, g])
+}
+
 /// Encoder features of one batch of canvases (see [`Generator::encode`]).
 #[derive(Debug)]
 pub struct Encoded {
@@ -102,6 +119,8 @@ pub struct Generator {
     ups: Vec<Up>,
     head: Conv,
     levels: usize,
+    /// Cells per side of the latent grid ([`latent_grid`]; 1 = one code).
+    z_grid: i64,
     kind: Kind,
     channels_last: bool,
 }
@@ -155,6 +174,7 @@ impl Generator {
             ups,
             head,
             levels,
+            z_grid: i64::from(cfg.z_grid.max(1)),
             kind: Kind::Float,
             channels_last: false,
         }
@@ -200,7 +220,7 @@ impl Generator {
     }
 
     /// The z-dependent half: decodes `e` with codes `z` (`[N, zdim]`, N matching `e`,
-    /// or 1 to broadcast). Returns fp32 RGB in [-1, 1].
+    /// or 1 to broadcast), spread over the latent grid if the architecture has one. Returns fp32 RGB in [-1, 1].
     pub fn decode(&self, e: &Encoded, z: &Tensor) -> Tensor {
         // Noise maps come from the fp32 code the caller gave, before any bf16 rounding.
         let noise = self.ups[0].noise.is_some().then(|| {
@@ -208,6 +228,11 @@ impl Generator {
             noise_maps(z, &sizes)
         });
         let z = z.to_kind(self.kind);
+        let z = if self.z_grid > 1 {
+            latent_grid(&z, self.z_grid)
+        } else {
+            z
+        };
         let mut h = self.mid_film.forward(&e.bottom, &z);
         h = self.mid_conv.forward(&h).leaky_relu();
         for (i, up) in self.ups.iter().enumerate().rev() {
@@ -267,6 +292,7 @@ impl Generator {
                 .collect(),
             head: self.head.converted(kind, channels_last),
             levels: self.levels,
+            z_grid: self.z_grid,
             kind,
             channels_last,
         }

@@ -120,8 +120,30 @@ impl Film {
         }
     }
 
-    /// Modulates `x` (`[N, C, H, W]`) with `z` (`[N, zdim]`).
+    /// Modulates `x` (`[N, C, H, W]`) with `z`: one code per image (`[N, zdim]`) or a
+    /// grid of codes (`[N, zdim, gh, gw]`). A grid's modulations are interpolated
+    /// bilinearly from the cells' centres at the corners (`align_corners`) over the
+    /// whole image, and divided by the root of the summed squared interpolation
+    /// weights: a plain blend of independent codes would have half their spread
+    /// between four cells, and the variations would differ less there than at the
+    /// corners.
     pub fn forward(&self, x: &Tensor, z: &Tensor) -> Tensor {
+        if z.dim() == 4 {
+            let (h, w) = (x.size()[2], x.size()[3]);
+            let (gh, gw) = (z.size()[2], z.size()[3]);
+            let gb = Tensor::einsum("oz,nzhw->nohw", &[&self.weight, z], None::<&[i64]>)
+                .upsample_bilinear2d([h, w], true, None, None);
+            let cells = Tensor::eye(gh * gw, (z.kind(), z.device())).view([1, gh * gw, gh, gw]);
+            let spread = cells
+                .upsample_bilinear2d([h, w], true, None, None)
+                .square()
+                .sum_dim_intlist(1, true, None::<Kind>)
+                .sqrt();
+            let gb = gb / spread + self.bias.view([1, -1, 1, 1]);
+            let gamma = gb.narrow(1, 0, self.channels);
+            let beta = gb.narrow(1, self.channels, self.channels);
+            return x * (gamma + 1.0) + beta;
+        }
         let gb = z.linear(&self.weight, Some(&self.bias));
         let gamma = gb.narrow(1, 0, self.channels).unsqueeze(-1).unsqueeze(-1);
         let beta = gb
@@ -201,6 +223,32 @@ pub fn tensor_to_rgb(t: &Tensor) -> Result<image::RgbImage, tch::TchError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_grid_of_codes_modulates_with_the_same_spread_between_cells_as_at_them() {
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let film = Film::new(&vs.root(), 4, 1);
+        let opts = (Kind::Float, tch::Device::Cpu);
+        let x = Tensor::zeros([4096, 1, 9, 9], opts);
+        // β alone (x = 0), over 4096 draws of independent cell codes.
+        let beta = film.forward(&x, &Tensor::randn([4096, 4, 2, 2], opts));
+        let spread = |y: i64, x: i64| beta.select(2, y).select(2, x).std(true).double_value(&[]);
+        let (corner, centre, edge) = (spread(0, 0), spread(4, 4), spread(0, 4));
+        assert!(corner > 0.05, "the code modulates: {corner}");
+        for between in [centre, edge] {
+            let ratio = between / corner;
+            assert!((0.9..1.1).contains(&ratio), "{between} against {corner}");
+        }
+        // A corner holds its cell's code exactly: the same as one code for the image.
+        let z = Tensor::randn([1, 4, 2, 2], opts);
+        let one = film.forward(&x.narrow(0, 0, 1), &z.select(3, 0).select(2, 0));
+        let grid = film.forward(&x.narrow(0, 0, 1), &z);
+        let diff = (one.select(2, 0).select(2, 0) - grid.select(2, 0).select(2, 0))
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(diff < 1e-6, "{diff}");
+    }
 
     /// A 3×3 box-sum conv over a flat 6×6 image of ones.
     fn box_sum_of_ones(reflect: bool) -> Tensor {

@@ -45,6 +45,9 @@ pub struct TrainConfig {
     /// Whether inference gives a region's mask to the generator
     /// ([`ArchConfig::mask_input`]); None keeps the initial model's, or `arch`'s.
     pub mask_input: Option<bool>,
+    /// Cells per side of the latent grid ([`ArchConfig::z_grid`]); None keeps the
+    /// initial model's, or `arch`'s.
+    pub z_grid: Option<u32>,
     /// Optimisation steps to run in this call.
     pub steps: u64,
     /// Canvases per batch (G makes two variations of each).
@@ -119,12 +122,17 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
-    /// Applies the requested `margin`, `padding` and `mask_input` (how the model is
-    /// used) to `arch`.
-    fn override_use(&self, arch: &mut ArchConfig) {
+    /// Applies the requested `margin`, `padding`, `mask_input` and `z_grid` (how the
+    /// model is used) to `arch`.
+    fn override_use(&self, arch: &mut ArchConfig) -> Result<(), GanError> {
         arch.margin = self.margin.unwrap_or(arch.margin);
         arch.padding = self.padding.unwrap_or(arch.padding);
         arch.mask_input = self.mask_input.unwrap_or(arch.mask_input);
+        arch.z_grid = self.z_grid.unwrap_or(arch.z_grid);
+        match arch.problem() {
+            Some(reason) => Err(GanError::InvalidRequest(reason)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -135,6 +143,7 @@ impl Default for TrainConfig {
             margin: None,
             padding: None,
             mask_input: None,
+            z_grid: None,
             steps: 2000,
             batch: 8,
             size: 64,
@@ -322,7 +331,7 @@ impl Trainer {
                 let mut arch = init.info().arch.clone();
                 let adding_noise = config.arch.noise && !arch.noise;
                 arch.noise |= adding_noise;
-                config.override_use(&mut arch);
+                config.override_use(&mut arch)?;
                 let mut m = VariationModel::new(arch.clone(), config.device);
                 tch::no_grad(|| -> Result<(), GanError> {
                     let src = init.variables();
@@ -348,7 +357,7 @@ impl Trainer {
                 // seed reproduces the whole run.
                 tch::manual_seed(config.seed as i64);
                 let mut arch = config.arch.clone();
-                config.override_use(&mut arch);
+                config.override_use(&mut arch)?;
                 (
                     VariationModel::new(arch, config.device),
                     0,
@@ -620,7 +629,7 @@ impl Trainer {
     fn finish_info(&mut self, done: u64, l: Losses) {
         let info = &mut self.model.info;
         // Metrics describe how the model was used when measured, and a run may have
-        // changed that (margin, padding, mask input) even without a step.
+        // changed that (margin, padding, mask input, latent grid) even without a step.
         info.metrics = None;
         if done == 0 {
             // Nothing was learned: the parent's data, training record and losses
