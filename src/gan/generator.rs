@@ -220,7 +220,8 @@ impl Generator {
     }
 
     /// The z-dependent half: decodes `e` with codes `z` (`[N, zdim]`, N matching `e`,
-    /// or 1 to broadcast), spread over the latent grid if the architecture has one. Returns fp32 RGB in [-1, 1].
+    /// or 1 to broadcast), spread over the latent grid if the architecture has one.
+    /// Returns fp32 RGB in [-1, 1].
     pub fn decode(&self, e: &Encoded, z: &Tensor) -> Tensor {
         // Noise maps come from the fp32 code the caller gave, before any bf16 rounding.
         let noise = self.ups[0].noise.is_some().then(|| {
