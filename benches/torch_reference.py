@@ -63,17 +63,29 @@ class Generator(torch.nn.Module):
         cells = [torch.roll(z, -(c * (dim // (g * g))), 1) for c in range(g * g)]
         return torch.stack(cells, 2).view(z.shape[0], dim, g, g)
 
+    @staticmethod
+    def blend_weights(cells, length, like):
+        """[length, cells]: align_corners linear weights, each row over its root sum of squares."""
+        eye = torch.eye(cells, dtype=like.dtype).unsqueeze(0)
+        w = F.interpolate(eye, size=length, mode="linear", align_corners=True)[0].t()
+        return w / w.square().sum(1, keepdim=True).sqrt()
+
     def film(self, x, z, name):
         if z.dim() == 4:
-            size = x.shape[2:]
-            gb = torch.einsum("oz,nzhw->nohw", self.p(name + ".weight"), z)
-            gb = F.interpolate(gb, size=size, mode="bilinear", align_corners=True)
-            g2 = z.shape[2] * z.shape[3]
-            cells = torch.eye(g2, dtype=z.dtype).view(1, g2, z.shape[2], z.shape[3])
-            spread = F.interpolate(cells, size=size, mode="bilinear", align_corners=True).square().sum(1, keepdim=True).sqrt()
-            gb = gb / spread + self.p(name + ".bias").view(1, -1, 1, 1)
-            c = x.shape[1]
-            return x * (gb[:, :c] + 1.0) + gb[:, c:]
+            # As nn_util.rs Film::forward_grid: rows x (cells x columns), bias as one more row.
+            n, c = max(x.shape[0], z.shape[0]), x.shape[1]
+            h, w = x.shape[2:]
+            weight, bias = self.p(name + ".weight"), self.p(name + ".bias")
+            cells = torch.einsum("oz,nzrs->nors", weight, z)
+            along = torch.einsum("nkrs,ws->nkrw", cells, self.blend_weights(z.shape[3], w, z))
+            offset = torch.cat([bias[:c] + 1.0, bias[c:]]).view(1, 2 * c, 1, 1).expand(n, 2 * c, 1, w)
+            along = torch.cat([along.expand(n, 2 * c, -1, w), offset], 2)
+            rows = torch.cat([self.blend_weights(z.shape[2], h, z), torch.ones(h, 1, dtype=z.dtype)], 1)
+            if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+                full = lambda part: torch.einsum("hr,nkrw->nhwk", rows, part).permute(0, 3, 1, 2)
+            else:
+                full = lambda part: torch.einsum("hr,nkrw->nkhw", rows, part)
+            return torch.addcmul(full(along[:, c:]), x, full(along[:, :c]))
         gb = F.linear(z, self.p(name + ".weight"), self.p(name + ".bias"))
         c = x.shape[1]
         gamma = gb[:, :c, None, None]

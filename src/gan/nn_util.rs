@@ -129,20 +129,7 @@ impl Film {
     /// corners.
     pub fn forward(&self, x: &Tensor, z: &Tensor) -> Tensor {
         if z.dim() == 4 {
-            let (h, w) = (x.size()[2], x.size()[3]);
-            let (gh, gw) = (z.size()[2], z.size()[3]);
-            let gb = Tensor::einsum("oz,nzhw->nohw", &[&self.weight, z], None::<&[i64]>)
-                .upsample_bilinear2d([h, w], true, None, None);
-            let cells = Tensor::eye(gh * gw, (z.kind(), z.device())).view([1, gh * gw, gh, gw]);
-            let spread = cells
-                .upsample_bilinear2d([h, w], true, None, None)
-                .square()
-                .sum_dim_intlist(1, true, None::<Kind>)
-                .sqrt();
-            let gb = gb / spread + self.bias.view([1, -1, 1, 1]);
-            let gamma = gb.narrow(1, 0, self.channels);
-            let beta = gb.narrow(1, self.channels, self.channels);
-            return x * (gamma + 1.0) + beta;
+            return self.forward_grid(x, z);
         }
         let gb = z.linear(&self.weight, Some(&self.bias));
         let gamma = gb.narrow(1, 0, self.channels).unsqueeze(-1).unsqueeze(-1);
@@ -153,6 +140,41 @@ impl Film {
         x * (gamma + 1.0) + beta
     }
 
+    /// [`Self::forward`] for a grid of codes. Bilinear weights and their spread
+    /// factor into rows times columns, so the full-size scale and shift come from
+    /// two small products: cells × column weights (`[N, 2C, gh, W]`), then row
+    /// weights × that, written straight in `x`'s memory layout. The bias (and the
+    /// scale's 1) rides along as one more row whose weight is 1 everywhere. This
+    /// costs a third of interpolating the maps and dividing by the spread.
+    fn forward_grid(&self, x: &Tensor, z: &Tensor) -> Tensor {
+        let (n, c) = (x.size()[0].max(z.size()[0]), self.channels);
+        let (h, w) = (x.size()[2], x.size()[3]);
+        let cells = Tensor::einsum("oz,nzrs->nors", &[&self.weight, z], None::<&[i64]>);
+        let cols = blend_weights(z.size()[3], w, z);
+        let along = Tensor::einsum("nkrs,ws->nkrw", &[&cells, &cols], None::<&[i64]>);
+        let offset = Tensor::cat(
+            &[&self.bias.narrow(0, 0, c) + 1.0, self.bias.narrow(0, c, c)],
+            0,
+        )
+        .view([1, 2 * c, 1, 1])
+        .expand([n, 2 * c, 1, w], false);
+        let along = Tensor::cat(&[along.expand([n, 2 * c, -1, w], false), offset], 2);
+        let rows = blend_weights(z.size()[2], h, z);
+        let rows = Tensor::cat(&[rows, Tensor::ones([h, 1], (z.kind(), z.device()))], 1);
+        // Channels-last activations (C stride 1) get channels-last maps.
+        let channels_last = x.size()[1] > 1 && x.stride()[1] == 1;
+        let full = |part: Tensor| {
+            if channels_last {
+                Tensor::einsum("hr,nkrw->nhwk", &[&rows, &part], None::<&[i64]>)
+                    .permute([0, 3, 1, 2])
+            } else {
+                Tensor::einsum("hr,nkrw->nkhw", &[&rows, &part], None::<&[i64]>)
+            }
+        };
+        let scale = full(along.narrow(1, 0, c));
+        full(along.narrow(1, c, c)).addcmul(x, &scale)
+    }
+
     /// A detached copy for inference with the given dtype.
     pub fn converted(&self, kind: Kind) -> Self {
         Self {
@@ -161,6 +183,19 @@ impl Film {
             channels: self.channels,
         }
     }
+}
+
+/// `[len, cells]`: row p blends `cells` values at pixel p of a side `len` pixels long
+/// as `align_corners` linear interpolation does, divided by the root of its summed
+/// squares, so that a blend of independent values keeps their spread.
+fn blend_weights(cells: i64, len: i64, like: &Tensor) -> Tensor {
+    let w = Tensor::eye(cells, (like.kind(), like.device()))
+        .unsqueeze(0)
+        .upsample_linear1d([len], true, None::<f64>)
+        .squeeze_dim(0)
+        .transpose(0, 1);
+    let norm = w.square().sum_dim_intlist(1, true, None::<Kind>).sqrt();
+    w / norm
 }
 
 /// Returns `t` in channels-last memory layout (NHWC strides, same logical NCHW
@@ -248,6 +283,15 @@ mod tests {
             .max()
             .double_value(&[]);
         assert!(diff < 1e-6, "{diff}");
+        // Channels-last activations get the same modulation.
+        let film = Film::new(&(vs.root() / "wide"), 4, 3);
+        let x = Tensor::randn([2, 3, 7, 5], opts);
+        let z = Tensor::randn([2, 4, 2, 2], opts);
+        let plain = film.forward(&x, &z);
+        let last = film.forward(&relayout(&x, true), &z);
+        assert_eq!(last.stride()[1], 1, "the output stays channels-last");
+        let diff = (plain - last).abs().max().double_value(&[]);
+        assert!(diff < 1e-6, "channels-last {diff}");
     }
 
     /// A 3×3 box-sum conv over a flat 6×6 image of ones.
