@@ -418,6 +418,28 @@ mod tests {
     }
 
     #[test]
+    fn every_cell_of_a_latent_grid_is_a_rotation_of_the_code() {
+        let z = Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]).view([1, 8]);
+        let grid = latent_grid(&z, 2);
+        assert_eq!(grid.size(), vec![1, 8, 2, 2]);
+        // Cell c (row-major) starts at value 2c + 1: rotated by c·⌊8 / 4⌋ places.
+        for (c, (row, col)) in [(0, 0), (0, 1), (1, 0), (1, 1)].into_iter().enumerate() {
+            let cell: Vec<f32> = (0..8)
+                .map(|i| grid.double_value(&[0, i, row, col]) as f32)
+                .collect();
+            let expect: Vec<f32> = (0..8).map(|i| ((i + 2 * c) % 8 + 1) as f32).collect();
+            assert_eq!(cell, expect, "cell {c}");
+        }
+        // Linear in z: codes near each other give grids near each other.
+        let near = &z + 0.01;
+        let step = (latent_grid(&near, 2) - &grid)
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!((step - 0.01).abs() < 1e-6, "{step}");
+    }
+
+    #[test]
     fn untrained_generator_is_near_identity() {
         let vs = nn::VarStore::new(tch::Device::Cpu);
         let g = Generator::new(&(vs.root() / "g"), &tiny());
