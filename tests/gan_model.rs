@@ -325,6 +325,15 @@ impl EditedSidecar {
         std::fs::write(self.path.with_extension("json"), text).unwrap();
         VariationModel::load(&self.path, Device::Cpu)
     }
+
+    /// Changes the sidecar with `edit` and checks that loading fails with a
+    /// [`GanError::BadSidecar`] whose reason names `word`.
+    fn rejects(&mut self, edit: impl FnOnce(&mut serde_json::Value), word: &str) {
+        match self.load(edit) {
+            Err(GanError::BadSidecar { reason, .. }) => assert!(reason.contains(word), "{reason}"),
+            other => panic!("expected BadSidecar naming {word}, got {other:?}"),
+        }
+    }
 }
 
 /// One variation at full strength, so a change of the generator shows.
@@ -347,10 +356,7 @@ fn the_inference_margin_comes_from_the_sidecar() {
         .unwrap();
     assert_eq!(m16.info().arch.margin, 16);
 
-    match side.load(|j| j["arch"]["margin"] = 1000.into()) {
-        Err(GanError::BadSidecar { reason, .. }) => assert!(reason.contains("margin"), "{reason}"),
-        other => panic!("expected BadSidecar, got {other:?}"),
-    }
+    side.rejects(|j| j["arch"]["margin"] = 1000.into(), "margin");
 
     // The generator sees a different border, so the result differs, most at the edges.
     let m48 = side.load(|j| j["arch"]["margin"] = 48.into()).unwrap();
@@ -395,10 +401,7 @@ fn the_padding_comes_from_the_sidecar_and_can_be_switched() {
         .unwrap();
     assert_eq!(zeros.info().arch.padding, Padding::Zeros);
 
-    match side.load(|j| j["arch"]["padding"] = "mirror".into()) {
-        Err(GanError::BadSidecar { reason, .. }) => assert!(reason.contains("mirror"), "{reason}"),
-        other => panic!("expected BadSidecar, got {other:?}"),
-    }
+    side.rejects(|j| j["arch"]["padding"] = "mirror".into(), "mirror");
 
     let reflect = side
         .load(|j| j["arch"]["padding"] = "reflect".into())
@@ -440,12 +443,7 @@ fn a_latent_grid_from_the_sidecar_varies_regions_of_a_flat_canvas_apart() {
     assert_eq!(one.info().arch.z_grid, 1, "what older sidecars mean");
     // The tiny model's code has 4 values: a 3×3 grid has more cells than that.
     for bad in [0, 3] {
-        match side.load(|j| j["arch"]["z_grid"] = bad.into()) {
-            Err(GanError::BadSidecar { reason, .. }) => {
-                assert!(reason.contains("grid"), "{reason}")
-            }
-            other => panic!("expected BadSidecar for {bad}, got {other:?}"),
-        }
+        side.rejects(|j| j["arch"]["z_grid"] = bad.into(), "grid");
     }
     let grid = side.load(|j| j["arch"]["z_grid"] = 2.into()).unwrap();
     assert_ne!(grid.version_id(), one.version_id());

@@ -318,9 +318,9 @@ impl Fnv1a {
 
 /// The version id of a model: an FNV-1a hash of its weights' names and raw bytes,
 /// with the padding, the inference margin, the mask input and the latent grid mixed
-/// in when they are not the defaults. The same weights used another way make other pictures,
-/// so they are another version; models from before these were recorded keep
-/// their ids.
+/// in when they are not the defaults. The same weights used another way make other
+/// pictures, so they are another version; models from before these were recorded
+/// keep their ids.
 pub fn version_id(named: &[(String, Tensor)], arch: &ArchConfig) -> String {
     let mut h = content_hash(named);
     if arch.padding != Padding::Zeros {
