@@ -1,7 +1,7 @@
 //! The GAN's losses. Hinge adversarial losses (stable with spectral norm), L1 to the
 //! target (weighted low enough to leave room for variation), the mode-seeking term of
-//! MSGAN (Mao et al. 2019: different z must give different images), and feature
-//! matching on discriminator activations.
+//! MSGAN (Mao et al. 2019: different z must give different images), conditional
+//! IMLE's best-of-k reconstruction, and feature matching on discriminator activations.
 use tch::{Kind, Tensor};
 
 /// Discriminator hinge loss: `E[relu(1 − D(real))] + E[relu(1 + D(fake))]`, plus the
@@ -23,6 +23,21 @@ pub fn g_hinge(fake: &Tensor) -> Tensor {
 /// Mean absolute error.
 pub fn l1(a: &Tensor, b: &Tensor) -> Tensor {
     (a - b).abs().mean(Kind::Float)
+}
+
+/// Mean absolute error of each sample (over all but the batch dimension).
+pub fn l1_per_sample(a: &Tensor, b: &Tensor) -> Tensor {
+    (a - b)
+        .abs()
+        .mean_dim([1i64, 2, 3].as_slice(), false, Kind::Float)
+}
+
+/// Conditional IMLE's reconstruction (Li et al. 2019): `per_sample` holds the losses
+/// of `k` outputs for each of `n` inputs (code-major, `k·n` values); the result is the
+/// mean over inputs of each input's smallest loss, so only the closest output is
+/// pulled to the target and the others may be other plausible pictures.
+pub fn best_of(per_sample: &Tensor, k: i64) -> Tensor {
+    per_sample.view([k, -1]).amin(0, false).mean(Kind::Float)
 }
 
 /// MSGAN mode-seeking loss for two batches generated from the same inputs with codes
@@ -156,6 +171,29 @@ mod tests {
         let d = d_hinge(&t(&[2.0]), &t(&[-2.0]), Some(&t(&[1.0]))).double_value(&[]);
         assert!((d - 2.0).abs() < 1e-6);
         assert!((g_hinge(&t(&[1.0, 3.0])).double_value(&[]) + 2.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn best_of_takes_each_inputs_closest_output_and_only_its_gradient() {
+        // Two codes (rows) for three inputs (columns).
+        let per = Tensor::from_slice(&[1.0f32, 5.0, 4.0, 3.0, 2.0, 4.0]).set_requires_grad(true);
+        let loss = best_of(&per, 2);
+        assert!((loss.double_value(&[]) - (1.0 + 2.0 + 4.0) / 3.0).abs() < 1e-6);
+        loss.backward();
+        let g = Vec::<f32>::try_from(per.grad()).expect("a gradient");
+        // Input 0's first code and input 1's second code win; input 2 ties.
+        assert_eq!(&g[..2], &[1.0 / 3.0, 0.0]);
+        assert_eq!(&g[3..5], &[0.0, 1.0 / 3.0]);
+        assert!((g[2] + g[5] - 1.0 / 3.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn l1_per_sample_is_each_samples_mean_error() {
+        let a = Tensor::zeros([2, 3, 2, 2], (Kind::Float, tch::Device::Cpu));
+        let b =
+            Tensor::cat(&[a.get(0).ones_like(), a.get(1).ones_like() * 3.0], 0).view([2, 3, 2, 2]);
+        let v = Vec::<f32>::try_from(l1_per_sample(&a, &b)).expect("two values");
+        assert_eq!(v, vec![1.0, 3.0]);
     }
 
     #[test]

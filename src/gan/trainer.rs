@@ -78,6 +78,11 @@ pub struct TrainConfig {
     /// 4×4 low-pass), so the code is rewarded for varying texture, not for the
     /// cheapest change a FiLM code can make: re-grading the whole image's colour.
     pub ms_detail: bool,
+    /// Codes drawn per training input; above 1 the L1 terms count only the output
+    /// closest to the target (conditional IMLE, Li et al. 2019), so the code learns
+    /// the pictures a canvas could have come from instead of being pulled to their
+    /// average. 1 (and 2) draw two codes, both held to the target as before.
+    pub best_of: usize,
     /// ε of the mode-seeking term `1/(ratio + ε)`; larger bounds its gradient.
     pub ms_eps: f64,
     /// Weight of feature matching.
@@ -156,6 +161,7 @@ impl Default for TrainConfig {
             w_swd: 0.0,
             w_ms: 1.0,
             ms_detail: false,
+            best_of: 1,
             ms_eps: 0.1,
             w_fm: 1.0,
             lr_cosine: false,
@@ -725,17 +731,18 @@ impl Trainer {
             .view([n, 1, s, s])
             .to_device(dev);
         let zdim = self.model.info.arch.latent_dim as i64;
-        let z1 = Tensor::randn([n, zdim], (Kind::Float, dev));
-        let z2 = Tensor::randn([n, zdim], (Kind::Float, dev));
+        // `k` codes per input: the first two also drive mode seeking.
+        let k = cfg.best_of.max(2) as i64;
+        let z: Vec<Tensor> = (0..k)
+            .map(|_| Tensor::randn([n, zdim], (Kind::Float, dev)))
+            .collect();
+        let (z1, z2) = (&z[0], &z[1]);
         let x = Tensor::cat(&[&canvas, &mask], 1);
-        let x2 = Tensor::cat(&[&x, &x], 0);
-        let canvas2 = Tensor::cat(&[&canvas, &canvas], 0);
-        let mask2 = Tensor::cat(&[&mask, &mask], 0);
-        let target2 = Tensor::cat(&[&target, &target], 0);
-        let raw = self
-            .model
-            .generator
-            .forward(&x2, &Tensor::cat(&[&z1, &z2], 0));
+        let x2 = x.repeat([k, 1, 1, 1]);
+        let canvas2 = canvas.repeat([k, 1, 1, 1]);
+        let mask2 = mask.repeat([k, 1, 1, 1]);
+        let target2 = target.repeat([k, 1, 1, 1]);
+        let raw = self.model.generator.forward(&x2, &Tensor::cat(&z, 0));
         let fake = &mask2 * raw + (mask2.neg() + 1.0) * &canvas2;
 
         // Discriminator.
@@ -783,16 +790,25 @@ impl Trainer {
         let ms = losses::mode_seeking(
             &diverse.narrow(0, 0, n),
             &diverse.narrow(0, n, n),
-            &z1,
-            &z2,
+            z1,
+            z2,
             cfg.ms_eps,
         );
         let fm = losses::feature_matching(&dr.features, &dg.features);
-        let mut g_loss = &g_adv * cfg.w_adv
-            + &l1 * cfg.w_l1
-            + &l1_low * cfg.w_l1_low
-            + &swd * cfg.w_swd
-            + &fm * cfg.w_fm;
+        let reconstruction = if cfg.best_of > 1 {
+            // Only the code closest to the target answers for it (conditional IMLE):
+            // the others are free to be other plausible pictures of the same canvas.
+            let mut r = losses::l1_per_sample(&fake, &target2) * cfg.w_l1;
+            if let Some(low) = &fake_low
+                && cfg.w_l1_low > 0.0
+            {
+                r += losses::l1_per_sample(low, &losses::low_pass(&target2, 4)) * cfg.w_l1_low;
+            }
+            losses::best_of(&r, k)
+        } else {
+            &l1 * cfg.w_l1 + &l1_low * cfg.w_l1_low
+        };
+        let mut g_loss = &g_adv * cfg.w_adv + reconstruction + &swd * cfg.w_swd + &fm * cfg.w_fm;
         if cfg.w_ms > 0.0 {
             g_loss += &ms * cfg.w_ms;
         }
