@@ -738,17 +738,17 @@ impl Trainer {
             .collect();
         let (z1, z2) = (&z[0], &z[1]);
         let x = Tensor::cat(&[&canvas, &mask], 1);
-        let x2 = x.repeat([k, 1, 1, 1]);
-        let canvas2 = canvas.repeat([k, 1, 1, 1]);
-        let mask2 = mask.repeat([k, 1, 1, 1]);
-        let target2 = target.repeat([k, 1, 1, 1]);
-        let raw = self.model.generator.forward(&x2, &Tensor::cat(&z, 0));
-        let fake = &mask2 * raw + (mask2.neg() + 1.0) * &canvas2;
+        let x_k = x.repeat([k, 1, 1, 1]);
+        let canvas_k = canvas.repeat([k, 1, 1, 1]);
+        let mask_k = mask.repeat([k, 1, 1, 1]);
+        let target_k = target.repeat([k, 1, 1, 1]);
+        let raw = self.model.generator.forward(&x_k, &Tensor::cat(&z, 0));
+        let fake = &mask_k * raw + (mask_k.neg() + 1.0) * &canvas_k;
 
         // Discriminator.
         let d = &self.model.discriminator;
         let real_pair = diff_augment(&Tensor::cat(&[&canvas, &target], 1), cfg.augment);
-        let fake_pair = diff_augment(&Tensor::cat(&[&canvas2, &fake.detach()], 1), cfg.augment);
+        let fake_pair = diff_augment(&Tensor::cat(&[&canvas_k, &fake.detach()], 1), cfg.augment);
         let dr = d.forward_pair(&real_pair, true);
         let df = d.forward_pair(&fake_pair, false);
         let neg_scores = negatives.map(|neg| {
@@ -767,19 +767,24 @@ impl Trainer {
 
         // Generator.
         let dg = d.forward_pair(
-            &diff_augment(&Tensor::cat(&[&canvas2, &fake], 1), cfg.augment),
+            &diff_augment(&Tensor::cat(&[&canvas_k, &fake], 1), cfg.augment),
             false,
         );
         let g_adv = losses::g_hinge(&dg.scores);
-        let l1 = losses::l1(&fake, &target2);
+        let l1 = losses::l1(&fake, &target_k);
         // The outputs' colour layout, shared by the low-pass L1 and detail mode seeking.
         let fake_low = (cfg.w_l1_low > 0.0 || cfg.ms_detail).then(|| losses::low_pass(&fake, 4));
-        let l1_low = match &fake_low {
-            Some(low) if cfg.w_l1_low > 0.0 => losses::l1(low, &losses::low_pass(&target2, 4)),
-            _ => Tensor::zeros([], (Kind::Float, cfg.device)),
+        // The low-pass pair the low-pass L1 compares, when it is on.
+        let low_pair = match &fake_low {
+            Some(low) if cfg.w_l1_low > 0.0 => Some((low, losses::low_pass(&target_k, 4))),
+            _ => None,
+        };
+        let l1_low = match &low_pair {
+            Some((low, target_low)) => losses::l1(low, target_low),
+            None => Tensor::zeros([], (Kind::Float, cfg.device)),
         };
         let swd = if cfg.w_swd > 0.0 {
-            losses::patch_swd(&fake, &target2, 2, 64)
+            losses::patch_swd(&fake, &target_k, 2, 64)
         } else {
             Tensor::zeros([], (Kind::Float, cfg.device))
         };
@@ -798,11 +803,9 @@ impl Trainer {
         let reconstruction = if cfg.best_of > 1 {
             // Only the code closest to the target answers for it (conditional IMLE):
             // the others are free to be other plausible pictures of the same canvas.
-            let mut r = losses::l1_per_sample(&fake, &target2) * cfg.w_l1;
-            if let Some(low) = &fake_low
-                && cfg.w_l1_low > 0.0
-            {
-                r += losses::l1_per_sample(low, &losses::low_pass(&target2, 4)) * cfg.w_l1_low;
+            let mut r = losses::l1_per_sample(&fake, &target_k) * cfg.w_l1;
+            if let Some((low, target_low)) = &low_pair {
+                r += losses::l1_per_sample(low, target_low) * cfg.w_l1_low;
             }
             losses::best_of(&r, k)
         } else {
