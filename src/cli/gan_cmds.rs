@@ -120,7 +120,7 @@ pub struct TrainArgs {
     /// Draw K codes per training input and hold only the closest output to the
     /// target's L1 terms (conditional IMLE); 1 holds both of its two codes to it.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
-    pub best_of: u16,
+    pub imle_codes: u16,
     /// Weight of discriminator feature matching.
     #[arg(long, default_value_t = 1.0)]
     pub w_fm: f64,
@@ -213,7 +213,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         w_l1_low: a.w_l1_low,
         w_swd: a.w_swd,
         ms_detail: a.ms_detail,
-        best_of: usize::from(a.best_of),
+        imle_codes: usize::from(a.imle_codes),
         style_only: a.style_only,
         w_ms: a.w_ms,
         w_fm: a.w_fm,

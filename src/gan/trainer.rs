@@ -82,7 +82,7 @@ pub struct TrainConfig {
     /// closest to the target (conditional IMLE, Li et al. 2019), so the code learns
     /// the pictures a canvas could have come from instead of being pulled to their
     /// average. 1 (and 2) draw two codes, both held to the target as before.
-    pub best_of: usize,
+    pub imle_codes: usize,
     /// ε of the mode-seeking term `1/(ratio + ε)`; larger bounds its gradient.
     pub ms_eps: f64,
     /// Weight of feature matching.
@@ -161,7 +161,7 @@ impl Default for TrainConfig {
             w_swd: 0.0,
             w_ms: 1.0,
             ms_detail: false,
-            best_of: 1,
+            imle_codes: 1,
             ms_eps: 0.1,
             w_fm: 1.0,
             lr_cosine: false,
@@ -732,7 +732,7 @@ impl Trainer {
             .to_device(dev);
         let zdim = self.model.info.arch.latent_dim as i64;
         // `k` codes per input: the first two also drive mode seeking.
-        let k = cfg.best_of.max(2) as i64;
+        let k = cfg.imle_codes.max(2) as i64;
         let z: Vec<Tensor> = (0..k)
             .map(|_| Tensor::randn([n, zdim], (Kind::Float, dev)))
             .collect();
@@ -800,7 +800,7 @@ impl Trainer {
             cfg.ms_eps,
         );
         let fm = losses::feature_matching(&dr.features, &dg.features);
-        let reconstruction = if cfg.best_of > 1 {
+        let reconstruction = if cfg.imle_codes > 1 {
             // Only the code closest to the target answers for it (conditional IMLE):
             // the others are free to be other plausible pictures of the same canvas.
             let mut r = losses::l1_per_sample(&fake, &target_k) * cfg.w_l1;
