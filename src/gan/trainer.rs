@@ -78,10 +78,11 @@ pub struct TrainConfig {
     /// 4×4 low-pass), so the code is rewarded for varying texture, not for the
     /// cheapest change a FiLM code can make: re-grading the whole image's colour.
     pub ms_detail: bool,
-    /// Codes drawn per training input; above 1 the L1 terms count only the output
-    /// closest to the target (conditional IMLE, Li et al. 2019), so the code learns
-    /// the pictures a canvas could have come from instead of being pulled to their
-    /// average. 1 (and 2) draw two codes, both held to the target as before.
+    /// Codes drawn per training input; above 1 the full-resolution L1 counts only the
+    /// output closest to the target (conditional IMLE, Li et al. 2019), so the code
+    /// learns the pictures a canvas could have come from instead of being pulled to
+    /// their average, while the low-pass L1 still holds every output to the canvas's
+    /// colours. 1 (and 2) draw two codes, both held to the target as before.
     pub imle_codes: usize,
     /// ε of the mode-seeking term `1/(ratio + ε)`; larger bounds its gradient.
     pub ms_eps: f64,
@@ -800,17 +801,18 @@ impl Trainer {
             cfg.ms_eps,
         );
         let fm = losses::feature_matching(&dr.features, &dg.features);
-        let reconstruction = if cfg.imle_codes > 1 {
-            // Only the code closest to the target answers for it (conditional IMLE):
-            // the others are free to be other plausible pictures of the same canvas.
-            let mut r = losses::l1_per_sample(&fake, &target_k) * cfg.w_l1;
-            if let Some((low, target_low)) = &low_pair {
-                r += losses::l1_per_sample(low, target_low) * cfg.w_l1_low;
-            }
-            losses::best_of(&r, k)
+        // The low-pass L1 holds every code: any variation must keep the canvas's
+        // colour layout (what faithfulness measures). With IMLE only the full-resolution
+        // L1 is best-of; when the low-pass term was best-of too, the spare codes
+        // re-graded the colours (session 19: faithfulness 0.062, coarse SWD worse).
+        let full = if cfg.imle_codes > 1 {
+            // Only the code closest to the target answers for its detail (conditional
+            // IMLE): the others may be other plausible pictures of the same canvas.
+            losses::best_of(&losses::l1_per_sample(&fake, &target_k), k)
         } else {
-            &l1 * cfg.w_l1 + &l1_low * cfg.w_l1_low
+            l1.shallow_clone()
         };
+        let reconstruction = full * cfg.w_l1 + &l1_low * cfg.w_l1_low;
         let mut g_loss = &g_adv * cfg.w_adv + reconstruction + &swd * cfg.w_swd + &fm * cfg.w_fm;
         if cfg.w_ms > 0.0 {
             g_loss += &ms * cfg.w_ms;
