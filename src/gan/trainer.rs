@@ -775,14 +775,9 @@ impl Trainer {
         let l1 = losses::l1(&fake, &target_k);
         // The outputs' colour layout, shared by the low-pass L1 and detail mode seeking.
         let fake_low = (cfg.w_l1_low > 0.0 || cfg.ms_detail).then(|| losses::low_pass(&fake, 4));
-        // The low-pass pair the low-pass L1 compares, when it is on.
-        let low_pair = match &fake_low {
-            Some(low) if cfg.w_l1_low > 0.0 => Some((low, losses::low_pass(&target_k, 4))),
-            _ => None,
-        };
-        let l1_low = match &low_pair {
-            Some((low, target_low)) => losses::l1(low, target_low),
-            None => Tensor::zeros([], (Kind::Float, cfg.device)),
+        let l1_low = match &fake_low {
+            Some(low) if cfg.w_l1_low > 0.0 => losses::l1(low, &losses::low_pass(&target_k, 4)),
+            _ => Tensor::zeros([], (Kind::Float, cfg.device)),
         };
         let swd = if cfg.w_swd > 0.0 {
             losses::patch_swd(&fake, &target_k, 2, 64)
