@@ -205,6 +205,7 @@ fn interrupted_training_writes_a_checkpoint() {
             "1",
         ])
         .args(["--workers", "1", "--checkpoint-every", "1000000", "--quiet"])
+        .args(["--w-adv", "2.5"])
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary runs");
@@ -235,6 +236,8 @@ fn interrupted_training_writes_a_checkpoint() {
             .is_some_and(|s| s > 0 && s < 1_000_000),
         "{info}"
     );
+    // The settings it trained with are recorded, the adversarial weight among them.
+    assert_eq!(info["training"]["w_adv"].as_f64(), Some(2.5), "{info}");
     // The checkpoint loads and runs.
     let outdir = dir.path().join("vars");
     let out = atelier(&[

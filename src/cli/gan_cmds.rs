@@ -102,6 +102,9 @@ pub struct TrainArgs {
     /// Discriminator learning rate.
     #[arg(long, default_value_t = 2e-4)]
     pub lr_d: f64,
+    /// Weight of the generator's adversarial (hinge) loss.
+    #[arg(long, default_value_t = 1.0)]
+    pub w_adv: f64,
     /// Weight of L1 to the target.
     #[arg(long, default_value_t = 10.0)]
     pub w_l1: f64,
@@ -217,6 +220,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         style_only: a.style_only,
         w_ms: a.w_ms,
         w_fm: a.w_fm,
+        w_adv: a.w_adv,
         lr_cosine: a.lr_cosine,
         ema: a.ema,
         checkpoint_every: a.checkpoint_every,
