@@ -3,7 +3,8 @@
 Re-implements `bench gan-quality`'s SWD (3-level Laplacian pyramid, 7×7 patches,
 per-set normalisation, ×1e3) in numpy and scores counterfactual output sets: one
 image's low-pass (Gaussian σ = 8 px) taken from its original, one image's outputs
-replaced by its original. Numbers follow the Rust metric to within a few points
+replaced by its original, and every output replaced by its original (the floor:
+only the random patches differ). Numbers follow the Rust metric to within a few points
 (other random patches and directions), so compare rows with each other only.
 
     source scripts/env.sh   # the project's venv has numpy and Pillow
@@ -106,6 +107,8 @@ def main(held_out, examples, seeds=3):
     print(f"{'set':52s}   fine /   mid / coarse = mean")
     score("sketches", lambda k, j: sketch[k])
     score("outputs", lambda k, j: outs[k][j])
+    # Other random patches of the same pictures: how low the metric can go.
+    score("the originals themselves (the floor)", lambda k, j: orig[k])
     for i, p in enumerate(names):
         b = os.path.basename(p)
         score(f"{b}: low-pass from the original",
