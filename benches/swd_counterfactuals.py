@@ -4,7 +4,10 @@ Re-implements `bench gan-quality`'s SWD (3-level Laplacian pyramid, 7×7 patches
 per-set normalisation, ×1e3) in numpy and scores counterfactual output sets: one
 image's low-pass (Gaussian σ = 8 px) taken from its original, one image's outputs
 replaced by its original, and every output replaced by its original (the floor:
-only the random patches differ). Numbers follow the Rust metric to within a few points
+only the random patches differ). It first prints each image's band energy (the
+standard deviation of each pyramid level) for the original, the sketch and the
+outputs: the metric normalises each set as a whole, so an image whose outputs lack
+the original's detail changes how every other image's patches are scaled. Numbers follow the Rust metric to within a few points
 (other random patches and directions), so compare rows with each other only.
 
     source scripts/env.sh   # the project's venv has numpy and Pillow
@@ -102,6 +105,13 @@ def main(held_out, examples, seeds=3):
         print(f"{label:52s} {r[0]:6.1f} / {r[1]:5.1f} / {r[2]:5.1f} = {r.mean():5.1f}"
               f"  faithfulness {faith:.3f}", flush=True)
 
+    def energy(img):
+        return [float(level.std()) for level in pyramid(img)]
+
+    print(f"{'band energy':24s} {'original':>20s} | {'sketch':>20s} | {'outputs (mean)':>20s}")
+    for k, p in enumerate(names):
+        rows = [energy(orig[k]), energy(sketch[k]), np.mean([energy(o) for o in outs[k]], 0)]
+        print(f"{os.path.basename(p):24s} " + " | ".join(" ".join(f"{v:.4f}" for v in r) for r in rows))
     div = [np.mean([np.abs(a - b).mean() for a, b in itertools.combinations(o, 2)]) for o in outs]
     print("diversity per image:", " ".join(f"{os.path.basename(p)} {d:.3f}" for p, d in zip(names, div)))
     print(f"{'set':52s}   fine /   mid / coarse = mean")
