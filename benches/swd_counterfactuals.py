@@ -7,8 +7,9 @@ replaced by its original, and every output replaced by its original (the floor:
 only the random patches differ). It first prints each image's band energy (the
 standard deviation of each pyramid level) for the original, the sketch and the
 outputs: the metric normalises each set as a whole, so an image whose outputs lack
-the original's detail changes how every other image's patches are scaled. Numbers follow the Rust metric to within a few points
-(other random patches and directions), so compare rows with each other only.
+the original's detail changes how every other image's patches are scaled. Numbers
+follow the Rust metric to within a few points (other random patches and directions),
+so compare rows with each other only.
 
     source scripts/env.sh   # the project's venv has numpy and Pillow
     atelier bench gan-quality --data HELD_OUT --size 512 --count 4 --draws 1 --examples EX
