@@ -1,6 +1,7 @@
 //! Training smoke tests on tiny models and synthetic images: L1 goes down, fine-tuning
 //! records its parent and uses extra pairs/negatives, cancel checkpoints, divergence
 //! rolls back, a seed reproduces a run, validation scores a run without changing it,
+//! the detail critic trains beside a model without being saved in it,
 //! and a run can return a running average of its generator's weights. CUDA training
 //! runs only where a GPU exists.
 use atelier::gan::trainer::Validation;
@@ -113,6 +114,38 @@ fn a_few_seconds_of_training_lower_l1() {
     );
     assert_eq!(out.model.info().steps, 60);
     assert_eq!(out.model.info().data.extra_pairs, 3);
+}
+
+#[test]
+fn the_detail_critic_trains_beside_the_model_and_is_not_saved_with_it() {
+    let _guard = serial();
+    let run = |w_adv_detail: f64| {
+        let cfg = TrainConfig {
+            w_adv_detail,
+            ..tiny_config(6)
+        };
+        let mut t = Trainer::new(cfg, None).unwrap();
+        t.set_images(synthetic(2), 0);
+        let mut g_detail = Vec::new();
+        let out = t
+            .run(Arc::new(AtomicBool::new(false)), |p| {
+                g_detail.push(p.losses.g_detail)
+            })
+            .unwrap();
+        (out.model, g_detail)
+    };
+    let (with, g_detail) = run(1.0);
+    assert_eq!(g_detail.len(), 6);
+    assert!(g_detail.iter().all(|v| v.is_finite()), "{g_detail:?}");
+    assert!(g_detail.iter().any(|v| *v != 0.0), "{g_detail:?}");
+    let (without, off) = run(0.0);
+    assert!(off.iter().all(|v| *v == 0.0), "{off:?}");
+    // It is a training aid: the model keeps exactly the variables it had.
+    let mut names: Vec<String> = with.variables().into_keys().collect();
+    let mut plain: Vec<String> = without.variables().into_keys().collect();
+    names.sort();
+    plain.sort();
+    assert_eq!(names, plain);
 }
 
 #[test]

@@ -114,6 +114,10 @@ pub struct TrainArgs {
     /// Weight of the patch sliced-Wasserstein texture loss on the finest bands (0 = off).
     #[arg(long, default_value_t = 0.0)]
     pub w_swd: f64,
+    /// Weight of the detail critic, a second critic that sees only an image's fine
+    /// detail beside the canvas (0 = off; it is not saved with the model).
+    #[arg(long, default_value_t = 0.0)]
+    pub w_adv_detail: f64,
     /// Weight of the mode-seeking term (0 = off).
     #[arg(long, default_value_t = 1.0)]
     pub w_ms: f64,
@@ -214,6 +218,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         lr_d: a.lr_d,
         w_l1: a.w_l1,
         w_l1_low: a.w_l1_low,
+        w_adv_detail: a.w_adv_detail,
         w_swd: a.w_swd,
         ms_detail: a.ms_detail,
         imle_codes: usize::from(a.imle_codes),
@@ -332,14 +337,14 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         bar.set_position(p.step);
         let l = p.smoothed;
         bar.set_message(format!(
-            "D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} SWD {:.3}",
-            l.d, l.g_adv, l.l1, l.ms, l.fm, l.swd
+            "D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} SWD {:.3} Gd {:.3}",
+            l.d, l.g_adv, l.l1, l.ms, l.fm, l.swd, l.g_detail
         ));
         if a.quiet && p.step % 50 == 0 {
             // With a time limit the run ends at whichever comes first.
             let left = limit.map_or(p.eta, |t| p.eta.min(t.saturating_sub(started.elapsed())));
             eprintln!(
-                "step {} D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} SWD {:.3} eta {}",
+                "step {} D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} SWD {:.3} Gd {:.3} eta {}",
                 p.step,
                 l.d,
                 l.g_adv,
@@ -347,6 +352,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
                 l.ms,
                 l.fm,
                 l.swd,
+                l.g_detail,
                 hms(left)
             );
         }

@@ -92,6 +92,14 @@ fn blur(x: &Tensor, k: &Tensor) -> Tensor {
         .conv2d(k, None::<Tensor>, [1, 1], [0, 0], [1, 1], 3)
 }
 
+/// The fine detail of an NCHW batch at full resolution: the image minus its blur by
+/// the metric's 5-tap binomial kernel applied twice (σ ≈ 1.4 px), which holds the
+/// metric's fine band and most of its mid band. What the detail critic sees.
+pub fn detail_band(x: &Tensor) -> Tensor {
+    let k = binomial_filter(x.device());
+    x - blur(&blur(x, &k), &k)
+}
+
 /// A differentiable copy of [`super::metrics::laplacian_pyramid`] for NCHW batches:
 /// `levels − 1` band-pass levels, finest first, then the coarsest Gaussian level.
 pub fn laplacian_pyramid(x: &Tensor, levels: usize) -> Vec<Tensor> {
@@ -230,6 +238,27 @@ mod tests {
         let detail = |t: &Tensor| t - low_pass(t, 4);
         assert!(l1(&detail(&shifted), &detail(&x)).double_value(&[]) < 1e-6);
         assert!(l1(&detail(&x), &Tensor::zeros_like(&x)).double_value(&[]) > 0.05);
+    }
+
+    #[test]
+    fn the_detail_band_drops_flat_colour_and_shading_and_keeps_a_one_pixel_checker() {
+        let opts = (Kind::Float, tch::Device::Cpu);
+        let interior = |t: &Tensor| t.narrow(2, 4, 8).narrow(3, 4, 8);
+        let flat = Tensor::full([1, 3, 16, 16], 0.3, opts);
+        assert!(detail_band(&flat).abs().max().double_value(&[]) < 1e-6);
+        // The binomial kernel is symmetric, so it leaves a linear ramp as it is
+        // (away from the replicated border).
+        let ramp = (Tensor::arange(16, opts) / 16.0)
+            .view([1, 1, 1, 16])
+            .expand([1, 3, 16, 16], false);
+        assert!(interior(&detail_band(&ramp)).abs().max().double_value(&[]) < 1e-5);
+        // At the Nyquist frequency the kernel's response is (1 − 4 + 6 − 4 + 1) / 16 = 0,
+        // so a 1-px checker is all detail.
+        let x = Tensor::arange(16, opts);
+        let checker = (x.view([1, 1, 16, 1]) + x.view([1, 1, 1, 16])).remainder(2.0) * 2.0 - 1.0;
+        let checker = checker.expand([1, 3, 16, 16], false);
+        let kept = interior(&(detail_band(&checker) - &checker)).abs().max();
+        assert!(kept.double_value(&[]) < 1e-5);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use super::GanError;
 use super::augment::{Policy, diff_augment};
 use super::checkpoint::{ArchConfig, DataSummary, Padding, QualityMetrics, ValidationRecord};
 use super::data::{Batch, BatchLoader, PairSource};
+use super::discriminator::Discriminator;
 use super::ema::Ema;
 use super::infer::VariationModel;
 use super::losses;
@@ -72,6 +73,11 @@ pub struct TrainConfig {
     /// ([`losses::patch_swd`]): asks for the target's texture statistics, not its
     /// exact pixels (0 disables it).
     pub w_swd: f64,
+    /// Weight of the detail critic's hinge loss (0 disables it): a second PatchGAN that
+    /// sees the canvas beside only the fine detail of an image ([`losses::detail_band`]),
+    /// so it can judge texture but not colour, which the main critic mostly judges.
+    /// It is not saved with the model and starts fresh on each run.
+    pub w_adv_detail: f64,
     /// Weight of the mode-seeking term (0 disables it).
     pub w_ms: f64,
     /// Measure the mode-seeking term on the detail band only (each image minus its
@@ -160,6 +166,7 @@ impl Default for TrainConfig {
             w_l1: 10.0,
             w_l1_low: 0.0,
             w_swd: 0.0,
+            w_adv_detail: 0.0,
             w_ms: 1.0,
             ms_detail: false,
             imle_codes: 1,
@@ -208,11 +215,21 @@ pub struct Losses {
     pub fm: f64,
     /// Patch sliced-Wasserstein texture loss (0 when its weight is 0).
     pub swd: f64,
+    /// The generator's hinge loss against the detail critic (0 when it is off).
+    pub g_detail: f64,
 }
 
 impl Losses {
     fn is_sane(&self) -> bool {
-        let all = [self.d, self.g_adv, self.l1, self.ms, self.fm, self.swd];
+        let all = [
+            self.d,
+            self.g_adv,
+            self.l1,
+            self.ms,
+            self.fm,
+            self.swd,
+            self.g_detail,
+        ];
         all.iter().all(|v| v.is_finite()) && self.d.abs() < 1e3 && self.g_adv.abs() < 1e4
     }
 
@@ -223,6 +240,7 @@ impl Losses {
         self.ms += a * (o.ms - self.ms);
         self.fm += a * (o.fm - self.fm);
         self.swd += a * (o.swd - self.swd);
+        self.g_detail += a * (o.g_detail - self.g_detail);
     }
 }
 
@@ -294,6 +312,44 @@ pub struct TrainOutcome {
     pub elapsed: Duration,
     /// The best validation score, with its step (runs with validation).
     pub best: Option<Validated>,
+}
+
+/// Adam as GANs use it (β₁ = 0.5), for every network the trainer optimises.
+const ADAM: nn::Adam = nn::Adam {
+    beta1: 0.5,
+    beta2: 0.999,
+    wd: 0.0,
+    eps: 1e-8,
+    amsgrad: false,
+};
+
+/// The critic of [`TrainConfig::w_adv_detail`]: its own variables and optimiser, kept
+/// apart from the model because it is a training aid only.
+struct DetailCritic {
+    /// Owns the variables the critic and its optimiser refer to.
+    _vs: nn::VarStore,
+    critic: Discriminator,
+    opt: nn::Optimizer,
+}
+
+impl DetailCritic {
+    fn new(arch: &ArchConfig, device: Device, lr: f64) -> Result<Self, GanError> {
+        let vs = nn::VarStore::new(device);
+        let critic = Discriminator::new(&(vs.root() / "dd"), arch);
+        let opt = ADAM.build(&vs, lr)?;
+        Ok(Self {
+            _vs: vs,
+            critic,
+            opt,
+        })
+    }
+
+    /// An augmented `[N, 6, H, W]` (canvas ‖ image) pair as the critic sees it: the
+    /// canvas, and the image's detail times `scale`.
+    fn view(pair: &Tensor, scale: &Tensor) -> Tensor {
+        let detail = losses::detail_band(&pair.narrow(1, 3, 3)) * scale;
+        Tensor::cat(&[pair.narrow(1, 0, 3), detail], 1)
+    }
 }
 
 /// Trains or fine-tunes a [`VariationModel`].
@@ -449,6 +505,15 @@ impl Trainer {
         }
         let mut ema = (cfg.ema > 0.0).then(|| Ema::new(trained, cfg.ema));
         let (mut opt_g, mut opt_d) = self.optimizers(1.0)?;
+        let mut detail = if cfg.w_adv_detail > 0.0 {
+            Some(DetailCritic::new(
+                &self.model.info.arch,
+                cfg.device,
+                cfg.lr_d,
+            )?)
+        } else {
+            None
+        };
         let mut lr_scale = 1.0;
         let mut snapshot = self.snapshot();
         let mut smoothed: Option<Losses> = None;
@@ -471,8 +536,17 @@ impl Trainer {
                 let f = 0.5 * (1.0 + (std::f64::consts::PI * done as f64 / cfg.steps as f64).cos());
                 opt_g.set_lr(cfg.lr_g * lr_scale * f);
                 opt_d.set_lr(cfg.lr_d * lr_scale * f);
+                if let Some(dc) = &mut detail {
+                    dc.opt.set_lr(cfg.lr_d * lr_scale * f);
+                }
             }
-            let mut losses = self.step(&batch, negatives.as_ref(), &mut opt_g, &mut opt_d)?;
+            let mut losses = self.step(
+                &batch,
+                negatives.as_ref(),
+                &mut opt_g,
+                &mut opt_d,
+                detail.as_mut(),
+            )?;
             if cfg.fault_injection_step == Some(done) && rollbacks == 0 {
                 losses.d = f64::NAN;
             }
@@ -658,15 +732,8 @@ impl Trainer {
     }
 
     fn optimizers(&self, scale: f64) -> Result<(nn::Optimizer, nn::Optimizer), GanError> {
-        let adam = nn::Adam {
-            beta1: 0.5,
-            beta2: 0.999,
-            wd: 0.0,
-            eps: 1e-8,
-            amsgrad: false,
-        };
-        let g = adam.build(&self.model.vs_g, self.config.lr_g * scale)?;
-        let d = adam.build(&self.model.vs_d, self.config.lr_d * scale)?;
+        let g = ADAM.build(&self.model.vs_g, self.config.lr_g * scale)?;
+        let d = ADAM.build(&self.model.vs_d, self.config.lr_d * scale)?;
         Ok((g, d))
     }
 
@@ -718,6 +785,7 @@ impl Trainer {
         negatives: Option<&Tensor>,
         opt_g: &mut nn::Optimizer,
         opt_d: &mut nn::Optimizer,
+        detail: Option<&mut DetailCritic>,
     ) -> Result<Losses, GanError> {
         let cfg = &self.config;
         let dev = cfg.device;
@@ -766,6 +834,29 @@ impl Trainer {
         d_loss.backward();
         opt_d.step();
 
+        // The detail critic, on its own augmentations of the same pairs. Both sides'
+        // detail is divided by the real detail's spread, so the critic's inputs keep a
+        // unit scale whatever the crops' contrast.
+        let detail_pass = detail.map(|dc| {
+            let real = diff_augment(&Tensor::cat(&[&canvas, &target], 1), cfg.augment);
+            let scale = tch::no_grad(|| {
+                (losses::detail_band(&real.narrow(1, 3, 3)).std(true) + 1e-3).reciprocal()
+            });
+            let fake_pair =
+                diff_augment(&Tensor::cat(&[&canvas_k, &fake.detach()], 1), cfg.augment);
+            let dr = dc
+                .critic
+                .forward_pair(&DetailCritic::view(&real, &scale), true);
+            let df = dc
+                .critic
+                .forward_pair(&DetailCritic::view(&fake_pair, &scale), false);
+            let loss = losses::d_hinge(&dr.scores, &df.scores, None);
+            dc.opt.zero_grad();
+            loss.backward();
+            dc.opt.step();
+            (&dc.critic, scale)
+        });
+
         // Generator.
         let dg = d.forward_pair(
             &diff_augment(&Tensor::cat(&[&canvas_k, &fake], 1), cfg.augment),
@@ -796,6 +887,17 @@ impl Trainer {
             cfg.ms_eps,
         );
         let fm = losses::feature_matching(&dr.features, &dg.features);
+        let g_detail = match &detail_pass {
+            Some((critic, scale)) => {
+                let pair = diff_augment(&Tensor::cat(&[&canvas_k, &fake], 1), cfg.augment);
+                losses::g_hinge(
+                    &critic
+                        .forward_pair(&DetailCritic::view(&pair, scale), false)
+                        .scores,
+                )
+            }
+            None => Tensor::zeros([], (Kind::Float, cfg.device)),
+        };
         // The low-pass L1 holds every code: any variation must keep the canvas's
         // colour layout (what faithfulness measures). With IMLE only the full-resolution
         // L1 is best-of; when the low-pass term was best-of too, the spare codes
@@ -808,7 +910,11 @@ impl Trainer {
             l1.shallow_clone()
         };
         let reconstruction = full * cfg.w_l1 + &l1_low * cfg.w_l1_low;
-        let mut g_loss = &g_adv * cfg.w_adv + reconstruction + &swd * cfg.w_swd + &fm * cfg.w_fm;
+        let mut g_loss = &g_adv * cfg.w_adv
+            + reconstruction
+            + &swd * cfg.w_swd
+            + &fm * cfg.w_fm
+            + &g_detail * cfg.w_adv_detail;
         if cfg.w_ms > 0.0 {
             g_loss += &ms * cfg.w_ms;
         }
@@ -822,6 +928,7 @@ impl Trainer {
             ms: ms.double_value(&[]),
             fm: fm.double_value(&[]),
             swd: swd.double_value(&[]),
+            g_detail: g_detail.double_value(&[]),
         })
     }
 }
