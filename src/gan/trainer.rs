@@ -566,6 +566,15 @@ impl Trainer {
                 }
                 lr_scale *= 0.5;
                 (opt_g, opt_d) = self.optimizers(lr_scale)?;
+                // The detail critic is not in the snapshot: it starts again, at the
+                // lowered rate, rather than go on from where the run diverged.
+                if detail.is_some() {
+                    detail = Some(DetailCritic::new(
+                        &self.model.info.arch,
+                        cfg.device,
+                        cfg.lr_d * lr_scale,
+                    )?);
+                }
                 continue;
             }
             done += 1;
