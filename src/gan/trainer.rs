@@ -505,15 +505,13 @@ impl Trainer {
         }
         let mut ema = (cfg.ema > 0.0).then(|| Ema::new(trained, cfg.ema));
         let (mut opt_g, mut opt_d) = self.optimizers(1.0)?;
-        let mut detail = if cfg.w_adv_detail > 0.0 {
-            Some(DetailCritic::new(
-                &self.model.info.arch,
-                cfg.device,
-                cfg.lr_d,
-            )?)
-        } else {
-            None
+        let arch = self.model.info.arch.clone();
+        let detail_critic = |lr_scale: f64| {
+            (cfg.w_adv_detail > 0.0)
+                .then(|| DetailCritic::new(&arch, cfg.device, cfg.lr_d * lr_scale))
+                .transpose()
         };
+        let mut detail = detail_critic(1.0)?;
         let mut lr_scale = 1.0;
         let mut snapshot = self.snapshot();
         let mut smoothed: Option<Losses> = None;
@@ -568,13 +566,7 @@ impl Trainer {
                 (opt_g, opt_d) = self.optimizers(lr_scale)?;
                 // The detail critic is not in the snapshot: it starts again, at the
                 // lowered rate, rather than go on from where the run diverged.
-                if detail.is_some() {
-                    detail = Some(DetailCritic::new(
-                        &self.model.info.arch,
-                        cfg.device,
-                        cfg.lr_d * lr_scale,
-                    )?);
-                }
+                detail = detail_critic(lr_scale)?;
                 continue;
             }
             done += 1;
