@@ -17,9 +17,13 @@
 //! - outputs with the sketch's line work kept, as the app and `atelier vary` compose
 //!   them by default (`refine::lines`);
 //! - sketches / outputs with image k replaced by its original: which image's sketch the
-//!   distance comes from (the metric pools the patches of all images).
+//!   distance comes from (the metric pools the patches of all images);
+//! - outputs with image k's mean colour moved to its original's, or with its original's
+//!   colour layout (Gaussian σ = 16 px, less its mean) added: whether what image k's
+//!   variations lack is the right colour or the right shape of colour.
 //!
-//! `cargo run --release --example swd_references -- HELDOUT_DIR [MODEL] [SEED]`
+//! `cargo run --release --example swd_references -- HELDOUT_DIR [MODEL|-] [SEED] [DRAWS]`: the mean
+//! of DRAWS benchmark draws from SEED (seeds as `bench gan-quality --draws`).
 use atelier::gan::{VariationModel, bench, data, infer::DEFAULT_STRENGTH, metrics};
 use atelier::refine::lines::LineWork;
 use rand::SeedableRng;
@@ -73,6 +77,18 @@ fn plus_grain(img: &[f32], detail: &[f32], w: usize, h: usize, seed: u64) -> Vec
         .collect()
 }
 
+/// Mean of each channel of an interleaved RGB image.
+fn mean_rgb(img: &[f32]) -> [f32; 3] {
+    let mut sum = [0f64; 3];
+    for p in img.chunks_exact(3) {
+        for c in 0..3 {
+            sum[c] += f64::from(p[c]);
+        }
+    }
+    let n = (img.len() / 3).max(1) as f64;
+    sum.map(|v| (v / n) as f32)
+}
+
 /// `a` with the Laplacian levels (fine, mid, coarse) marked in `take` from `b` instead.
 fn swap_levels(a: &[f32], b: &[f32], s: usize, take: [bool; 3]) -> Vec<f32> {
     let (pa, pb) = (
@@ -88,7 +104,7 @@ fn swap_levels(a: &[f32], b: &[f32], s: usize, take: [bool; 3]) -> Vec<f32> {
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(dir) = args.first() else {
-        anyhow::bail!("usage: swd_references HELDOUT_DIR [MODEL]");
+        anyhow::bail!("usage: swd_references HELDOUT_DIR [MODEL] [SEED] [DRAWS]");
     };
     let model = match args.get(1).map(String::as_str) {
         Some(p) if p != "-" => VariationModel::load(Path::new(p), tch::Device::Cpu)?,
@@ -98,22 +114,72 @@ fn main() -> anyhow::Result<()> {
         Some(s) => s.parse()?,
         None => 0,
     };
+    let draws: u64 = match args.get(3) {
+        Some(s) => s.parse()?,
+        None => 1,
+    };
     let files = data::scan(Path::new(dir))?;
     let loaded = data::load_images(&files, 4096, 2);
     if loaded.skipped > 0 {
         anyhow::bail!("{} of the images could not be read", loaded.skipped);
     }
     let originals = loaded.images;
-    let stem = |k: usize| {
-        files[k]
-            .file_stem()
-            .map_or(k.to_string(), |s| s.to_string_lossy().into_owned())
-    };
+    let stems: Vec<String> = files
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            f.file_stem()
+                .map_or(k.to_string(), |s| s.to_string_lossy().into_owned())
+        })
+        .collect();
+    // Each set's levels, summed over the draws, and the sketches' mean SWD.
+    let mut total: Vec<(String, [f64; 3])> = Vec::new();
+    let mut sketches = 0.0;
+    for d in 0..draws.max(1) {
+        let (inputs, rows) = draw(&model, &originals, &stems, seed + d)?;
+        sketches += inputs;
+        if total.is_empty() {
+            total = rows.iter().map(|(n, _)| (n.clone(), [0.0; 3])).collect();
+        }
+        for ((_, sum), (_, l)) in total.iter_mut().zip(&rows) {
+            (0..3).for_each(|i| sum[i] += l[i]);
+        }
+    }
+    let n = draws.max(1) as f64;
+    let sketches = sketches / n;
+    println!(
+        "{} images at 512², 4 variations each, {n} draw(s) from seed {seed}; SWD×1e3 against the originals",
+        originals.len()
+    );
+    println!("(the benchmark measured sketches {sketches:.1})");
+    for (name, sum) in &total {
+        let l = sum.map(|v| v / n);
+        let mean = l.iter().sum::<f64>() / 3.0;
+        println!(
+            "{name:40} {:6.1} / {:6.1} / {:6.1}   mean {:6.1}  ({:+.1}% vs sketches)",
+            l[0],
+            l[1],
+            l[2],
+            mean,
+            (mean / sketches - 1.0) * 100.0
+        );
+    }
+    Ok(())
+}
+
+/// One draw (benchmark seed `seed`): the sketches' mean SWD as the benchmark measures it,
+/// and every reference set's SWD per level (fine, mid, coarse).
+fn draw(
+    model: &VariationModel,
+    originals: &[image::RgbImage],
+    stems: &[String],
+    seed: u64,
+) -> anyhow::Result<(f64, Vec<(String, [f64; 3])>)> {
+    let stem = |k: usize| &stems[k];
     let size = 512u32;
     let s = size as usize;
     // The benchmark's own sketches and variations (4 per image).
-    let (m, examples) =
-        bench::evaluate_quality(&model, &originals, size, 4, DEFAULT_STRENGTH, seed)?;
+    let (m, examples) = bench::evaluate_quality(model, originals, size, 4, DEFAULT_STRENGTH, seed)?;
     let mut sets: Vec<(String, Set)> = [
         "originals",
         "originals, 3×3 box blur",
@@ -134,11 +200,14 @@ fn main() -> anyhow::Result<()> {
         [
             format!("sketches, {} = original", stem(k)),
             format!("outputs, {} = original", stem(k)),
+            format!("outputs, {}: original's mean", stem(k)),
+            format!("outputs, {}: + original's layout", stem(k)),
         ]
     }))
     .map(|n| (n, Vec::new()))
     .collect();
     const FIXED: usize = 12;
+    const PER_IMAGE: usize = 4;
     let mut reference = Set::new();
     for (i, (orig, (sketch, outs))) in originals.iter().zip(&examples).enumerate() {
         let o = metrics::to_f32(&bench::square(orig, size));
@@ -150,6 +219,12 @@ fn main() -> anyhow::Result<()> {
                 .map(|(a, d)| a + d)
                 .collect::<Vec<_>>()
         };
+        let mean = mean_rgb(&o);
+        let layout: Vec<f32> = metrics::blur_rgb(&o, s, s, 16.0)
+            .iter()
+            .enumerate()
+            .map(|(j, v)| v - mean[j % 3])
+            .collect();
         let sk = metrics::to_f32(sketch);
         let lines = LineWork::find(sketch);
         for out_img in outs {
@@ -177,36 +252,35 @@ fn main() -> anyhow::Result<()> {
             {
                 sets[k].1.push((v, s, s));
             }
+            let out_mean = mean_rgb(&out);
+            let recoloured: Vec<f32> = out
+                .iter()
+                .enumerate()
+                .map(|(j, v)| (v - out_mean[j % 3] + mean[j % 3]).clamp(0.0, 1.0))
+                .collect();
+            let with_layout: Vec<f32> = out
+                .iter()
+                .zip(&layout)
+                .map(|(v, l)| (v + l).clamp(0.0, 1.0))
+                .collect();
             for k in 0..originals.len() {
                 let own = k == i;
-                sets[FIXED + 2 * k]
-                    .1
-                    .push((if own { &o } else { &sk }.clone(), s, s));
-                sets[FIXED + 2 * k + 1]
-                    .1
-                    .push((if own { &o } else { &out }.clone(), s, s));
+                let pick =
+                    |mine: &Vec<f32>, other: &Vec<f32>| (if own { mine } else { other }).clone();
+                let first = FIXED + PER_IMAGE * k;
+                sets[first].1.push((pick(&o, &sk), s, s));
+                sets[first + 1].1.push((pick(&o, &out), s, s));
+                sets[first + 2].1.push((pick(&recoloured, &out), s, s));
+                sets[first + 3].1.push((pick(&with_layout, &out), s, s));
             }
         }
     }
-    println!(
-        "{} images at {size}², 4 variations each; SWD×1e3 against the originals",
-        originals.len()
-    );
-    println!(
-        "(the benchmark measured outputs {:.1} and sketches {:.1})",
-        m.swd_outputs, m.swd_inputs
-    );
-    for (name, set) in &sets {
-        let l = metrics::swd_levels(set, &reference, 4096, seed);
-        let mean = l.iter().sum::<f64>() / l.len() as f64;
-        println!(
-            "{name:36} {:6.1} / {:6.1} / {:6.1}   mean {:6.1}  ({:+.1}% vs sketches)",
-            l[0],
-            l[1],
-            l[2],
-            mean,
-            (mean / m.swd_inputs - 1.0) * 100.0
-        );
-    }
-    Ok(())
+    let rows = sets
+        .iter()
+        .map(|(name, set)| {
+            let l = metrics::swd_levels(set, &reference, 4096, seed);
+            (name.clone(), [l[0], l[1], l[2]])
+        })
+        .collect();
+    Ok((m.swd_inputs, rows))
 }
