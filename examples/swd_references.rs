@@ -30,6 +30,8 @@ use rand::SeedableRng;
 use std::path::Path;
 
 type Set = Vec<(Vec<f32>, usize, usize)>;
+/// A reference set's name and its SWD per level (fine, mid, coarse).
+type Row = (String, [f64; 3]);
 
 /// 3×3 box blur; at the border, the mean of the neighbours that exist.
 fn box3(img: &[f32], w: usize, h: usize) -> Vec<f32> {
@@ -133,7 +135,7 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
     // Each set's levels, summed over the draws, and the sketches' mean SWD.
-    let mut total: Vec<(String, [f64; 3])> = Vec::new();
+    let mut total: Vec<Row> = Vec::new();
     let mut sketches = 0.0;
     for d in 0..draws.max(1) {
         let (inputs, rows) = draw(&model, &originals, &stems, seed + d)?;
@@ -174,7 +176,7 @@ fn draw(
     originals: &[image::RgbImage],
     stems: &[String],
     seed: u64,
-) -> anyhow::Result<(f64, Vec<(String, [f64; 3])>)> {
+) -> anyhow::Result<(f64, Vec<Row>)> {
     let stem = |k: usize| &stems[k];
     let size = 512u32;
     let s = size as usize;
