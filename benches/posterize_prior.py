@@ -32,6 +32,7 @@ def images(folder):
 
 
 def load(path):
+    """The image's blur (σ = 2 px) and the image itself, as `[pixels, 3]` in [0, 1]."""
     im = Image.open(path)
     if im.mode in ("RGBA", "LA", "P"):
         im = im.convert("RGBA")
@@ -40,14 +41,14 @@ def load(path):
         im = black
     im = im.convert("RGB")
     im.thumbnail((512, 512))
-    return im
-
-
-def posterize(im, levels):
-    """Integer level per channel of the blurred image, and the original in [0, 1]."""
     blurred = np.asarray(im.filter(ImageFilter.GaussianBlur(2)), np.float32) / 255
-    key = np.round(blurred * (levels - 1)).astype(np.int64).reshape(-1, 3)
-    return key, np.asarray(im, np.float32).reshape(-1, 3) / 255
+    return blurred.reshape(-1, 3), np.asarray(im, np.float32).reshape(-1, 3) / 255
+
+
+def posterize(blurred, levels):
+    """Integer level per channel, and one index per posterised colour (r·L² + g·L + b)."""
+    key = np.round(blurred * (levels - 1)).astype(np.int64)
+    return key, (key * [levels * levels, levels, 1]).sum(1)
 
 
 def main():
@@ -60,17 +61,15 @@ def main():
     print(f"{len(train)} training images, {len(heldout)} held out")
     print("levels  image                  |sketch-orig| |prior-orig| removed   mean colour: original / sketch / prior")
     for levels in range(3, 7):
-        # Sum and count of true colours per posterised colour (key = r·L² + g·L + b).
+        # Sum and count of true colours per posterised colour.
         sums = np.zeros((levels**3, 3))
         counts = np.zeros(levels**3)
-        for im in train:
-            key, orig = posterize(im, levels)
-            flat = (key * [levels * levels, levels, 1]).sum(1)
+        for blurred, orig in train:
+            _, flat = posterize(blurred, levels)
             np.add.at(sums, flat, orig)
             counts += np.bincount(flat, minlength=levels**3)
-        for name, im in heldout:
-            key, orig = posterize(im, levels)
-            flat = (key * [levels * levels, levels, 1]).sum(1)
+        for name, (blurred, orig) in heldout:
+            key, flat = posterize(blurred, levels)
             sketch = key / (levels - 1)
             seen = counts[flat] > 0
             prior = np.where(seen[:, None], sums[flat] / np.maximum(counts[flat], 1)[:, None], sketch)

@@ -22,8 +22,9 @@
 //!   colour layout (Gaussian σ = 16 px, less its mean) added: whether what image k's
 //!   variations lack is the right colour or the right shape of colour.
 //!
-//! `cargo run --release --example swd_references -- HELDOUT_DIR [MODEL|-] [SEED] [DRAWS]`: the mean
-//! of DRAWS benchmark draws from SEED (seeds as `bench gan-quality --draws`).
+//! `cargo run --release --example swd_references -- HELDOUT_DIR [MODEL|-] [SEED] [DRAWS]`:
+//! the mean of DRAWS benchmark draws from SEED (seeds as `bench gan-quality --draws`;
+//! `-` is the embedded default model).
 use atelier::gan::{VariationModel, bench, data, infer::DEFAULT_STRENGTH, metrics};
 use atelier::refine::lines::LineWork;
 use rand::SeedableRng;
@@ -106,7 +107,7 @@ fn swap_levels(a: &[f32], b: &[f32], s: usize, take: [bool; 3]) -> Vec<f32> {
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(dir) = args.first() else {
-        anyhow::bail!("usage: swd_references HELDOUT_DIR [MODEL] [SEED] [DRAWS]");
+        anyhow::bail!("usage: swd_references HELDOUT_DIR [MODEL|-] [SEED] [DRAWS]");
     };
     let model = match args.get(1).map(String::as_str) {
         Some(p) if p != "-" => VariationModel::load(Path::new(p), tch::Device::Cpu)?,
@@ -117,7 +118,7 @@ fn main() -> anyhow::Result<()> {
         None => 0,
     };
     let draws: u64 = match args.get(3) {
-        Some(s) => s.parse()?,
+        Some(s) => s.parse::<u64>()?.max(1),
         None => 1,
     };
     let files = data::scan(Path::new(dir))?;
@@ -134,20 +135,16 @@ fn main() -> anyhow::Result<()> {
                 .map_or(k.to_string(), |s| s.to_string_lossy().into_owned())
         })
         .collect();
-    // Each set's levels, summed over the draws, and the sketches' mean SWD.
-    let mut total: Vec<Row> = Vec::new();
-    let mut sketches = 0.0;
-    for d in 0..draws.max(1) {
+    // Each set's levels and the sketches' mean SWD, summed over the draws.
+    let (mut sketches, mut total) = draw(&model, &originals, &stems, seed)?;
+    for d in 1..draws {
         let (inputs, rows) = draw(&model, &originals, &stems, seed + d)?;
         sketches += inputs;
-        if total.is_empty() {
-            total = rows.iter().map(|(n, _)| (n.clone(), [0.0; 3])).collect();
-        }
         for ((_, sum), (_, l)) in total.iter_mut().zip(&rows) {
             (0..3).for_each(|i| sum[i] += l[i]);
         }
     }
-    let n = draws.max(1) as f64;
+    let n = draws as f64;
     let sketches = sketches / n;
     println!(
         "{} images at 512², 4 variations each, {n} draw(s) from seed {seed}; SWD×1e3 against the originals",
