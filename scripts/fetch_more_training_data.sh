@@ -23,12 +23,6 @@ PACKAGES=(
 )
 command -v convert >/dev/null || { echo "needs ImageMagick (scripts/system-deps.sh installs it)" >&2; exit 1; }
 
-# Writes $1 to $2 as the training copy: flattened over black, shorter side ≤ 1440 px.
-prepare() {
-  convert "$1" -background black -alpha remove -alpha off -colorspace sRGB -type TrueColor \
-    -resize '1440x1440^>' -quality 95 "JPEG:$2"
-}
-
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 total=0
@@ -48,13 +42,13 @@ for entry in "${PACKAGES[@]}"; do
         awk '{ n = $1 * $2; $1 = $2 = ""; sub(/^ +/, ""); printf "%d %s\n", n, $0 }' |
         sort -n | tail -1 | cut -d' ' -f2-)"
       [[ -n "$best" ]] || continue
-      prepare "$best" "$out/$(basename "$d").jpg"
+      prepare_jpeg "$best" "$out/$(basename "$d").jpg"
       n=$((n + 1))
     done
   else
     while IFS= read -r -d '' f; do
       name="$(basename "$f")"
-      prepare "$f" "$out/${name%.*}.jpg"
+      prepare_jpeg "$f" "$out/${name%.*}.jpg"
       n=$((n + 1))
     done < <(find "$work/x/usr/share/backgrounds" -type f \( -name '*.jpg' -o -name '*.png' \) -print0 | sort -z)
   fi

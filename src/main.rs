@@ -20,7 +20,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("atelier: {err:#}");
+            eprintln!("atelier: {}", atelier::cli::error_message(&err));
             std::process::ExitCode::FAILURE
         }
     }

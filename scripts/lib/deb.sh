@@ -1,5 +1,6 @@
 # Helper for the scripts that fetch training images from Debian's archive
-# (fetch_training_data.sh, fetch_more_training_data.sh); source it.
+# (fetch_training_data.sh, fetch_more_training_data.sh, fetch_heldout_photos.sh);
+# source it.
 
 # fetch_deb PACKAGE=VERSION SHA256 DIR: downloads the package into DIR/dl, checks
 # its SHA-256 and unpacks it into DIR/x (both emptied first); fails on a mismatch.
@@ -14,4 +15,11 @@ fetch_deb() {
     return 1
   fi
   dpkg-deb -x "$deb" "$dir/x"
+}
+
+# prepare_jpeg SRC DEST: writes SRC to DEST as the working copy: flattened over black,
+# shorter side at most 1440 px (training and the benchmark read less), JPEG quality 95.
+prepare_jpeg() {
+  convert "$1" -background black -alpha remove -alpha off -colorspace sRGB -type TrueColor \
+    -resize '1440x1440^>' -quality 95 "JPEG:$2"
 }

@@ -254,8 +254,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         );
     }
     if set.images.is_empty() {
-        let dirs: Vec<String> = a.data.iter().map(|d| d.display().to_string()).collect();
-        bail!("no readable images under {}", dirs.join(", "));
+        bail!("no readable images under {}", folder_list(&a.data));
     }
     // After `Trainer::new`, which applies `--threads`, so the count printed is the one used.
     let mut trainer = Trainer::new(config, init.as_ref())?;
@@ -399,6 +398,23 @@ fn training_files(dirs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     }
     files.sort();
     files.dedup();
+    Ok(files)
+}
+
+/// `dirs` for a message: "a, b".
+fn folder_list(dirs: &[PathBuf]) -> String {
+    let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    names.join(", ")
+}
+
+/// The image files of the held-out folders: each folder's sorted, the folders in the
+/// order given (unlike [`training_files`]), so adding a folder after the others leaves
+/// the sketches of theirs as they were.
+fn heldout_files(dirs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for dir in dirs {
+        files.extend(crate::gan::data::scan(dir)?);
+    }
     Ok(files)
 }
 
@@ -741,9 +757,11 @@ pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
 /// `atelier bench gan-quality`: the held-out quality metrics of a model.
 #[derive(Debug, Args)]
 pub struct BenchGanQualityArgs {
-    /// Folder of held-out images (never used in training).
-    #[arg(long)]
-    pub data: PathBuf,
+    /// Folder of held-out images (never used in training; nested folders are
+    /// searched). Repeat it to measure several folders as one set: the folders keep
+    /// the order given, so the first one's images get the sketches they get alone.
+    #[arg(long, required = true)]
+    pub data: Vec<PathBuf>,
     /// Model (default: embedded).
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -805,10 +823,17 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
     if let Some(p) = a.padding {
         model.set_padding(p);
     }
-    let files = crate::gan::data::scan(&a.data)?;
+    let files = heldout_files(&a.data)?;
     let set = crate::gan::data::load_images(&files, 4096, 2);
     if set.images.is_empty() {
-        bail!("no readable images under {}", a.data.display());
+        bail!("no readable images under {}", folder_list(&a.data));
+    }
+    if !a.json {
+        println!(
+            "{} held-out images ({} skipped)",
+            set.images.len(),
+            set.skipped
+        );
     }
     let (m, draws, examples) = bench::evaluate_quality_draws(
         &model,
@@ -888,8 +913,8 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn training_folders_are_merged_into_one_sorted_list_whatever_their_order() {
+    /// Folders `a` (2.png, 9.jpg) and `b` (1.png, 5.webp) of empty image files.
+    fn two_folders() -> (tempfile::TempDir, PathBuf, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a"), dir.path().join("b"));
         for (d, names) in [(&a, ["2.png", "9.jpg"]), (&b, ["1.png", "5.webp"])] {
@@ -898,6 +923,25 @@ mod tests {
                 std::fs::write(d.join(n), b"").unwrap();
             }
         }
+        (dir, a, b)
+    }
+
+    #[test]
+    fn held_out_folders_keep_the_order_given() {
+        let (dir, a, b) = two_folders();
+        let paths = |names: [&str; 4]| -> Vec<PathBuf> {
+            names.iter().map(|n| dir.path().join(n)).collect()
+        };
+        let want = paths(["b/1.png", "b/5.webp", "a/2.png", "a/9.jpg"]);
+        assert_eq!(heldout_files(&[b.clone(), a.clone()]).unwrap(), want);
+        let want = paths(["a/2.png", "a/9.jpg", "b/1.png", "b/5.webp"]);
+        assert_eq!(heldout_files(&[a, b]).unwrap(), want);
+        assert!(heldout_files(&[dir.path().join("missing")]).is_err());
+    }
+
+    #[test]
+    fn training_folders_are_merged_into_one_sorted_list_whatever_their_order() {
+        let (dir, a, b) = two_folders();
         let want: Vec<PathBuf> = ["a/2.png", "a/9.jpg", "b/1.png", "b/5.webp"]
             .iter()
             .map(|n| dir.path().join(n))

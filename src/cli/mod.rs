@@ -90,9 +90,44 @@ pub fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// The message printed for a failed command: the error and its causes joined by
+/// ": ", leaving out a cause that the message before it already ends with (our typed
+/// errors name their cause in their own text, as the app's dialogs need, and also
+/// expose it as their source).
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_printed_once_and_context_is_kept() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let err = anyhow::Error::new(crate::gan::GanError::Io {
+            path: "held/out".into(),
+            source: io,
+        })
+        .context("reading the held-out images");
+        assert_eq!(
+            error_message(&err),
+            "reading the held-out images: held/out: no such file"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_message(&plain), "outer: inner");
+    }
 
     #[test]
     fn a_file_alone_is_opened_in_the_app_and_subcommands_still_parse() {
