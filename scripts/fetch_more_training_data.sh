@@ -46,11 +46,7 @@ for entry in "${PACKAGES[@]}"; do
       n=$((n + 1))
     done
   else
-    while IFS= read -r -d '' f; do
-      name="$(basename "$f")"
-      prepare_jpeg "$f" "$out/${name%.*}.jpg"
-      n=$((n + 1))
-    done < <(find "$work/x/usr/share/backgrounds" -type f \( -name '*.jpg' -o -name '*.png' \) -print0 | sort -z)
+    n="$(prepare_backgrounds "$work/x/usr/share/backgrounds" "$out")"
   fi
   echo "$n images from $pkg in $out" >&2
   total=$((total + n))

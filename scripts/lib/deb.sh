@@ -23,3 +23,15 @@ prepare_jpeg() {
   convert "$1" -background black -alpha remove -alpha off -colorspace sRGB -type TrueColor \
     -resize '1440x1440^>' -quality 95 "JPEG:$2"
 }
+
+# prepare_backgrounds SRC OUT: every .jpg/.png under SRC, in sorted order, written to
+# OUT/NAME.jpg by prepare_jpeg; prints how many.
+prepare_backgrounds() {
+  local f name n=0
+  while IFS= read -r -d '' f; do
+    name="$(basename "$f")"
+    prepare_jpeg "$f" "$2/${name%.*}.jpg"
+    n=$((n + 1))
+  done < <(find "$1" -type f \( -name '*.jpg' -o -name '*.png' \) -print0 | sort -z)
+  echo "$n"
+}
