@@ -19,6 +19,10 @@ fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader of the output has all it wanted (`atelier … | head`).
+        Err(err) if err.root_cause().is::<atelier::cli::StdoutClosed>() => {
+            std::process::ExitCode::SUCCESS
+        }
         Err(err) => {
             eprintln!("atelier: {}", atelier::cli::error_message(&err));
             std::process::ExitCode::FAILURE

@@ -314,3 +314,38 @@ fn vary_works_at_the_app_s_size_and_keeps_a_large_input_s_detail() {
     ]);
     assert_clean_failure(&out, "the mask");
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    // `atelier vary … --json | head -0`: the reader is gone before the JSON is
+    // written (the model loads first), so the write meets a broken pipe.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("flat.png");
+    image::RgbImage::from_pixel(48, 32, image::Rgb([90, 140, 200]))
+        .save(&input)
+        .expect("written");
+    let out_dir = dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .args([
+            "vary",
+            input.to_str().expect("utf-8"),
+            "--count",
+            "1",
+            "--out",
+            out_dir.to_str().expect("utf-8"),
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("it ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(
+        out_dir.join("flat_var0.png").exists(),
+        "the variation is written before the JSON"
+    );
+}

@@ -132,9 +132,9 @@ pub(super) fn memory(args: MemoryBenchArgs) -> anyhow::Result<()> {
         resident_bytes: resident,
     };
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?);
     } else {
-        println!(
+        outln!(
             "{}² × {} layers, {:.1} % painted each, {} undo steps: resident {:.0} MiB (tiles {:.0} MiB, history {:.0} MiB)",
             report.size,
             report.layers,
@@ -290,9 +290,9 @@ pub(super) fn brush(args: BrushBenchArgs) -> anyhow::Result<()> {
     for p in patterns {
         let report = run_brush_bench(&args, p);
         if args.json {
-            println!("{}", serde_json::to_string(&report)?);
+            outln!("{}", serde_json::to_string(&report)?);
         } else {
-            println!(
+            outln!(
                 "{:?}: {} dabs of radius {} in {:.3} s = {:.0} dabs/s{}",
                 report.pattern,
                 report.dabs,

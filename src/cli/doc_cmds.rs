@@ -155,7 +155,7 @@ pub(super) fn new(args: NewArgs) -> anyhow::Result<()> {
     let (w, h) = args.size;
     let doc = Document::new(w, h, parse_background(&args.background)?)?;
     project::save(&doc, &Default::default(), &args.out)?;
-    println!("created {} ({w}×{h})", args.out.display());
+    outln!("created {} ({w}×{h})", args.out.display());
     Ok(())
 }
 
@@ -180,7 +180,7 @@ pub(super) fn paint(args: PaintArgs) -> anyhow::Result<()> {
         stroke.paint_on(&mut doc, &mut history, &mut cache, id)?;
     }
     project::save(&doc, &meta, &args.project)?;
-    println!(
+    outln!(
         "painted {} strokes onto {}",
         file.strokes.len(),
         args.project.display()
@@ -231,7 +231,7 @@ pub(super) fn export(args: ExportArgs) -> anyhow::Result<()> {
     let p = load_reporting(&args.project)?;
     if let Some(filter) = args.candidates {
         let written = project::export_candidates(&p.meta.candidates, filter, &args.out)?;
-        println!(
+        outln!(
             "exported {} candidates to {}",
             written.len(),
             args.out.display()
@@ -240,7 +240,7 @@ pub(super) fn export(args: ExportArgs) -> anyhow::Result<()> {
     }
     let rect = args.region.unwrap_or(p.doc.bounds());
     project::export_rect(&p.doc, rect, &args.out, args.quality)?;
-    println!(
+    outln!(
         "exported {} to {}",
         args.project.display(),
         args.out.display()
@@ -265,7 +265,7 @@ pub(super) fn import(args: ImportArgs) -> anyhow::Result<()> {
     let paths: Vec<&std::path::Path> = rest.iter().map(PathBuf::as_path).collect();
     project::import_images(&mut doc, &mut History::default(), &paths)?;
     project::save(&doc, &meta, &args.into)?;
-    println!(
+    outln!(
         "imported {} images into {}",
         args.images.len(),
         args.into.display()
@@ -302,9 +302,9 @@ pub(super) fn info(args: InfoArgs) -> anyhow::Result<()> {
             .collect(),
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
+        outln!("{}", serde_json::to_string_pretty(&info)?);
     } else {
-        println!(
+        outln!(
             "{}: {}×{}, {} layers (top first)",
             args.file.display(),
             info.width,
@@ -312,7 +312,7 @@ pub(super) fn info(args: InfoArgs) -> anyhow::Result<()> {
             info.layers.len()
         );
         for l in &info.layers {
-            println!(
+            outln!(
                 "  {:<24} {:<8} opacity {:.2}{}{}  {} tiles",
                 l.name,
                 l.blend,
@@ -322,16 +322,22 @@ pub(super) fn info(args: InfoArgs) -> anyhow::Result<()> {
                 l.tiles
             );
             if let Some(p) = &l.provenance {
-                println!(
+                outln!(
                     "    made by model {} seed {} strength {:.2}",
-                    p.model, p.seed, p.strength
+                    p.model,
+                    p.seed,
+                    p.strength
                 );
             }
         }
         let c = &info.candidates;
-        println!(
+        outln!(
             "candidate history: {} generated, {} accepted, {} rejected, {} favourites; steering from {} decisions",
-            c.total, c.accepted, c.rejected, c.favourite, info.steered_by
+            c.total,
+            c.accepted,
+            c.rejected,
+            c.favourite,
+            info.steered_by
         );
     }
     Ok(())

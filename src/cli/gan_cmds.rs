@@ -629,7 +629,7 @@ pub fn run_vary(a: VaryArgs) -> Result<()> {
         let doc = serde_json::json!({
             "model": model.info().version_id, "strength": a.strength, "variations": records,
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         eprintln!("wrote {} variations to {}", records.len(), a.out.display());
     }
@@ -707,7 +707,7 @@ pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
             "generator_ms": full, "generator_shared_encoder_ms": shared, "max_abs_diff_vs_fp32": diff,
         }));
         if !a.json {
-            println!(
+            outln!(
                 "generator {precision:?}{}: {full:.1} ms for {} × {}² ({shared:.1} ms sharing the encoder; max |Δ| vs fp32 {diff:.2e})",
                 if cl { " channels-last" } else { "" },
                 a.count,
@@ -718,7 +718,7 @@ pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
     model.set_inference(Precision::Fp32, false);
     let vary_ms = bench::time_vary(&model, a.size, a.count, a.reps.min(3))?;
     if !a.json {
-        println!("vary() fp32 end to end (generator + critic + conversion): {vary_ms:.1} ms");
+        outln!("vary() fp32 end to end (generator + critic + conversion): {vary_ms:.1} ms");
     }
     let train_ms = if a.no_train {
         None
@@ -733,7 +733,7 @@ pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
         };
         let ms = bench::time_train_step(cfg, a.train_steps)?;
         if !a.json {
-            println!("training step (batch 8 of 64², 2 variations per canvas, G + D): {ms:.1} ms");
+            outln!("training step (batch 8 of 64², 2 variations per canvas, G + D): {ms:.1} ms");
         }
         Some(ms)
     };
@@ -743,9 +743,9 @@ pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
         "inference": inference, "vary_fp32_ms": vary_ms, "train_step_ms": train_ms,
     });
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!(
+        outln!(
             "device {device:?}, {} threads, cpu flags {:?}",
             tch::get_num_threads(),
             cpu_flags()
@@ -829,7 +829,7 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
         bail!("no readable images under {}", folder_list(&a.data));
     }
     if !a.json {
-        println!(
+        outln!(
             "{} held-out images ({} skipped)",
             set.images.len(),
             set.skipped
@@ -846,7 +846,7 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
     )?;
     if draws.len() > 1 && !a.json {
         for (d, dm) in draws.iter().enumerate() {
-            println!(
+            outln!(
                 "draw {} (seed {}): faithfulness {:.4}  diversity {:.4}  SWD×1e3 {:.2} vs {:.2} ({:+.1}%)",
                 d + 1,
                 a.seed.wrapping_add(d as u64),
@@ -868,12 +868,12 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
         }
     }
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::to_value(&m)?)?
         );
     } else {
-        println!(
+        outln!(
             "faithfulness {:.4} (≤ 0.08)  diversity {:.4} (≥ 0.04)  SWD×1e3 outputs {:.2} vs sketches {:.2} ({:+.1}%)",
             m.faithfulness,
             m.diversity,
@@ -881,7 +881,7 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
             m.swd_inputs,
             m.swd_change() * 100.0
         );
-        println!(
+        outln!(
             "SWD×1e3 per level (fine / mid / coarse): outputs {}  sketches {}",
             levels(&m.swd_outputs_levels),
             levels(&m.swd_inputs_levels)
@@ -893,7 +893,7 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
                 .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &c| {
                     (lo.min(c), hi.max(c))
                 });
-            println!(
+            outln!(
                 "mean of {} draws; one draw's change ranged {lo:+.1}% to {hi:+.1}%",
                 draws.len()
             );

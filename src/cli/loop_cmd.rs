@@ -366,9 +366,12 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
             judge_s,
             refine_s: t2.elapsed().as_secs_f64(),
         };
-        println!(
+        outln!(
             "round {round}: {}/{} accepted ({:.2}), model {}",
-            report.accepted, args.count, report.acceptance, report.model_after
+            report.accepted,
+            args.count,
+            report.acceptance,
+            report.model_after
         );
         rounds.push(report);
         save_state(&args, &rounds, None, &doc, &meta(&history, &steering))?;

@@ -1,5 +1,16 @@
 //! Command-line interface: `atelier` alone starts the app; subcommands run the
 //! same engine headless for automation, batch work, benchmarks and tests.
+
+/// `println!` for a subcommand's results: a closed stdout (`atelier vary … --json |
+/// head`) ends the command with [`StdoutClosed`] instead of a panic, and any other
+/// write error is returned. Only in functions returning `anyhow::Result`.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err($crate::cli::stdout_error)?
+    }};
+}
+
 mod bench;
 mod doc_cmds;
 pub mod gan_cmds;
@@ -87,6 +98,28 @@ pub fn run(command: Command) -> anyhow::Result<()> {
             BenchWhich::Gan(args) => gan_cmds::run_bench_gan(args),
             BenchWhich::GanQuality(args) => gan_cmds::run_bench_gan_quality(args),
         },
+    }
+}
+
+/// Standard output was closed by its reader (a pipe into `head`): the command stops
+/// writing and, as Unix tools do, ends quietly.
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("standard output was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// Maps a write error on standard output: a broken pipe becomes [`StdoutClosed`].
+pub fn stdout_error(err: std::io::Error) -> anyhow::Error {
+    if err.kind() == std::io::ErrorKind::BrokenPipe {
+        anyhow::Error::new(StdoutClosed)
+    } else {
+        anyhow::Error::new(err).context("cannot write to standard output")
     }
 }
 
