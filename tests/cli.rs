@@ -6,13 +6,17 @@ use std::process::{Command, Output};
 mod common;
 use common::{fine_detail, lined};
 
-fn atelier(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_atelier"))
-        .args(args)
+/// The binary with `args`, headless (no display to open a window on).
+fn atelier_command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_atelier"));
+    cmd.args(args)
         .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .output()
-        .expect("the binary runs")
+        .env_remove("WAYLAND_DISPLAY");
+    cmd
+}
+
+fn atelier(args: &[&str]) -> Output {
+    atelier_command(args).output().expect("the binary runs")
 }
 
 fn assert_clean_failure(out: &Output, expect_in_message: &str) {
@@ -325,20 +329,19 @@ fn output_into_a_closed_pipe_ends_quietly() {
         .save(&input)
         .expect("written");
     let out_dir = dir.path().join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_atelier"))
-        .args([
-            "vary",
-            input.to_str().expect("utf-8"),
-            "--count",
-            "1",
-            "--out",
-            out_dir.to_str().expect("utf-8"),
-            "--json",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
+    let mut child = atelier_command(&[
+        "vary",
+        input.to_str().expect("utf-8"),
+        "--count",
+        "1",
+        "--out",
+        out_dir.to_str().expect("utf-8"),
+        "--json",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("the binary runs");
     drop(child.stdout.take());
     let out = child.wait_with_output().expect("it ends");
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -115,7 +115,7 @@ impl std::fmt::Display for StdoutClosed {
 impl std::error::Error for StdoutClosed {}
 
 /// Maps a write error on standard output: a broken pipe becomes [`StdoutClosed`].
-pub fn stdout_error(err: std::io::Error) -> anyhow::Error {
+pub(crate) fn stdout_error(err: std::io::Error) -> anyhow::Error {
     if err.kind() == std::io::ErrorKind::BrokenPipe {
         anyhow::Error::new(StdoutClosed)
     } else {
