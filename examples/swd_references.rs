@@ -15,7 +15,7 @@
 //!   levels (Laplacian levels swapped): how much of the distance is colour layout and how
 //!   much is texture;
 //! - outputs with the sketch's line work kept, as the app and `atelier vary` compose
-//!   them by default (`refine::lines`);
+//!   them by default (`vary::lines`);
 //! - sketches / outputs with image k replaced by its original: which image's sketch the
 //!   distance comes from (the metric pools the patches of all images);
 //! - outputs with image k's mean colour moved to its original's, or with its original's
@@ -26,7 +26,7 @@
 //! the mean of DRAWS benchmark draws from SEED (seeds as `bench gan-quality --draws`;
 //! `-` is the embedded default model).
 use atelier::gan::{VariationModel, bench, data, infer::DEFAULT_STRENGTH, metrics};
-use atelier::refine::lines::LineWork;
+use atelier::vary::lines::LineWork;
 use rand::SeedableRng;
 use std::path::Path;
 
@@ -60,7 +60,7 @@ fn box3(img: &[f32], w: usize, h: usize) -> Vec<f32> {
 fn plus_grain(img: &[f32], detail: &[f32], w: usize, h: usize, seed: u64) -> Vec<f32> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let noise: Vec<f32> = (0..img.len())
-        .map(|_| atelier::refine::steering::normal(&mut rng))
+        .map(|_| atelier::sampling::normal(&mut rng))
         .collect();
     let noise_low = box3(&noise, w, h);
     let band: Vec<f32> = noise.iter().zip(&noise_low).map(|(a, b)| a - b).collect();

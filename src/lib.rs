@@ -5,21 +5,29 @@
 //! - [`brush`]: the deterministic brush engine (strokes are data, dabs onto a surface).
 //! - [`render`]: the CPU reference compositor and the wgpu canvas compositor.
 //! - [`gan`]: the variation GAN (model, training, checkpoints, metrics).
-//! - [`refine`]: the human-in-the-loop: latent steering from the artist's decisions.
+//! - [`sampling`]: normal samples and the default strength (shared by GAN and settings).
+//! - [`decisions`]: saved state of the artist's decisions (candidate history, steering).
+//! - [`vary`]: the one Vary pipeline and the decision model over the document.
+//! - [`refine`]: background fine-tuning and the style profile's model versions.
 //! - [`project`]: `.atelier` files (OpenRaster-compatible zip), atomic saves.
 //! - [`ui`]: the egui app: panels, commands, tools, canvas view.
 //! - [`cli`]: subcommands that drive the same engine without a window.
 //!
 //! Without the default `app` feature only the pure modules build (document,
-//! brush, CPU compositor, project files, refinement data), for the fuzz targets.
+//! brush, CPU compositor, project files, decisions), for the fuzz targets.
 pub mod brush;
 #[cfg(feature = "app")]
 pub mod cli;
 pub mod document;
 #[cfg(feature = "app")]
 pub mod gan;
+pub mod decisions;
 pub mod project;
+#[cfg(feature = "app")]
 pub mod refine;
 pub mod render;
+pub mod sampling;
 #[cfg(feature = "app")]
 pub mod ui;
+#[cfg(feature = "app")]
+pub mod vary;

@@ -529,7 +529,7 @@ fn embedded_default_model_loads_and_varies() {
 
 #[test]
 fn ink_lines_drawn_on_a_large_canvas_come_back_as_drawn_when_line_work_is_kept() {
-    use atelier::refine::{lines::LineWork, resolution};
+    use atelier::vary::{lines::LineWork, resolution};
     let m = VariationModel::load_default(Device::Cpu).expect("embedded default model");
     // 5 px ink lines on cream paper, 1024² (varied at 512²), as the brush draws them.
     let on_line = |y: u32| y % 64 < 5;

@@ -2,8 +2,8 @@
 //! layer properties, and saves replace the file atomically.
 use atelier::document::{BlendMode, CanvasRect, Document, History, Provenance};
 use atelier::project::{ProjectMeta, ProjectSettings};
-use atelier::refine::history::{CandidateRecord, Decision, encode_png};
-use atelier::refine::{CandidateHistory, LatentSteering};
+use atelier::decisions::history::{CandidateRecord, Decision, encode_png};
+use atelier::decisions::{CandidateHistory, LatentSteering};
 use proptest::prelude::*;
 
 /// A candidate history with images, decisions and favourites, and steering.

@@ -401,7 +401,7 @@ fn vary_accept_reject_and_undo() {
     // Favourite the remaining candidate; the history has every decision.
     h.get_by_label("Favourite 1").click();
     h.run_steps(2);
-    use atelier::refine::Decision;
+    use atelier::decisions::Decision;
     let decisions: Vec<(Decision, bool)> = h
         .state()
         .variations
@@ -683,7 +683,7 @@ fn keyboard_picks_previews_accepts_and_rejects_candidates() {
     h.run_steps(2);
     let v = &h.state().variations;
     assert_eq!(v.candidates.len(), 1);
-    use atelier::refine::Decision;
+    use atelier::decisions::Decision;
     let decisions: Vec<Decision> = v.history.records.iter().map(|r| r.decision).collect();
     assert_eq!(
         decisions,
@@ -712,7 +712,7 @@ fn a_large_canvas_comes_back_at_full_resolution_with_its_detail() {
     assert_eq!(candidate.dimensions(), (w, h));
     // Scaling the work-size picture up would lose most of the lines; the
     // candidate keeps them.
-    let work = atelier::refine::resolution::to_work(&canvas);
+    let work = atelier::vary::resolution::to_work(&canvas);
     let enlarged = image::imageops::resize(&work, w, h, image::imageops::FilterType::CatmullRom);
     let (kept, lost, original) = (
         fine_detail(candidate),

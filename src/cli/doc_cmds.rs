@@ -49,7 +49,7 @@ pub struct ExportArgs {
     /// Instead of the canvas, write the project's candidates from its history
     /// into the `--out` folder: `accepted`, `rejected`, `favourite` or `all`.
     #[arg(long, value_parser = parse_filter)]
-    pub candidates: Option<crate::refine::history::Filter>,
+    pub candidates: Option<crate::decisions::history::Filter>,
 }
 
 fn parse_region(s: &str) -> Result<crate::document::CanvasRect, String> {
@@ -64,8 +64,8 @@ fn parse_region(s: &str) -> Result<crate::document::CanvasRect, String> {
     }
 }
 
-fn parse_filter(s: &str) -> Result<crate::refine::history::Filter, String> {
-    use crate::refine::history::Filter;
+fn parse_filter(s: &str) -> Result<crate::decisions::history::Filter, String> {
+    use crate::decisions::history::Filter;
     match s {
         "all" => Ok(Filter::All),
         "accepted" => Ok(Filter::Accepted),

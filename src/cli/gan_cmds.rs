@@ -1,9 +1,10 @@
 //! `atelier train`, `atelier vary` and `atelier bench gan|gan-quality`: the GAN from
 //! the command line.
 use crate::gan::bench;
+use crate::gan::device::{CpuFeatures, DeviceChoice};
 use crate::gan::trainer::Validation;
-use crate::gan::{Precision, TrainConfig, Trainer, VariationModel, VaryRequest};
-use crate::refine::{lines::LineWork, resolution};
+use crate::gan::{Precision, TrainConfig, Trainer, VariationModel};
+use crate::vary::pipeline::{Options, Prepared};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -25,17 +26,14 @@ pub enum DeviceArg {
 }
 
 impl DeviceArg {
-    fn resolve(self) -> Result<Device> {
-        Ok(match self {
-            DeviceArg::Auto => Device::cuda_if_available(),
-            DeviceArg::Cpu => Device::Cpu,
-            DeviceArg::Cuda => {
-                if !tch::Cuda::is_available() {
-                    bail!("--device cuda: no CUDA device available");
-                }
-                Device::Cuda(0)
-            }
-        })
+    /// The device, chosen by [`crate::gan::device::choose`].
+    pub fn resolve(self) -> Result<Device> {
+        let choice = match self {
+            DeviceArg::Auto => DeviceChoice::Auto,
+            DeviceArg::Cpu => DeviceChoice::Cpu,
+            DeviceArg::Cuda => DeviceChoice::Cuda,
+        };
+        Ok(crate::gan::device::choose(choice).context("--device")?)
     }
 }
 
@@ -553,6 +551,9 @@ pub fn read_input(path: &Path) -> Result<image::RgbImage> {
 
 /// Runs `atelier vary`.
 pub fn run_vary(a: VaryArgs) -> Result<()> {
+    if !(1..=64).contains(&a.count) {
+        bail!("--count must be 1–64 (it was {})", a.count);
+    }
     crate::gan::tune_cpu_allocator();
     let device = a.device.resolve()?;
     if let Some(t) = a.threads {
@@ -580,45 +581,31 @@ pub fn run_vary(a: VaryArgs) -> Result<()> {
         }
         None => None,
     };
-    // What the generator sees: the input itself, or (the default) the input at
-    // work size, as the app varies a canvas.
-    let (input, mask) = if a.full_res {
-        (canvas.clone(), mask)
-    } else {
-        (
-            resolution::to_work(&canvas),
-            mask.as_ref().map(resolution::to_work),
-        )
+    // What the generator sees: the input at work size (as the app varies a
+    // canvas), or the input itself with --full-res.
+    let options = Options {
+        keep_lines: a.keep_lines,
+        full_res: a.full_res,
     };
+    let prepared = Prepared::from_image(canvas, mask, options);
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let stem = a
         .input
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "input".into());
-    let req = VaryRequest {
-        count: a.count,
-        seed: a.seed,
-        strength: a.strength,
-        mask,
-        latents: None,
-    };
-    let lines = a.keep_lines.then(|| LineWork::find(&canvas));
+    let req = prepared.request(a.count, a.seed, a.strength, None);
     let mut records = Vec::new();
     let mut err = None;
-    model.vary(&input, &req, |i, v| {
-        let file = a.out.join(format!("{stem}_var{i}.png"));
-        let (seed, critic, z) = (v.seed, v.critic, v.z);
-        let image = match &lines {
-            Some(lines) => lines.compose(&canvas, &input, v.image),
-            None => resolution::to_canvas(&canvas, &input, v.image),
-        };
-        if let Err(e) = image.save(&file) {
+    prepared.run(&model, &req, |made| {
+        let file = a.out.join(format!("{stem}_var{}.png", made.index));
+        if let Err(e) = made.image.save(&file) {
             err = Some(anyhow::anyhow!("writing {}: {e}", file.display()));
             return false;
         }
         records.push(serde_json::json!({
-            "index": i, "file": file.to_string_lossy(), "seed": seed, "critic": critic, "z": z,
+            "index": made.index, "file": file.to_string_lossy(), "seed": made.seed,
+            "critic": made.critic, "z": made.z,
         }));
         true
     })?;
@@ -666,19 +653,13 @@ pub struct BenchGanArgs {
     /// Skip the training-step timing.
     #[arg(long)]
     pub no_train: bool,
+    /// Also time the precisions this CPU has no hardware for (emulated bf16:
+    /// many minutes a row on a CPU without AVX512-BF16 or AMX).
+    #[arg(long)]
+    pub all_precisions: bool,
     /// Also write the PyTorch cross-check tensors (input, z, fp32 outputs) here.
     #[arg(long)]
     pub dump_reference: Option<PathBuf>,
-}
-
-fn cpu_flags() -> Vec<String> {
-    let text = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let flags = text.lines().find(|l| l.starts_with("flags")).unwrap_or("");
-    ["avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"]
-        .iter()
-        .filter(|f| flags.split_whitespace().any(|x| x == **f))
-        .map(|f| f.to_string())
-        .collect()
 }
 
 /// Runs `atelier bench gan`.
@@ -688,6 +669,7 @@ pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
     tch::set_num_threads(a.threads as i32);
     let mut model = load_model(a.model.as_deref(), device)?;
     let size = i64::from(a.size);
+    let cpu = CpuFeatures::detect();
     if let Some(p) = &a.dump_reference {
         model.set_inference(Precision::Fp32, false);
         bench::dump_reference(&model, size, a.count, p)?;
@@ -699,6 +681,21 @@ pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
         (Precision::Bf16, false),
         (Precision::Bf16, true),
     ] {
+        // Emulated bf16 (a CPU without AVX512-BF16 or AMX) takes many
+        // minutes a row and says nothing about a machine that has it.
+        if !crate::gan::device::runs_fast(precision, device, cpu) && !a.all_precisions {
+            inference.push(serde_json::json!({
+                "precision": format!("{precision:?}").to_lowercase(), "channels_last": cl,
+                "skipped": "no hardware support on this CPU (--all-precisions runs it anyway)",
+            }));
+            if !a.json {
+                outln!(
+                    "generator {precision:?}{}: skipped, this CPU has no bf16 hardware (--all-precisions runs it)",
+                    if cl { " channels-last" } else { "" }
+                );
+            }
+            continue;
+        }
         let diff = bench::max_diff_vs_fp32(&mut model, precision, cl, size);
         let full = bench::time_generator(&model, size, a.count, a.reps, false);
         let shared = bench::time_generator(&model, size, a.count, a.reps, true);
@@ -738,7 +735,7 @@ pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
         Some(ms)
     };
     let report = serde_json::json!({
-        "device": format!("{device:?}"), "threads": tch::get_num_threads(), "cpu_flags": cpu_flags(),
+        "device": format!("{device:?}"), "threads": tch::get_num_threads(), "cpu_flags": cpu.names(),
         "size": a.size, "count": a.count, "generator_parameters": model.generator_parameters(),
         "inference": inference, "vary_fp32_ms": vary_ms, "train_step_ms": train_ms,
     });
@@ -748,7 +745,7 @@ pub fn run_bench_gan(a: BenchGanArgs) -> Result<()> {
         outln!(
             "device {device:?}, {} threads, cpu flags {:?}",
             tch::get_num_threads(),
-            cpu_flags()
+            cpu.names()
         );
     }
     Ok(())
@@ -815,7 +812,7 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
     if let Some(t) = a.threads {
         tch::set_num_threads(t as i32);
     }
-    let device = Device::cuda_if_available();
+    let device = crate::gan::device::choose(DeviceChoice::Auto)?;
     let mut model = load_model(a.model.as_deref(), device)?;
     if let Some(m) = a.margin {
         model.info_mut().arch.margin = m;

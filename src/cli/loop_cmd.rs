@@ -2,7 +2,8 @@
 //!
 //! Each round generates N candidates from the steered distribution, asks the
 //! judge (one line per candidate: `accept`, `reject` or `favourite`), applies
-//! the decisions as the app does (candidate history, latent steering) and,
+//! the decisions as the app does (the same Vary pipeline, Keep lines
+//! included, and the same decision model: candidate history, latent steering) and,
 //! with `--refine-steps`, fine-tunes the model on the accepted candidates
 //! (rejected ones as extra fakes), keeping each refinement as a model version.
 //! `DIR/loop.json` is rewritten after every round, and the project with its
@@ -20,14 +21,14 @@ use clap::Args;
 use serde::Serialize;
 
 use super::gan_cmds::read_input;
+use crate::decisions::history::{Decision, encode_png};
 use crate::document::{CanvasRect, Document};
-use crate::gan::VaryRequest;
+use crate::gan::device::DeviceChoice;
 use crate::project::{ProjectMeta, ProjectSettings};
-use crate::refine::history::{CandidateRecord, Decision, encode_png, now};
 use crate::refine::job::{RefineConfig, RefineData, refine};
-use crate::refine::resolution::{to_canvas, to_work};
 use crate::refine::versions::ModelStore;
-use crate::refine::{CandidateHistory, LatentSteering};
+use crate::vary::decisions::{Decisions, NewCandidate};
+use crate::vary::pipeline::{Options, Prepared};
 
 /// `atelier loop INPUT --rounds R --count N --judge CMD [--refine-steps K] [--model MODEL] --out DIR`
 #[derive(Debug, Args)]
@@ -54,7 +55,7 @@ pub struct LoopArgs {
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Strength of the variations (0..1).
-    #[arg(long, default_value_t = crate::refine::DEFAULT_STRENGTH)]
+    #[arg(long, default_value_t = crate::sampling::DEFAULT_STRENGTH)]
     pub strength: f32,
     /// Seed of the first round.
     #[arg(long, default_value_t = 0)]
@@ -62,6 +63,10 @@ pub struct LoopArgs {
     /// libtorch threads.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Keep the input's thin strokes as drawn, as the app's Vary does by
+    /// default; `--keep-lines false` shows the judge the raw variations.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub keep_lines: bool,
     /// Output folder (candidates, loop.json, loop.atelier, model versions).
     #[arg(long)]
     pub out: PathBuf,
@@ -216,29 +221,34 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
         .collect();
     doc.add_layer_with_pixels("Canvas", CanvasRect::new(0, 0, w, h), &rgba);
 
+    let device = crate::gan::device::choose(DeviceChoice::Auto)?;
     let mut store = ModelStore::open(&args.out.join("profile"))?;
     let mut model = match &args.model {
-        Some(p) => crate::gan::VariationModel::load(p, tch::Device::cuda_if_available())
+        Some(p) => crate::gan::VariationModel::load(p, device)
             .with_context(|| format!("loading model {}", p.display()))?,
-        None => store.load_current(tch::Device::cuda_if_available())?,
+        None => store.load_current(device)?,
     };
-    let mut steering = LatentSteering::new(model.info().arch.latent_dim);
-    let mut history = CandidateHistory::default();
-    // The generator works at the app's work size; candidates come back at the
-    // input's size with its own detail (`refine::resolution`), and the history
-    // keeps the work-size input, as the app's does.
-    let work = to_work(&input);
-    let input_key = history.add_input(encode_png(&work)?);
+    let mut decisions = Decisions::new(model.info().arch.latent_dim);
+    // The same pipeline as the app's Vary: the judge sees what the artist
+    // would; the history keeps the work-size input, as the app's does, and
+    // refinement trains on work-size pairs.
+    let options = Options {
+        keep_lines: args.keep_lines,
+        full_res: false,
+    };
+    let prepared = Prepared::from_image(input, None, options);
+    let input_key = decisions.add_input(encode_png(&prepared.input)?);
     let mut rounds = Vec::new();
-    let meta = |history: &CandidateHistory, steering: &LatentSteering| ProjectMeta {
+    let meta = |decisions: &Decisions| ProjectMeta {
         settings: ProjectSettings {
             vary_count: args.count.min(9),
             vary_strength: args.strength,
             vary_seed: args.seed,
+            keep_lines: args.keep_lines,
             ..ProjectSettings::default()
         },
-        candidates: history.clone(),
-        steering: Some(steering.clone()),
+        candidates: decisions.history.clone(),
+        steering: Some(decisions.steering().clone()),
     };
 
     for round in 1..=args.rounds {
@@ -246,45 +256,32 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
         std::fs::create_dir_all(&dir)?;
         let seed = args.seed.wrapping_add((round as u64 - 1) * 1000);
         let version = model.info().version_id.clone();
+        decisions.set_latent_dim(model.info().arch.latent_dim);
         let t0 = Instant::now();
-        let request = VaryRequest {
-            count: args.count,
-            seed,
-            strength: args.strength,
-            mask: None,
-            latents: Some(steering.sample(args.count, seed)),
-        };
-        // Each variation at work size (what refinement trains on, as the app's
-        // history pairs do) and at the input's size (what the judge sees).
+        let codes = decisions.steering().sample(args.count, seed);
+        let request = prepared.request(args.count, seed, args.strength, Some(codes));
         let mut made = Vec::new();
-        model.vary(&work, &request, |i, v| {
-            let full = to_canvas(&input, &work, v.image.clone());
-            made.push((i, v, full));
+        prepared.run(&model, &request, |m| {
+            made.push(m);
             true
         })?;
         let mut paths = Vec::new();
         let mut ids = Vec::new();
-        for (i, v, full) in &made {
-            let path = dir.join(format!("candidate-{}.png", i + 1));
-            full.save(&path)
+        for m in &made {
+            let path = dir.join(format!("candidate-{}.png", m.index + 1));
+            m.image
+                .save(&path)
                 .with_context(|| format!("writing {}", path.display()))?;
-            ids.push(history.record(
-                CandidateRecord {
-                    id: 0,
-                    input: input_key.clone(),
-                    output: String::new(),
-                    rect: [0, 0, w, h],
+            ids.push(decisions.record(
+                NewCandidate {
+                    input: &input_key,
+                    rect: CanvasRect::new(0, 0, w, h),
                     selection: None,
-                    seed: seed.wrapping_add(*i as u64),
-                    z: v.z.clone(),
-                    model: version.clone(),
+                    made: m,
+                    model: &version,
                     strength: args.strength,
-                    critic: v.critic,
-                    decision: Decision::Pending,
-                    favourite: false,
-                    time: now(),
                 },
-                encode_png(full)?,
+                encode_png(&m.image)?,
             ));
             paths.push(path);
         }
@@ -294,37 +291,29 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
             Ok(r) => r,
             Err(e) => {
                 // Everything decided so far is kept; this round stays pending.
-                save_state(
-                    &args,
-                    &rounds,
-                    Some(e.to_string()),
-                    &doc,
-                    &meta(&history, &steering),
-                )?;
+                save_state(&args, &rounds, Some(e.to_string()), &doc, &meta(&decisions))?;
                 return Err(e.context(format!("round {round}")));
             }
         };
         let judge_s = t1.elapsed().as_secs_f64();
-        let (mut acc, mut rej, mut fav) = (Vec::new(), Vec::new(), 0);
+        let (mut accepted, mut rejected, mut fav) = (0, 0, 0);
         let mut pairs = RefineData::default();
-        for (((_, v, _), id), (decision, favourite)) in made.iter().zip(&ids).zip(&raw) {
-            history.decide(*id, *decision);
+        for ((m, id), (decision, favourite)) in made.iter().zip(&ids).zip(&raw) {
+            // One decision at a time, as the artist makes them in the app.
+            decisions.decide(*id, *decision)?;
             if *favourite {
-                history.toggle_favourite(*id);
+                decisions.toggle_favourite(*id);
                 fav += 1;
             }
-            match decision {
-                Decision::Accepted => {
-                    acc.push(v.z.clone());
-                    pairs.accepted.push((work.clone(), v.image.clone()));
-                }
-                _ => {
-                    rej.push(v.z.clone());
-                    pairs.rejected.push((work.clone(), v.image.clone()));
-                }
+            let pair = (prepared.input.clone(), m.work.clone());
+            if *decision == Decision::Accepted {
+                accepted += 1;
+                pairs.accepted.push(pair);
+            } else {
+                rejected += 1;
+                pairs.rejected.push(pair);
             }
         }
-        steering.update(&acc, &rej);
         let t2 = Instant::now();
         let refinement = if args.refine_steps > 0 && !pairs.accepted.is_empty() {
             let config = RefineConfig {
@@ -355,9 +344,9 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
         };
         let report = RoundReport {
             round,
-            acceptance: acc.len() as f64 / args.count as f64,
-            accepted: acc.len(),
-            rejected: rej.len(),
+            acceptance: accepted as f64 / args.count as f64,
+            accepted,
+            rejected,
             favourite: fav,
             model: version,
             model_after: model.info().version_id.clone(),
@@ -374,7 +363,7 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
             report.model_after
         );
         rounds.push(report);
-        save_state(&args, &rounds, None, &doc, &meta(&history, &steering))?;
+        save_state(&args, &rounds, None, &doc, &meta(&decisions))?;
     }
     Ok(())
 }

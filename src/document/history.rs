@@ -93,6 +93,10 @@ pub struct Transaction {
     pub changes: Vec<Change>,
     /// Consecutive transactions with the same key merge (slider drags).
     pub merge_key: Option<String>,
+    /// The candidate whose acceptance this step is (an id in the project's
+    /// candidate history, opaque here): undoing the step undoes the decision
+    /// too, which the caller learns from [`Step::decision`].
+    pub decision: Option<u64>,
     cost: usize,
     /// Names the document state this step leads to (see [`History::state_id`]).
     state: u64,
@@ -106,6 +110,7 @@ impl Transaction {
             label: label.into(),
             changes,
             merge_key: None,
+            decision: None,
             cost,
             state: 0,
         }
@@ -115,6 +120,15 @@ impl Transaction {
     pub fn cost(&self) -> usize {
         self.cost
     }
+}
+
+/// What an undo or redo did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// The step's label.
+    pub label: String,
+    /// The candidate decision it carried ([`Transaction::decision`]).
+    pub decision: Option<u64>,
 }
 
 /// Records the tiles a pixel edit touches, before it touches them.
@@ -275,6 +289,8 @@ impl History {
         self.redo.clear();
         if let (Some(key), Some(last)) = (&tx.merge_key, self.undo.back_mut())
             && last.merge_key.as_ref() == Some(key)
+            && tx.decision.is_none()
+            && last.decision.is_none()
             && let (
                 Some(Change::Stack { after, .. }),
                 [
@@ -319,31 +335,37 @@ impl History {
         }
     }
 
-    /// Reverts the newest step; returns its label.
-    pub fn undo(&mut self, doc: &mut Document) -> Option<String> {
+    /// Reverts the newest step; says which it was.
+    pub fn undo(&mut self, doc: &mut Document) -> Option<Step> {
         let tx = self.undo.pop_back()?;
         self.used -= tx.cost;
         for c in tx.changes.iter().rev() {
             c.apply(doc, false);
         }
         self.serial += 1;
-        let label = tx.label.clone();
+        let step = Step {
+            label: tx.label.clone(),
+            decision: tx.decision,
+        };
         self.redo.push(tx);
-        Some(label)
+        Some(step)
     }
 
-    /// Repeats the newest undone step; returns its label.
-    pub fn redo(&mut self, doc: &mut Document) -> Option<String> {
+    /// Repeats the newest undone step; says which it was.
+    pub fn redo(&mut self, doc: &mut Document) -> Option<Step> {
         let tx = self.redo.pop()?;
         for c in &tx.changes {
             c.apply(doc, true);
         }
         self.serial += 1;
-        let label = tx.label.clone();
+        let step = Step {
+            label: tx.label.clone(),
+            decision: tx.decision,
+        };
         self.used += tx.cost;
         self.undo.push_back(tx);
         self.trim();
-        Some(label)
+        Some(step)
     }
 
     /// Runs a structural edit on a copy of the layer stack and records it.
@@ -355,14 +377,57 @@ impl History {
         merge_key: Option<String>,
         edit: impl FnOnce(&mut Document) -> Result<(), DocumentError>,
     ) -> Result<(), DocumentError> {
+        let tx = Self::stack_edit(doc, label, edit)?;
+        self.record(Transaction { merge_key, ..tx });
+        Ok(())
+    }
+
+    /// [`Self::edit_stack`] for the acceptance of candidate `decision`: the
+    /// step carries it, so undoing the step undoes the decision.
+    pub fn decide_stack(
+        &mut self,
+        doc: &mut Document,
+        label: &str,
+        decision: u64,
+        edit: impl FnOnce(&mut Document) -> Result<(), DocumentError>,
+    ) -> Result<(), DocumentError> {
+        let tx = Self::stack_edit(doc, label, edit)?;
+        self.record(Transaction {
+            decision: Some(decision),
+            ..tx
+        });
+        Ok(())
+    }
+
+    /// [`Self::record_pixels`] for the acceptance of candidate `decision`.
+    /// Returns whether a step was recorded (false: nothing changed).
+    pub fn decide_pixels(
+        &mut self,
+        doc: &Document,
+        edit: PixelEdit,
+        label: &str,
+        decision: u64,
+    ) -> bool {
+        let Some(change) = edit.finish(doc) else {
+            return false;
+        };
+        self.record(Transaction {
+            decision: Some(decision),
+            ..Transaction::new(label, vec![change])
+        });
+        true
+    }
+
+    fn stack_edit(
+        doc: &mut Document,
+        label: &str,
+        edit: impl FnOnce(&mut Document) -> Result<(), DocumentError>,
+    ) -> Result<Transaction, DocumentError> {
         let before = (doc.layers().to_vec(), doc.active());
         let mut scratch = doc.clone();
         edit(&mut scratch)?;
         let after = (scratch.layers().to_vec(), scratch.active());
         *doc = scratch;
-        let mut tx = Transaction::new(label, vec![Change::Stack { before, after }]);
-        tx.merge_key = merge_key;
-        self.record(tx);
-        Ok(())
+        Ok(Transaction::new(label, vec![Change::Stack { before, after }]))
     }
 }

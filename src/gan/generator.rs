@@ -74,7 +74,7 @@ pub fn noise_maps(z: &Tensor, sizes: &[[i64; 2]]) -> Vec<Tensor> {
         row.iter().for_each(|v| hash.eat(&v.to_le_bytes()));
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(hash.0);
         for (map, [h, w]) in maps.iter_mut().zip(sizes) {
-            map.extend((0..h * w).map(|_| crate::refine::steering::normal(&mut rng)));
+            map.extend((0..h * w).map(|_| crate::sampling::normal(&mut rng)));
         }
     }
     maps.into_iter()

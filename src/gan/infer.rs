@@ -27,7 +27,7 @@ static DEFAULT_SIDECAR: &str = include_str!(concat!(
 ));
 
 /// Strength used when the caller does not choose one (CLI default, quality benchmark).
-pub const DEFAULT_STRENGTH: f32 = crate::refine::DEFAULT_STRENGTH;
+pub use crate::sampling::DEFAULT_STRENGTH;
 
 /// Numeric precision of generator inference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -8,6 +8,7 @@
 //! - [`trainer`]: the training loop (also used for fine-tuning from an existing model);
 //!   [`ema`]: the running average of the generator's weights it can keep.
 //! - [`checkpoint`]: safetensors weights + JSON sidecar ([`ModelInfo`]), typed load errors.
+//! - [`device`]: device and precision chosen by what the hardware offers.
 //! - [`infer`]: [`VariationModel`], the API the app and the CLI use.
 //! - [`metrics`]: faithfulness, diversity and SWD realism, in plain Rust.
 //! - [`bench`]: timing of inference and training steps.
@@ -15,6 +16,7 @@ pub mod augment;
 pub mod bench;
 pub mod checkpoint;
 pub mod data;
+pub mod device;
 pub mod discriminator;
 pub mod ema;
 pub mod generator;

@@ -7,8 +7,8 @@ use image::{ImageFormat, RgbaImage};
 
 use super::{ProjectError, atomic_write};
 use crate::document::{CanvasRect, Document};
-use crate::refine::CandidateHistory;
-use crate::refine::history::Filter;
+use crate::decisions::CandidateHistory;
+use crate::decisions::history::Filter;
 use crate::render::cpu;
 
 /// Exports `doc` to `path`; the format follows the extension (`png`, `jpg` /

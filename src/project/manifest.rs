@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::document::Provenance;
-use crate::refine::{CandidateRecord, LatentSteering};
+use crate::decisions::{CandidateRecord, LatentSteering};
 
 /// The schema version this build writes and the newest it reads.
 pub const SCHEMA: u32 = 1;
@@ -34,7 +34,7 @@ impl Default for ProjectSettings {
     fn default() -> Self {
         Self {
             vary_count: 4,
-            vary_strength: crate::refine::DEFAULT_STRENGTH,
+            vary_strength: crate::sampling::DEFAULT_STRENGTH,
             vary_seed: 1,
             lock_seed: false,
             keep_lines: true,

@@ -18,7 +18,7 @@ pub use manifest::ProjectSettings;
 pub use ora::{load, save};
 
 use crate::document::Document;
-use crate::refine::{CandidateHistory, LatentSteering};
+use crate::decisions::{CandidateHistory, LatentSteering};
 
 /// What a project file holds besides the layers (layer provenance lives on
 /// the layers themselves, in `LayerProps`).
@@ -56,6 +56,10 @@ pub fn user_dir(env_var: &str, home_fallback: &str) -> Option<PathBuf> {
 
 /// Writes a file atomically: into a temporary file in the same folder, fsync,
 /// then rename over `path`, so the previous file survives any failure.
+///
+/// The file gets the mode a plain create would give it (0666 less the
+/// umask), or keeps the mode of the file it replaces: a temporary file is
+/// made 0600, and that mode would otherwise survive the rename.
 pub fn atomic_write(
     path: &Path,
     write: impl FnOnce(&mut std::fs::File) -> Result<(), String>,
@@ -64,7 +68,20 @@ pub fn atomic_write(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| ProjectError::io(path, e))?;
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The kernel takes the umask off this mode at creation.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .map_err(|e| ProjectError::io(path, e))?;
+    if let Ok(existing) = std::fs::metadata(path) {
+        std::fs::set_permissions(tmp.path(), existing.permissions())
+            .map_err(|e| ProjectError::io(path, e))?;
+    }
     write(tmp.as_file_mut())
         .map_err(|e| ProjectError::malformed(path, format!("writing failed: {e}")))?;
     tmp.as_file()

@@ -10,7 +10,7 @@ use super::manifest::{LayerMeta, Manifest, SCHEMA};
 use super::{Project, ProjectError, ProjectMeta};
 use crate::document::blend::{premultiply, unpremultiply};
 use crate::document::{BlendMode, Document, History, LayerProps};
-use crate::refine::CandidateHistory;
+use crate::decisions::CandidateHistory;
 use crate::render::cpu;
 
 /// Writes a project (`doc` plus `meta` in `atelier/`) to `path` atomically:

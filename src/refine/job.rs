@@ -12,8 +12,8 @@ use image::RgbImage;
 
 use crate::gan::trainer::Progress;
 use crate::gan::{GanError, TrainConfig, Trainer, VariationModel};
-use crate::refine::CandidateHistory;
-use crate::refine::history::Decision;
+use crate::decisions::CandidateHistory;
+use crate::decisions::history::Decision;
 
 /// What a refinement learns from.
 #[derive(Default)]

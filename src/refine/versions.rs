@@ -176,7 +176,7 @@ impl ModelStore {
                 id: id.clone(),
                 name: id.clone(),
                 parent: model.info().parent.clone(),
-                created: super::history::now(),
+                created: crate::decisions::history::now(),
                 note: note.to_owned(),
                 metrics: describe(model.info()),
             });

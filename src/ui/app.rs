@@ -171,15 +171,21 @@ impl AtelierApp {
         let result = match cmd.clone() {
             Command::Undo => {
                 self.settle();
-                if let Some(label) = self.history.undo(&mut self.doc) {
-                    self.status = format!("Undid {label}");
+                if let Some(step) = self.history.undo(&mut self.doc) {
+                    if let Some(id) = step.decision {
+                        self.variations.decisions.undo_decision(id);
+                    }
+                    self.status = format!("Undid {}", step.label);
                 }
                 Ok(())
             }
             Command::Redo => {
                 self.settle();
-                if let Some(label) = self.history.redo(&mut self.doc) {
-                    self.status = format!("Redid {label}");
+                if let Some(step) = self.history.redo(&mut self.doc) {
+                    if let Some(id) = step.decision {
+                        self.variations.decisions.redo_decision(id);
+                    }
+                    self.status = format!("Redid {}", step.label);
                 }
                 Ok(())
             }
@@ -257,12 +263,12 @@ impl AtelierApp {
                 }
             },
             Command::ExportAccepted => {
-                if self.variations.history.counts().1 == 0 {
+                if self.variations.history().counts().1 == 0 {
                     self.status = "No candidate has been accepted in this project yet".into();
                     Ok(())
                 } else {
                     if let Some(dir) = self.dialogs.pick_folder() {
-                        let history = self.variations.history.clone();
+                        let history = self.variations.history().clone();
                         self.start_file_job(FileJob::export_candidates(history, dir));
                     }
                     Ok(())
@@ -368,23 +374,32 @@ impl AtelierApp {
                 self.variations.start(ctx, &self.doc, self.selection);
                 Ok(())
             }
-            Command::SelectCandidate(i) => {
-                if i < self.variations.candidates.len() {
+            Command::SelectCandidate(n) => {
+                if self.variations.get(n).is_some() {
                     let v = &mut self.variations;
-                    v.selected = (v.selected != Some(i)).then_some(i);
+                    v.selected = (v.selected != Some(n)).then_some(n);
                     v.compare = false;
                 }
                 Ok(())
             }
-            Command::AcceptCandidate(i) => {
-                self.settle();
-                super::variations::accept(self, i);
-                self.refinement.decisions_since += 1;
+            Command::ClosePreview => {
+                self.variations.selected = None;
+                self.variations.compare = false;
                 Ok(())
             }
-            Command::RejectCandidate(i) => {
-                super::variations::reject(self, i);
-                self.refinement.decisions_since += 1;
+            Command::AcceptCandidate(n) => {
+                self.settle();
+                if self.variations.get(n).is_some() {
+                    super::variations::accept(self, n);
+                    self.refinement.decisions_since += 1;
+                }
+                Ok(())
+            }
+            Command::RejectCandidate(n) => {
+                if self.variations.get(n).is_some() {
+                    super::variations::reject(self, n);
+                    self.refinement.decisions_since += 1;
+                }
                 Ok(())
             }
             Command::FavouriteCandidate(i) => {
@@ -433,11 +448,10 @@ impl AtelierApp {
                 Ok(())
             }
             Command::FavouriteRecord(id) => {
-                let now = self.variations.history.toggle_favourite(id);
+                let now = self.variations.decisions.toggle_favourite(id);
                 if let Some(c) = self.variations.candidates.iter_mut().find(|c| c.id == id) {
                     c.favourite = now;
                 }
-                self.variations.revision += 1;
                 Ok(())
             }
             Command::ShowShortcuts => {
@@ -487,7 +501,7 @@ impl AtelierApp {
 
     /// The state a save now would record.
     fn save_state(&self) -> SaveState {
-        (self.history.state_id(), self.variations.revision)
+        (self.history.state_id(), self.variations.decisions.revision())
     }
 
     /// Index (bottom first) of the active layer.
@@ -670,8 +684,11 @@ impl AtelierApp {
                     egui::Key::Num8,
                     egui::Key::Num9,
                 ];
-                for (n, key) in digits.into_iter().enumerate().take(waiting) {
-                    if i.consume_key(egui::Modifiers::NONE, key) {
+                for (k, key) in digits.into_iter().enumerate() {
+                    let n = k + 1;
+                    if self.variations.get(n).is_some()
+                        && i.consume_key(egui::Modifiers::NONE, key)
+                    {
                         fired.push(Command::SelectCandidate(n));
                     }
                 }
@@ -684,6 +701,10 @@ impl AtelierApp {
                     }
                     if i.consume_key(egui::Modifiers::NONE, egui::Key::Backslash) {
                         fired.push(Command::ToggleCompare);
+                    }
+                    // Escape closes the preview before it deselects anything.
+                    if i.consume_key(egui::Modifiers::NONE, egui::Key::Escape) {
+                        fired.push(Command::ClosePreview);
                     }
                 }
             }

@@ -326,12 +326,7 @@ fn paint_preview(app: &mut AtelierApp, ui: &egui::Ui, viewport: Rect) {
     let Some(tex) = super::variations_panel::preview_texture(app, ui.ctx()) else {
         return;
     };
-    let Some(rect) = app
-        .variations
-        .selected
-        .and_then(|i| app.variations.candidates.get(i))
-        .map(|c| c.rect)
-    else {
+    let Some(rect) = app.variations.previewed().map(|c| c.rect) else {
         return;
     };
     let corners = screen_corners(app, viewport, rect);

@@ -67,15 +67,18 @@ pub enum Command {
     Deselect,
     /// Send the canvas (or selection) to the GAN for variations.
     Vary,
-    /// Preview candidate `i` over the canvas.
+    /// Preview candidate number `n` (1, 2, …) over the canvas, or close
+    /// its preview.
     SelectCandidate(usize),
-    /// Accept candidate `i`.
+    /// Close the candidate preview.
+    ClosePreview,
+    /// Accept candidate number `n`.
     AcceptCandidate(usize),
-    /// Reject candidate `i`.
+    /// Reject candidate number `n`.
     RejectCandidate(usize),
-    /// Mark or unmark candidate `i` as a favourite.
+    /// Mark or unmark candidate number `n` as a favourite.
     FavouriteCandidate(usize),
-    /// Vary again around candidate `i`'s latent code.
+    /// Vary again around candidate number `n`'s latent code.
     MoreLike(usize),
     /// Stop the Vary in progress.
     CancelVary,
@@ -135,11 +138,12 @@ impl Command {
             Command::SetLayerProps(..) => "Layer properties".into(),
             Command::Deselect => "Deselect".into(),
             Command::Vary => "Vary".into(),
-            Command::SelectCandidate(i) => format!("Preview candidate {}", i + 1),
-            Command::AcceptCandidate(i) => format!("Accept candidate {}", i + 1),
-            Command::RejectCandidate(i) => format!("Reject candidate {}", i + 1),
-            Command::FavouriteCandidate(i) => format!("Favourite candidate {}", i + 1),
-            Command::MoreLike(i) => format!("More like candidate {}", i + 1),
+            Command::SelectCandidate(n) => format!("Preview candidate {n}"),
+            Command::ClosePreview => "Close the preview".into(),
+            Command::AcceptCandidate(n) => format!("Accept candidate {n}"),
+            Command::RejectCandidate(n) => format!("Reject candidate {n}"),
+            Command::FavouriteCandidate(n) => format!("Favourite candidate {n}"),
+            Command::MoreLike(n) => format!("More like candidate {n}"),
             Command::CancelVary => "Cancel Vary".into(),
             Command::ToggleCompare => "Compare with the original".into(),
             Command::ShowHistory => "History…".into(),

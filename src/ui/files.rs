@@ -152,12 +152,12 @@ impl FileJob {
     }
 
     /// Writes the accepted candidates of `history` into `dir`.
-    pub fn export_candidates(history: crate::refine::CandidateHistory, dir: PathBuf) -> Self {
+    pub fn export_candidates(history: crate::decisions::CandidateHistory, dir: PathBuf) -> Self {
         let label = format!("Exporting accepted candidates to {}…", display_name(&dir));
         Self::spawn(label, move || {
             match project::export_candidates(
                 &history,
-                crate::refine::history::Filter::Accepted,
+                crate::decisions::history::Filter::Accepted,
                 &dir,
             ) {
                 Ok(_) => FileOutcome::Exported(dir),

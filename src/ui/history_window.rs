@@ -8,7 +8,7 @@ use eframe::egui;
 
 use super::app::AtelierApp;
 use super::commands::Command;
-use crate::refine::history::{Decision, Filter};
+use crate::decisions::history::{Decision, Filter};
 
 /// A thumbnail decoded on a worker: (image key, pixels).
 type Decoded = (String, egui::ColorImage);
@@ -75,7 +75,7 @@ pub fn show(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>) {
         return;
     }
     let mut open = true;
-    let history = &app.variations.history;
+    let history = app.variations.history();
     let win = &mut app.history_window;
     egui::Window::new("Candidate history")
         .open(&mut open)
@@ -132,7 +132,7 @@ pub fn show(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>) {
                                 ));
                                 ui.label(format!("seed {}  critic {:+.2}", r.seed, r.critic));
                                 ui.label(format!("model {}  strength {:.2}", r.model, r.strength));
-                                ui.small(crate::refine::history::format_time(r.time));
+                                ui.small(crate::decisions::history::format_time(r.time));
                                 ui.horizontal(|ui| {
                                     if ui.button(format!("Re-apply #{}", r.id)).clicked() {
                                         out.push(Command::ReapplyCandidate(r.id));

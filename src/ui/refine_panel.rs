@@ -119,7 +119,7 @@ pub fn start(app: &mut AtelierApp, ctx: &egui::Context) {
         app.status = "Refine: no style profile folder is available".into();
         return;
     };
-    let history = app.variations.history.clone();
+    let history = app.variations.history().clone();
     let config = RefineConfig {
         steps: app.state.refine_steps.max(1),
         seed: app.variations.seed,
@@ -446,7 +446,7 @@ pub fn models_window(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Co
                 ui.label(format!(
                     "{}, {}",
                     v.note,
-                    crate::refine::history::format_time(v.created)
+                    crate::decisions::history::format_time(v.created)
                 ));
                 ui.small(&v.metrics);
                 ui.horizontal(|ui| {

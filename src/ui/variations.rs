@@ -1,14 +1,16 @@
-//! Vary: the canvas (or the selection, with some context around it) goes to
-//! the GAN on a worker thread, and candidates come back one by one into a
-//! grid where the artist accepts, rejects or favourites them. Accepting is an
-//! ordinary undoable edit: a new layer carrying its provenance, or the
-//! selection replaced in the active layer. A selection is regenerated through
-//! a mask and blended back with a feathered edge.
+//! Vary in the window: the canvas (or the selection, with some context
+//! around it) goes through the one Vary pipeline ([`crate::vary`]) on a
+//! worker thread, and candidates come back one by one into a grid where the
+//! artist accepts, rejects or favourites them.
 //!
-//! The GAN never touches the document: the worker gets a snapshot, flattens
-//! it, and only the UI thread turns a candidate into pixels. Every candidate
-//! is recorded in the project's candidate history, and every decision steers
-//! the next samples.
+//! The GAN never touches the document: the worker gets a snapshot and only
+//! the UI thread turns a candidate into pixels, through the decision model
+//! ([`Decisions`]), so an accept is one undo step that carries its decision.
+//!
+//! Candidates that wait for a decision are never thrown away: a new Vary,
+//! More like or Best of adds to the grid. Each keeps the number it arrived
+//! with (its key, 1–9) while others are decided. Cancel stops the stream:
+//! nothing arrives after it.
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,12 +20,12 @@ use eframe::egui;
 use image::{GrayImage, RgbImage, RgbaImage};
 
 use super::app::AtelierApp;
-use crate::document::{CanvasRect, Document, Provenance};
-use crate::gan::{VariationModel, VaryRequest};
-use crate::refine::history::{CandidateRecord, Decision, encode_png, now};
-use crate::refine::lines::LineWork;
-use crate::refine::{CandidateHistory, LatentSteering, region, resolution};
-use crate::render::cpu;
+use crate::decisions::history::{Decision, encode_png};
+use crate::decisions::{CandidateHistory, LatentSteering};
+use crate::document::{CanvasRect, Document};
+use crate::gan::VariationModel;
+use crate::vary::decisions::{Decisions, NewCandidate, Placement, rgba_with_alpha};
+use crate::vary::pipeline::{Made, Options, Prepared};
 
 /// Side of a candidate's thumbnail in the grid.
 pub const THUMB_SIDE: u32 = 160;
@@ -33,6 +35,9 @@ pub const MORE_LIKE_SPREAD: f32 = 0.35;
 
 /// A variation waiting for a decision.
 pub struct Candidate {
+    /// Its number in the grid (1, 2, …): the key that picks it, kept while
+    /// other candidates are decided.
+    pub number: usize,
     /// Pixels, the size of `rect`.
     pub image: RgbImage,
     /// Coverage over `rect` (feathered selection); None: fully opaque.
@@ -62,6 +67,8 @@ pub struct Candidate {
     pub(super) thumb_key: u64,
     pub(super) thumb: Option<egui::TextureHandle>,
     pub(super) full: Option<egui::TextureHandle>,
+    /// What the pipeline made (for the history record).
+    made: Made,
 }
 
 impl Candidate {
@@ -82,23 +89,14 @@ fn next_thumb_key() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-fn rgba_with_alpha(image: &RgbImage, alpha: Option<&GrayImage>) -> Vec<u8> {
-    image
-        .pixels()
-        .enumerate()
-        .flat_map(|(i, p)| {
-            let a = alpha.map_or(255, |m| m.as_raw().get(i).copied().unwrap_or(255));
-            [p[0], p[1], p[2], a]
-        })
-        .collect()
-}
-
 /// What the worker reports.
 enum Report {
-    /// The flattened input, PNG-encoded for the candidate history.
+    /// The flattened input, PNG-encoded for the candidate history, and the
+    /// latent size of the model that varies it.
     Input {
         batch: u64,
         png: Vec<u8>,
+        latent_dim: usize,
     },
     /// A candidate and its PNG bytes for the history.
     Candidate {
@@ -115,22 +113,43 @@ enum Report {
     },
 }
 
+/// Where a batch's latent codes come from; the worker draws them at the
+/// model's latent size.
+enum Codes {
+    /// From the steered distribution (the prior when it has another size).
+    Steered(LatentSteering),
+    /// Around a candidate's code ("more like this").
+    Around(Vec<f32>),
+}
+
+impl Codes {
+    fn draw(&self, count: usize, seed: u64, dim: usize) -> Vec<Vec<f32>> {
+        match self {
+            Codes::Steered(s) if s.dim() == dim => s.sample(count, seed),
+            Codes::Around(z) if z.len() == dim => {
+                LatentSteering::sample_around(z, MORE_LIKE_SPREAD, count, seed)
+            }
+            _ => LatentSteering::new(dim).sample(count, seed),
+        }
+    }
+}
+
 /// One request to the worker.
 struct Job {
     batch: u64,
     /// A snapshot of the document (cheap: tiles are shared); the worker
     /// flattens it, so the UI thread never composites a whole canvas.
     doc: Document,
-    /// What the GAN is shown (the selection plus context, or the canvas).
-    rect: CanvasRect,
-    /// The part of `rect` to regenerate.
+    /// The part of the canvas to regenerate.
     selection: Option<CanvasRect>,
-    request: VaryRequest,
+    codes: Codes,
+    count: usize,
+    seed: u64,
+    strength: f32,
     cancel: Arc<AtomicBool>,
     /// Weights to use; None: the embedded default.
     model: Option<PathBuf>,
-    /// Keep the canvas's line work ([`crate::refine::lines`]).
-    keep_lines: bool,
+    options: Options,
 }
 
 /// The GAN worker thread and the variations panel's state.
@@ -150,27 +169,25 @@ pub struct Variations {
     pub replace_selection: bool,
     /// Keep the canvas's thin strokes through a variation (the generator fades them).
     pub keep_lines: bool,
-    /// Candidates waiting for a decision.
+    /// Candidates waiting for a decision, in the order they arrived.
     pub candidates: Vec<Candidate>,
-    /// The candidate shown full size over the canvas.
+    /// The number of the candidate shown full size over the canvas.
     pub selected: Option<usize>,
     /// Show the original instead of the selected candidate.
     pub compare: bool,
-    /// The sampling distribution the artist's decisions steer.
-    pub steering: LatentSteering,
+    /// The candidate history and the steering it drives.
+    pub decisions: Decisions,
     /// Whether a batch is being generated.
     pub running: bool,
     /// Candidates received in the batch so far, and how many it will make.
     pub progress: (usize, usize),
-    /// Every candidate generated in the project, with decisions.
-    pub history: CandidateHistory,
-    /// Bumped whenever the history or steering changes (unsaved changes).
-    pub revision: u64,
     /// The model's weights (None: the embedded default).
     pub model: Option<PathBuf>,
-    /// Best-of-K candidates held back until the batch is complete.
+    /// Best-of-K candidates held back until the batch is complete, and how
+    /// many of them to show.
     incoming: Vec<Candidate>,
-    /// Key of the current batch's input snapshot in `history`.
+    show_best: usize,
+    /// Key of the current batch's input snapshot in the history.
     input_key: String,
     batch: u64,
     cancel: Arc<AtomicBool>,
@@ -183,7 +200,7 @@ impl Default for Variations {
         Self {
             count: 4,
             best_of: 0,
-            strength: crate::refine::DEFAULT_STRENGTH,
+            strength: crate::sampling::DEFAULT_STRENGTH,
             lock_seed: false,
             seed: 1,
             replace_selection: false,
@@ -191,13 +208,12 @@ impl Default for Variations {
             candidates: Vec::new(),
             selected: None,
             compare: false,
-            steering: LatentSteering::new(crate::gan::DEFAULT_LATENT_DIM),
+            decisions: Decisions::new(crate::gan::DEFAULT_LATENT_DIM),
             running: false,
             progress: (0, 0),
-            history: CandidateHistory::default(),
-            revision: 0,
             model: None,
             incoming: Vec::new(),
+            show_best: 0,
             input_key: String::new(),
             batch: 0,
             cancel: Arc::new(AtomicBool::new(false)),
@@ -213,7 +229,8 @@ fn model_for<'a>(
     path: &Option<PathBuf>,
 ) -> &'a Result<VariationModel, String> {
     if loaded.as_ref().is_none_or(|(p, _)| p != path) {
-        let device = tch::Device::cuda_if_available();
+        let device = crate::gan::device::choose(crate::gan::device::DeviceChoice::Auto)
+            .unwrap_or(tch::Device::Cpu);
         let model = match path {
             Some(p) => VariationModel::load(p, device),
             None => VariationModel::load_default(device),
@@ -235,116 +252,116 @@ fn thumbnail(image: &RgbImage) -> RgbaImage {
     image::DynamicImage::ImageRgb8(thumb).into_rgba8()
 }
 
-/// The worker: loads a model when a job asks for a different one, then serves jobs.
+/// The worker: loads a model when a job asks for a different one, then
+/// serves jobs through the Vary pipeline.
 fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
     let mut loaded = None;
     for job in jobs {
+        let send = |r: Report| {
+            let alive = reports.send(r).is_ok();
+            ctx.request_repaint();
+            alive
+        };
         let model = match model_for(&mut loaded, &job.model) {
             Ok(m) => m,
             Err(e) => {
-                let _ = reports.send(Report::Failed {
+                send(Report::Failed {
                     batch: job.batch,
                     message: e.clone(),
                 });
-                ctx.request_repaint();
                 continue;
             }
         };
         let version = model.info().version_id.clone();
-        let (w, h) = (job.rect.w, job.rect.h);
-        let seed = job.request.seed;
-        // What the GAN sees: `rect` flattened over white, at work size.
-        let canvas = cpu::flatten_over(&job.doc, job.rect, [255, 255, 255]);
-        let input = resolution::to_work(&canvas);
-        let lines = job.keep_lines.then(|| LineWork::find(&canvas));
-        let mut request = job.request.clone();
-        let alpha = job.selection.map(|sel| {
-            let feather = region::feather_width(sel);
-            request.mask = Some(region::feather_mask(
-                job.rect,
-                sel,
-                feather,
-                input.width(),
-                input.height(),
-            ));
-            Arc::new(region::feather_mask(job.rect, sel, feather, w, h))
+        let latent_dim = model.info().arch.latent_dim;
+        let prepared = Prepared::from_document(&job.doc, job.selection, job.options);
+        let codes = job.codes.draw(job.count, job.seed, latent_dim);
+        let request = prepared.request(job.count, job.seed, job.strength, Some(codes));
+        let png = encode_png(&prepared.input).unwrap_or_else(|e| {
+            tracing::warn!("input snapshot not kept in history: {e}");
+            Vec::new()
         });
-        match encode_png(&input) {
-            Ok(png) => {
-                let _ = reports.send(Report::Input {
-                    batch: job.batch,
-                    png,
-                });
-            }
-            Err(e) => tracing::warn!("input snapshot not kept in history: {e}"),
-        }
-        let result = model.vary(&input, &request, |i, v| {
+        send(Report::Input {
+            batch: job.batch,
+            png,
+            latent_dim,
+        });
+        let result = prepared.run(model, &request, |made| {
             if job.cancel.load(Ordering::Relaxed) {
                 return false;
             }
-            let image = match &lines {
-                Some(lines) => lines.compose(&canvas, &input, v.image),
-                None => resolution::to_canvas(&canvas, &input, v.image),
-            };
             let candidate = Candidate {
-                thumb_image: Arc::new(thumbnail(&image)),
+                number: 0,
+                thumb_image: Arc::new(thumbnail(&made.image)),
                 thumb_key: next_thumb_key(),
-                image,
-                alpha: alpha.clone(),
-                rect: job.rect,
-                selection: job.selection,
-                seed: seed.wrapping_add(i as u64),
-                z: v.z,
-                critic: v.critic,
+                image: made.image.clone(),
+                alpha: prepared.alpha.clone(),
+                rect: prepared.rect,
+                selection: prepared.selection,
+                seed: job.seed.wrapping_add(made.index as u64),
+                z: made.z.clone(),
+                critic: made.critic,
                 model: version.clone(),
                 strength: request.strength,
                 id: 0,
                 favourite: false,
                 thumb: None,
                 full: None,
+                made,
             };
             // Lossless copy for the history; encoding here keeps it off the UI thread.
             let png = encode_png(&candidate.image).unwrap_or_default();
-            let alive = reports
-                .send(Report::Candidate {
-                    batch: job.batch,
-                    candidate: Box::new(candidate),
-                    png,
-                })
-                .is_ok();
-            ctx.request_repaint();
+            let alive = send(Report::Candidate {
+                batch: job.batch,
+                candidate: Box::new(candidate),
+                png,
+            });
             alive && !job.cancel.load(Ordering::Relaxed)
         });
-        let report = match result {
+        send(match result {
             Ok(()) => Report::Done { batch: job.batch },
             Err(e) => Report::Failed {
                 batch: job.batch,
                 message: format!("Vary failed: {e}"),
             },
-        };
-        let _ = reports.send(report);
-        ctx.request_repaint();
+        });
     }
 }
 
 impl Variations {
     /// Sends the canvas (or `selection` with context) to the GAN, with codes
-    /// from the steered distribution.
+    /// from the steered distribution. Candidates waiting stay in the grid.
     pub fn start(&mut self, ctx: &egui::Context, doc: &Document, selection: Option<CanvasRect>) {
-        let n = self.count.clamp(1, 9).max(self.best_of.min(64));
-        let latents = self.steering.sample(n, self.seed);
-        self.send(ctx, doc, selection, latents);
+        let show = self.count.clamp(1, 9);
+        let n = show.max(self.best_of.min(64));
+        let codes = Codes::Steered(self.decisions.steering().clone());
+        self.send(ctx, doc, selection, codes, n, show);
     }
 
-    /// Samples around candidate `i`'s code: more variations like it.
-    pub fn more_like(&mut self, ctx: &egui::Context, doc: &Document, i: usize) {
-        let Some(c) = self.candidates.get(i) else {
+    /// Samples around candidate number `n`'s code: more variations like it.
+    /// It stays in the grid.
+    pub fn more_like(&mut self, ctx: &egui::Context, doc: &Document, n: usize) {
+        let Some(c) = self.get(n) else {
             return;
         };
-        let (z, selection) = (c.z.clone(), c.selection);
-        let latents =
-            LatentSteering::sample_around(&z, MORE_LIKE_SPREAD, self.count.clamp(1, 9), self.seed);
-        self.send(ctx, doc, selection, latents);
+        let (codes, selection) = (Codes::Around(c.z.clone()), c.selection);
+        let count = self.count.clamp(1, 9);
+        self.send(ctx, doc, selection, codes, count, count);
+    }
+
+    /// The candidate numbered `n`.
+    pub fn get(&self, n: usize) -> Option<&Candidate> {
+        self.candidates.iter().find(|c| c.number == n)
+    }
+
+    /// The candidate numbered `n`, to change.
+    pub fn get_mut(&mut self, n: usize) -> Option<&mut Candidate> {
+        self.candidates.iter_mut().find(|c| c.number == n)
+    }
+
+    /// The candidate previewed over the canvas.
+    pub fn previewed(&self) -> Option<&Candidate> {
+        self.selected.and_then(|n| self.get(n))
     }
 
     fn send(
@@ -352,13 +369,13 @@ impl Variations {
         ctx: &egui::Context,
         doc: &Document,
         selection: Option<CanvasRect>,
-        latents: Vec<Vec<f32>>,
+        codes: Codes,
+        count: usize,
+        show: usize,
     ) {
-        let selection = selection.filter(|r| !r.is_empty() && *r != doc.bounds());
-        let rect = selection.map_or(doc.bounds(), |s| region::context_rect(s, doc.bounds()));
-        self.cancel.store(true, Ordering::Relaxed);
+        // A batch still running keeps what it made (and its best so far).
+        self.stop();
         self.cancel = Arc::new(AtomicBool::new(false));
-        self.batch += 1;
         if self.to_worker.is_none() {
             let (tx, rx) = channel();
             let (rtx, rrx) = channel();
@@ -376,92 +393,116 @@ impl Variations {
             self.to_worker = Some(tx);
             self.from_worker = Some(rrx);
         }
-        let request = VaryRequest {
-            count: latents.len(),
-            seed: self.seed,
-            strength: self.strength.clamp(0.0, 1.0),
-            mask: None,
-            latents: Some(latents),
-        };
-        self.progress = (0, request.count);
-        if !self.lock_seed {
-            self.seed = self.seed.wrapping_add(request.count as u64);
-        }
         let job = Job {
             batch: self.batch,
             doc: doc.clone(),
-            rect,
             selection,
-            request,
+            codes,
+            count,
+            seed: self.seed,
+            strength: self.strength.clamp(0.0, 1.0),
             cancel: self.cancel.clone(),
             model: self.model.clone(),
-            keep_lines: self.keep_lines,
+            options: Options {
+                keep_lines: self.keep_lines,
+                full_res: false,
+            },
         };
-        self.candidates.clear();
-        self.incoming.clear();
-        self.selected = None;
+        self.progress = (0, count);
+        self.show_best = if count > show { show } else { 0 };
+        if !self.lock_seed {
+            self.seed = self.seed.wrapping_add(count as u64);
+        }
         self.running = self
             .to_worker
             .as_ref()
             .is_some_and(|tx| tx.send(job).is_ok());
     }
 
-    /// Stops the batch in progress (the candidates so far stay).
+    /// Stops the batch in progress: what has arrived stays, nothing arrives
+    /// after this.
     pub fn cancel(&mut self) {
+        self.stop();
+    }
+
+    /// Takes in what the worker has sent, then ends the batch: its later
+    /// reports belong to a batch that no longer exists and are dropped.
+    fn stop(&mut self) {
         self.cancel.store(true, Ordering::Relaxed);
+        self.collect();
+        self.batch += 1;
         self.running = false;
         self.reveal_best();
     }
 
-    /// Best-of-K: once the batch is complete, the `count` best by the critic
-    /// join the grid; the rest stay in the history, undecided.
+    /// Best-of-K: once the batch is complete (or stopped), the best by the
+    /// critic join the grid; the rest stay in the history, undecided.
     fn reveal_best(&mut self) {
         let mut held = std::mem::take(&mut self.incoming);
         held.sort_by(|a, b| b.critic.total_cmp(&a.critic));
-        held.truncate(self.count.clamp(1, 9));
-        self.candidates.extend(held);
+        held.truncate(self.show_best.max(1));
+        for c in held {
+            self.add(c);
+        }
+    }
+
+    /// Adds a candidate to the grid under the lowest free number.
+    fn add(&mut self, mut c: Candidate) {
+        c.number = (1..)
+            .find(|n| self.candidates.iter().all(|c| c.number != *n))
+            .expect("a free number");
+        self.candidates.push(c);
     }
 
     /// Collects what the worker finished; returns an error message to show.
     pub fn poll(&mut self) -> Option<String> {
-        let rx = self.from_worker.as_ref()?;
-        let mut message = None;
-        let mut done = false;
-        while let Ok(report) = rx.try_recv() {
+        let (done, message) = self.collect();
+        if done {
+            self.running = false;
+            self.reveal_best();
+        }
+        message
+    }
+
+    /// Takes in the current batch's reports: whether it finished, and an error.
+    fn collect(&mut self) -> (bool, Option<String>) {
+        let Some(rx) = self.from_worker.as_ref() else {
+            return (false, None);
+        };
+        let reports: Vec<Report> = rx.try_iter().collect();
+        let (mut done, mut message) = (false, None);
+        for report in reports {
             match report {
-                Report::Input { batch, png } if batch == self.batch => {
-                    self.input_key = self.history.add_input(png);
+                Report::Input {
+                    batch,
+                    png,
+                    latent_dim,
+                } if batch == self.batch => {
+                    self.decisions.set_latent_dim(latent_dim);
+                    self.input_key = self.decisions.add_input(png);
                 }
                 Report::Candidate {
                     batch,
                     mut candidate,
                     png,
                 } if batch == self.batch => {
-                    let r = &candidate.rect;
-                    candidate.id = self.history.record(
-                        CandidateRecord {
-                            id: 0,
-                            input: self.input_key.clone(),
-                            output: String::new(),
-                            rect: [r.x, r.y, r.w, r.h],
-                            selection: candidate.selection.map(|s| [s.x, s.y, s.w, s.h]),
-                            seed: candidate.seed,
-                            z: candidate.z.clone(),
-                            model: candidate.model.clone(),
-                            strength: candidate.strength,
-                            critic: candidate.critic,
-                            decision: Decision::Pending,
-                            favourite: false,
-                            time: now(),
+                    let c = &*candidate;
+                    candidate.id = self.decisions.record(
+                        NewCandidate {
+                            input: &self.input_key,
+                            rect: c.rect,
+                            selection: c.selection,
+                            made: &c.made,
+                            model: &c.model,
+                            strength: c.strength,
                         },
                         png,
                     );
-                    self.revision += 1;
                     self.progress.0 += 1;
-                    if self.progress.1 > self.count.clamp(1, 9) {
+                    if self.show_best > 0 {
                         self.incoming.push(*candidate);
                     } else {
-                        self.candidates.push(*candidate);
+                        self.add(*candidate);
                     }
                 }
                 Report::Done { batch } if batch == self.batch => done = true,
@@ -472,11 +513,7 @@ impl Variations {
                 _ => {}
             }
         }
-        if done {
-            self.running = false;
-            self.reveal_best();
-        }
-        message
+        (done, message)
     }
 
     /// Waits (tests) until the batch in progress has finished.
@@ -491,16 +528,14 @@ impl Variations {
         None
     }
 
-    /// Removes candidate `i` from the grid, keeping the selection on the same
-    /// candidate (or the next one).
-    fn take(&mut self, i: usize) -> Candidate {
-        let c = self.candidates.remove(i);
-        self.selected = match self.selected {
-            Some(s) if s > i => Some(s - 1),
-            Some(s) if s == i => (i < self.candidates.len()).then_some(i),
-            other => other,
-        };
-        c
+    /// Removes candidate number `n` from the grid; the preview closes if it
+    /// was that one (a second key press must not decide another candidate).
+    fn take(&mut self, n: usize) -> Option<Candidate> {
+        let i = self.candidates.iter().position(|c| c.number == n)?;
+        if self.selected == Some(n) {
+            self.selected = None;
+        }
+        Some(self.candidates.remove(i))
     }
 
     /// The state a project saves: settings, history and steering.
@@ -514,8 +549,8 @@ impl Variations {
                 keep_lines: self.keep_lines,
                 active_layer,
             },
-            candidates: self.history.clone(),
-            steering: (self.steering.decisions > 0).then(|| self.steering.clone()),
+            candidates: self.decisions.history.clone(),
+            steering: self.decisions.saved_steering(),
         }
     }
 
@@ -523,6 +558,7 @@ impl Variations {
     pub fn restore(&mut self, meta: crate::project::ProjectMeta) {
         self.cancel();
         self.candidates.clear();
+        self.incoming.clear();
         self.selected = None;
         let s = meta.settings;
         self.count = s.vary_count.clamp(1, 9);
@@ -530,151 +566,79 @@ impl Variations {
         self.seed = s.vary_seed;
         self.lock_seed = s.lock_seed;
         self.keep_lines = s.keep_lines;
-        self.history = meta.candidates;
-        self.steering = meta
-            .steering
-            .filter(|st| st.dim() == crate::gan::DEFAULT_LATENT_DIM)
-            .unwrap_or_else(|| LatentSteering::new(crate::gan::DEFAULT_LATENT_DIM));
-        self.revision = 0;
+        let dim = self.decisions.steering().dim();
+        self.decisions = Decisions::restore(meta.candidates, meta.steering, dim);
+    }
+
+    /// The history of the project's candidates.
+    pub fn history(&self) -> &CandidateHistory {
+        &self.decisions.history
     }
 }
 
-/// Accepts candidate `i`: a new layer above the active one (or, with
-/// "replace selection", painted into the active layer), one undo step.
-pub fn accept(app: &mut AtelierApp, i: usize) {
-    if i >= app.variations.candidates.len() {
+/// Accepts candidate number `n`: a new layer above the active one (or, with
+/// "replace selection", painted into the active layer), one undo step that
+/// carries the decision.
+pub fn accept(app: &mut AtelierApp, n: usize) {
+    let Some(c) = app.variations.take(n) else {
         return;
-    }
-    let c = app.variations.take(i);
-    let v = &mut app.variations;
-    // The artist wants to see the layer just accepted, not the next candidate's
-    // preview over it (which would also hide what they paint next).
-    v.selected = None;
-    v.steering.update(std::slice::from_ref(&c.z), &[]);
-    v.history.decide(c.id, Decision::Accepted);
-    v.revision += 1;
-    let provenance = Provenance {
-        model: c.model.clone(),
-        seed: c.seed,
-        strength: c.strength,
-        candidate: Some(c.id),
     };
-    if app.variations.replace_selection && c.selection.is_some() {
-        replace_in_active_layer(app, &c);
-    } else {
-        insert_layer(app, &c.rgba(), c.rect, provenance, "Accept variation");
-    }
-}
-
-/// Paints a candidate into the active layer through its feathered coverage
-/// (source-over), recorded as one pixel edit.
-fn replace_in_active_layer(app: &mut AtelierApp, c: &Candidate) {
     let rgba = c.rgba();
-    let layer = app.doc.active();
-    let Some(grid) = app.doc.grid_mut(layer) else {
+    let place = Placement {
+        rgba: &rgba,
+        rect: c.rect,
+        into_active_layer: app.variations.replace_selection && c.selection.is_some(),
+    };
+    let label = if place.into_active_layer {
+        "Replace selection"
+    } else {
+        "Accept variation"
+    };
+    let result =
+        app.variations
+            .decisions
+            .accept_into(&mut app.doc, &mut app.history, c.id, place, label);
+    // The artist wants to see the layer just accepted, not another
+    // candidate's preview over it.
+    app.variations.selected = None;
+    if let Err(e) = result {
+        app.status = format!("{label}: {e}");
+        // Nothing changed: the candidate waits again.
+        app.variations.candidates.push(c);
+    }
+}
+
+/// Rejects candidate number `n`: it leaves the grid and steers sampling away.
+pub fn reject(app: &mut AtelierApp, n: usize) {
+    if let Some(c) = app.variations.take(n)
+        && let Err(e) = app.variations.decisions.decide(c.id, Decision::Rejected)
+    {
+        app.status = format!("Reject: {e}");
+    }
+}
+
+/// Toggles the favourite mark of candidate number `n` (kept in the history).
+pub fn toggle_favourite(app: &mut AtelierApp, n: usize) {
+    let v = &mut app.variations;
+    let Some(id) = v.get(n).map(|c| c.id) else {
         return;
     };
-    let old = grid.read_rect(c.rect);
-    let px: Vec<u8> = old
-        .chunks_exact(4)
-        .zip(rgba.chunks_exact(4))
-        .flat_map(|(o, n)| {
-            let src = crate::document::blend::premultiply([n[0], n[1], n[2], n[3]]);
-            let ia = 255 - u32::from(src[3]);
-            std::array::from_fn::<u8, 4, _>(|k| {
-                (u32::from(src[k]) + (u32::from(o[k]) * ia + 127) / 255).min(255) as u8
-            })
-        })
-        .collect();
-    let mut edit = crate::document::history::PixelEdit::new(layer);
-    for t in c.rect.tiles() {
-        edit.touch(grid, t);
-    }
-    grid.write_rect(c.rect, &px);
-    app.history
-        .record_pixels(&app.doc, edit, "Replace selection");
-}
-
-/// Adds straight RGBA `rgba` as a new layer over `rect` carrying
-/// `provenance`, as one undo step named `label`.
-pub fn insert_layer(
-    app: &mut AtelierApp,
-    rgba: &[u8],
-    rect: CanvasRect,
-    provenance: Provenance,
-    label: &str,
-) {
-    if rgba.len() != rect.w as usize * rect.h as usize * 4 {
-        app.status = format!("{label}: the candidate does not fit its place on the canvas");
-        return;
-    }
-    let name = format!("GAN {} seed {}", provenance.model, provenance.seed);
-    if let Err(e) = app.history.edit_stack(&mut app.doc, label, None, |d| {
-        let id = d.add_layer_with_pixels(&name, rect, rgba);
-        match d.layer(id).map(|l| l.props.clone()) {
-            Some(mut props) => {
-                props.provenance = Some(provenance);
-                d.set_props(id, props)
-            }
-            None => Ok(()),
-        }
-    }) {
-        app.status = format!("{label}: {e}");
-    }
-}
-
-/// Rejects candidate `i`: it leaves the grid and steers sampling away.
-pub fn reject(app: &mut AtelierApp, i: usize) {
-    if i < app.variations.candidates.len() {
-        let c = app.variations.take(i);
-        let v = &mut app.variations;
-        v.steering.update(&[], std::slice::from_ref(&c.z));
-        v.history.decide(c.id, Decision::Rejected);
-        v.revision += 1;
-    }
-}
-
-/// Toggles the favourite mark of candidate `i` (kept in the history).
-pub fn toggle_favourite(app: &mut AtelierApp, i: usize) {
-    let v = &mut app.variations;
-    if let Some(c) = v.candidates.get_mut(i) {
-        c.favourite = v.history.toggle_favourite(c.id);
-        v.revision += 1;
+    let now = v.decisions.toggle_favourite(id);
+    if let Some(c) = v.get_mut(n) {
+        c.favourite = now;
     }
 }
 
 /// Inserts a candidate from the history again as a new layer (its feathered
-/// selection too); the record is marked accepted.
+/// selection too), as an accept.
 pub fn reapply(app: &mut AtelierApp, id: u64) {
-    let Some(r) = app.variations.history.get(id).cloned() else {
-        return;
-    };
-    let image = match app.variations.history.image(&r.output) {
-        Ok(img) => img,
-        Err(e) => {
-            app.status = format!("Re-apply: {e}");
-            return;
-        }
-    };
-    let rect = CanvasRect::new(r.rect[0], r.rect[1], r.rect[2], r.rect[3]);
-    if rect.intersect(&app.doc.bounds()) != rect || image.dimensions() != (rect.w, rect.h) {
-        app.status = "Re-apply: the candidate was made for a different canvas size".into();
-        return;
+    let result = app
+        .variations
+        .decisions
+        .reapply(&mut app.doc, &mut app.history, id);
+    if let Err(e) = result {
+        app.status = format!("Re-apply: {e}");
     }
-    let alpha = r.selection.map(|s| {
-        let sel = CanvasRect::new(s[0], s[1], s[2], s[3]);
-        region::feather_mask(rect, sel, region::feather_width(sel), rect.w, rect.h)
-    });
-    let provenance = Provenance {
-        model: r.model.clone(),
-        seed: r.seed,
-        strength: r.strength,
-        candidate: Some(r.id),
-    };
-    let rgba = rgba_with_alpha(&image, alpha.as_ref());
-    insert_layer(app, &rgba, rect, provenance, "Re-apply variation");
-    app.variations.history.decide(id, Decision::Accepted);
-    app.variations.revision += 1;
 }
 
 #[cfg(test)]

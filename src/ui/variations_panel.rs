@@ -77,7 +77,8 @@ pub fn preview_texture(app: &mut AtelierApp, ctx: &egui::Context) -> Option<egui
     if v.compare {
         return None;
     }
-    let c = v.candidates.get_mut(v.selected?)?;
+    let n = v.selected?;
+    let c = v.get_mut(n)?;
     if c.full.is_none() {
         // Made once per candidate: a full-size RGBA copy is too costly per frame.
         let (w, h) = c.image.dimensions();
@@ -143,7 +144,7 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
         }
     });
     ui.horizontal(|ui| {
-        let n = app.variations.steering.decisions;
+        let n = app.variations.decisions.steering().decisions;
         ui.label(if n == 0 {
             "Sampling: unsteered".to_string()
         } else {
@@ -154,8 +155,7 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
             .add_enabled(n > 0, egui::Button::new("Reset steering"))
             .clicked()
         {
-            app.variations.steering.reset();
-            app.variations.revision += 1;
+            app.variations.decisions.reset_steering();
         }
     });
     ui.horizontal_wrapped(|ui| {
@@ -176,18 +176,18 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
     let selected = app.variations.selected;
     let gpu = app.gpu;
     // The grid scrolls with the whole panel (app.rs wraps it in a ScrollArea).
-    for (i, c) in app.variations.candidates.iter_mut().enumerate() {
-        let n = i + 1;
+    for c in app.variations.candidates.iter_mut() {
+        let n = c.number;
         let response = if gpu {
-            thumbnail_button(ui, c, n, selected == Some(i))
+            thumbnail_button(ui, c, n, selected == Some(n))
         } else {
             let tex = thumb_texture(&ctx, c);
             let image = egui::Image::new(&tex).max_width(THUMB as f32);
-            ui.add(egui::Button::image(image).selected(selected == Some(i)))
+            ui.add(egui::Button::image(image).selected(selected == Some(n)))
         }
         .on_hover_text(format!("Preview candidate {n} over the canvas ({n})"));
         if response.clicked() {
-            out.push(Command::SelectCandidate(i));
+            out.push(Command::SelectCandidate(n));
         }
         ui.horizontal(|ui| {
                 ui.label(format!("{n}: seed {}", c.seed));
@@ -198,10 +198,10 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
         ui.small(format!("model {}", c.model));
         ui.horizontal_wrapped(|ui| {
             if ui.button(format!("Accept {n}")).clicked() {
-                out.push(Command::AcceptCandidate(i));
+                out.push(Command::AcceptCandidate(n));
             }
             if ui.button(format!("Reject {n}")).clicked() {
-                out.push(Command::RejectCandidate(i));
+                out.push(Command::RejectCandidate(n));
             }
             let star = if c.favourite {
                 "Favourite *"
@@ -212,14 +212,14 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
                 .selectable_label(c.favourite, format!("{star} {n}"))
                 .clicked()
             {
-                out.push(Command::FavouriteCandidate(i));
+                out.push(Command::FavouriteCandidate(n));
             }
             if ui
                 .button(format!("More like {n}"))
                 .on_hover_text("Sample new variations around this one")
                 .clicked()
             {
-                out.push(Command::MoreLike(i));
+                out.push(Command::MoreLike(n));
             }
         });
         ui.separator();

@@ -15,6 +15,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::sampling::normal;
+
 /// Smallest spread per dimension.
 pub const MIN_STD: f32 = 0.35;
 /// Every n-th sample comes from the prior.
@@ -133,13 +135,6 @@ impl LatentSteering {
         }
         self.decisions += (accepted.len() + rejected.len()) as u32;
     }
-}
-
-/// A standard normal sample (Box–Muller; rand 0.9 has none without rand_distr).
-pub fn normal(rng: &mut impl rand::Rng) -> f32 {
-    let u1: f32 = rng.random_range(f32::EPSILON..1.0);
-    let u2: f32 = rng.random_range(0.0..1.0);
-    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
 }
 
 #[cfg(test)]

@@ -1,0 +1,18 @@
+//! The one Vary pipeline, used by the Variations panel, `atelier vary`,
+//! `atelier loop` and `bench gan-quality`: flatten the canvas (or a region
+//! with context), take it to the GAN's work size, run the generator, keep the
+//! artist's line work, blend a selection back through a feathered mask and
+//! scale the change back to canvas resolution ([`pipeline`]).
+//!
+//! - [`resolution`]: canvas ↔ work size, adding only what the GAN changed.
+//! - [`lines`]: finds thin strokes and keeps them through a variation.
+//! - [`region`]: a selection's context rectangle and feathered mask.
+//! - [`decisions`]: candidates waiting for a decision, and accept / reject /
+//!   re-apply over the document and its undo history.
+pub mod decisions;
+pub mod lines;
+pub mod pipeline;
+pub mod region;
+pub mod resolution;
+
+pub use pipeline::{Made, Prepared};
