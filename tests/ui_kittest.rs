@@ -3,6 +3,8 @@
 //! Vary and the decisions are in `ui_vary.rs`.
 use atelier::document::{CanvasRect, Document};
 use eframe::egui::{self, Pos2, pos2};
+use atelier::ui::AtelierApp;
+use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
 #[path = "common/ui.rs"]
@@ -451,4 +453,93 @@ fn autosaved_work_is_offered_back_after_a_crash() {
     assert_eq!(app.doc.layers().len(), 2);
     assert!(app.is_dirty(), "recovered work is not saved yet");
     assert!(app.path.is_none());
+}
+
+/// Opens one file and saves to another.
+struct TwoDialogs {
+    open: std::path::PathBuf,
+    save: std::path::PathBuf,
+}
+
+impl atelier::ui::files::FileDialogs for TwoDialogs {
+    fn open_project(&self) -> Option<std::path::PathBuf> {
+        Some(self.open.clone())
+    }
+    fn save_project(&self, _suggested: &str) -> Option<std::path::PathBuf> {
+        Some(self.save.clone())
+    }
+}
+
+#[test]
+fn open_open_recent_and_new_canvas_ask_before_replacing_unsaved_work() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let other = dir.path().join("other.atelier");
+    let mine = dir.path().join("mine.atelier");
+    let mut h = harness(white(32, 32));
+    h.state_mut()
+        .set_file_dialogs(Box::new(FixedDialogs(other.clone())));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    wait_for_file_job(&mut h);
+    h.state_mut().replace_document(white(100, 80));
+    h.state_mut().set_file_dialogs(Box::new(TwoDialogs {
+        open: other.clone(),
+        save: mine.clone(),
+    }));
+    h.get_by_label("Add layer").click();
+    h.run_steps(1);
+    assert!(h.state().is_dirty());
+    let unchanged = |h: &Harness<'static, AtelierApp>| {
+        let app = h.state();
+        app.doc.width() == 100 && app.doc.layers().len() == 2
+    };
+
+    // Open asks; Cancel keeps the work.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    h.run_steps(2);
+    h.get_by_label("Discard and open");
+    wait_for_file_job(&mut h);
+    assert!(unchanged(&h), "nothing opened while the question shows");
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("Discard and open").is_none());
+    assert!(unchanged(&h));
+
+    // Open recent asks too.
+    h.get_by_label("File").click();
+    h.run_steps(3);
+    h.get_by_label("Open recent").hover();
+    h.run_steps(2);
+    h.get_by_label("other.atelier").click();
+    h.run_steps(2);
+    h.get_by_label("Discard and open");
+    wait_for_file_job(&mut h);
+    assert!(unchanged(&h));
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+
+    // New canvas asks before its dialog; discarding opens the dialog, and the
+    // document is replaced only by Create.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::N);
+    h.run_steps(2);
+    assert!(h.query_by_label("Create").is_none(), "no dialog before the answer");
+    h.get_by_label("Discard and start a new canvas").click();
+    // A window is laid out unseen on its first frame.
+    h.run_steps(3);
+    h.get_by_label("Create");
+    assert!(unchanged(&h));
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert!(unchanged(&h) && h.state().is_dirty());
+
+    // Save in the question saves first, then opens.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    h.run_steps(2);
+    h.get_by_label("Save").click();
+    h.run_steps(2);
+    wait_for_file_job(&mut h);
+    wait_for_file_job(&mut h);
+    let saved = atelier::project::load(&mine).expect("the work was saved first");
+    assert_eq!(saved.doc.layers().len(), 2);
+    assert_eq!(h.state().doc.width(), 32, "then the other file opened");
+    assert!(!h.state().is_dirty());
 }

@@ -5,6 +5,7 @@ use eframe::egui;
 use super::canvas::CanvasInput;
 use super::commands::Command;
 use super::dialogs::NewCanvasDialog;
+use super::guard::{Guard, Replacing};
 use super::files::{FileDialogs, FileJob, FileOutcome, NativeDialogs, SaveState, display_name};
 use super::state::AppState;
 use super::tools::{self, Gesture, Tool};
@@ -52,14 +53,8 @@ pub struct AtelierApp {
     saved_state: SaveState,
     /// Where preferences are written (none: not persisted, as in tests).
     settings_path: Option<std::path::PathBuf>,
-    /// The unsaved-changes question is showing.
-    pub(super) confirm_quit: bool,
-    /// Quit once the save in progress succeeds.
-    pub(super) quit_after_save: bool,
-    /// Close the window at the next frame (the user chose to).
-    pub(super) quit_now: bool,
-    /// The user agreed to close with unsaved changes.
-    quit_confirmed: bool,
+    /// The unsaved-changes question and what waits on it.
+    pub(super) guard: Guard,
     /// A save or open in progress.
     pub(super) file_job: Option<FileJob>,
     /// Autosave to the recovery file.
@@ -140,10 +135,7 @@ impl AtelierApp {
             path: None,
             saved_state: (0, 0),
             settings_path: None,
-            confirm_quit: false,
-            quit_after_save: false,
-            quit_now: false,
-            quit_confirmed: false,
+            guard: Guard::Idle,
             file_job: None,
             autosave: super::autosave::Autosave::new(None, std::time::Duration::from_secs(180)),
             offer_recovery: None,
@@ -190,13 +182,15 @@ impl AtelierApp {
                 Ok(())
             }
             Command::NewCanvas => {
-                self.new_canvas = Some(NewCanvasDialog::default());
+                self.guarded(Replacing::NewCanvas);
                 Ok(())
             }
             Command::Open => {
-                if let Some(path) = self.dialogs.open_project() {
-                    self.open(path);
-                }
+                self.guarded(Replacing::Open);
+                Ok(())
+            }
+            Command::Proceed(action) => {
+                self.proceed(action);
                 Ok(())
             }
             Command::Save => {
@@ -243,7 +237,7 @@ impl AtelierApp {
                 Ok(())
             }
             Command::OpenRecent(path) => {
-                self.open(path);
+                self.guarded(Replacing::OpenRecent(path));
                 Ok(())
             }
             Command::ExportSelection => match self.selection.filter(|r| !r.is_empty()) {
@@ -459,12 +453,7 @@ impl AtelierApp {
                 Ok(())
             }
             Command::Quit => {
-                self.settle();
-                if self.is_dirty() {
-                    self.confirm_quit = true;
-                } else {
-                    self.quit_now = true;
-                }
+                self.guarded(Replacing::Quit);
                 Ok(())
             }
         };
@@ -554,6 +543,31 @@ impl AtelierApp {
         self.start_file_job(FileJob::open(path));
     }
 
+    /// Carries out `action` now, or asks first when there are unsaved changes.
+    fn guarded(&mut self, action: Replacing) {
+        self.settle();
+        if self.is_dirty() {
+            self.guard = Guard::Asking(action);
+        } else {
+            self.proceed(action);
+        }
+    }
+
+    /// Carries out an action the artist agreed to (or that loses nothing).
+    fn proceed(&mut self, action: Replacing) {
+        self.guard = Guard::Idle;
+        match action {
+            Replacing::Quit => self.guard = Guard::Close,
+            Replacing::Open => {
+                if let Some(path) = self.dialogs.open_project() {
+                    self.open(path);
+                }
+            }
+            Replacing::OpenRecent(path) => self.open(path),
+            Replacing::NewCanvas => self.new_canvas = Some(NewCanvasDialog::default()),
+        }
+    }
+
     fn start_file_job(&mut self, job: FileJob) {
         if let Some(running) = self.file_job.take() {
             // One file job at a time: finish the previous one first (rare: a
@@ -570,9 +584,8 @@ impl AtelierApp {
                 self.remember_file(&path);
                 self.path = Some(path);
                 self.saved_state = state;
-                if self.quit_after_save {
-                    self.quit_after_save = false;
-                    self.quit_now = true;
+                if let Guard::SavingThen(action) = std::mem::take(&mut self.guard) {
+                    self.proceed(action);
                 }
             }
             FileOutcome::Opened(path, project) => {
@@ -623,8 +636,11 @@ impl AtelierApp {
             }
             FileOutcome::Failed(message) => {
                 tracing::warn!("{message}");
-                // A failed save must not close the window: the work is not on disk.
-                self.quit_after_save = false;
+                // A failed save must not close or replace anything: the work
+                // is not on disk.
+                if matches!(self.guard, Guard::SavingThen(_)) {
+                    self.guard = Guard::Idle;
+                }
                 self.status = message;
             }
         }
@@ -760,9 +776,9 @@ impl AtelierApp {
         }
         // Closing the window with unsaved changes asks first.
         if ctx.input(|i| i.viewport().close_requested()) {
-            if self.is_dirty() && !self.quit_confirmed {
+            if self.is_dirty() && !self.guard.closing() {
                 ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
-                self.confirm_quit = true;
+                self.guard = Guard::Asking(Replacing::Quit);
             } else {
                 // A deliberate exit: the recovery file is no longer needed.
                 self.autosave.discard();
@@ -773,9 +789,8 @@ impl AtelierApp {
                 }
             }
         }
-        if self.quit_now {
-            self.quit_now = false;
-            self.quit_confirmed = true;
+        if self.guard == Guard::Close {
+            self.guard = Guard::Closing;
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         let (state, dirty) = (self.save_state(), self.is_dirty());
@@ -835,9 +850,9 @@ impl AtelierApp {
         for cmd in commands {
             self.apply(&ctx, cmd);
         }
-        if self.quit_after_save && self.file_job.is_none() {
-            // The save dialog was cancelled: stay open.
-            self.quit_after_save = false;
+        if matches!(self.guard, Guard::SavingThen(_)) && self.file_job.is_none() {
+            // The save dialog was cancelled: nothing is closed or replaced.
+            self.guard = Guard::Idle;
         }
     }
 

@@ -102,6 +102,9 @@ pub enum Command {
     ShowShortcuts,
     /// Quit the app.
     Quit,
+    /// Carry out an action the unsaved-changes question held back (the
+    /// artist chose to discard the changes).
+    Proceed(super::guard::Replacing),
 }
 
 impl Command {
@@ -155,6 +158,7 @@ impl Command {
             Command::FavouriteRecord(id) => format!("Favourite #{id}"),
             Command::ShowShortcuts => "Shortcuts".into(),
             Command::Quit => "Quit".into(),
+            Command::Proceed(action) => action.discard_label().into(),
         }
     }
 

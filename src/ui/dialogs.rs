@@ -3,6 +3,7 @@ use eframe::egui;
 
 use super::app::AtelierApp;
 use super::commands::{CANDIDATE_SHORTCUTS, Command, POINTER_SHORTCUTS};
+use super::guard::Guard;
 use crate::document::{Document, MAX_SIDE};
 
 /// Canvas size presets offered by the New canvas dialog.
@@ -57,7 +58,7 @@ pub fn windows(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>
                 });
             });
     }
-    if app.confirm_quit {
+    if let Some(action) = app.guard.asking().cloned() {
         let name = app
             .path
             .as_deref()
@@ -66,19 +67,17 @@ pub fn windows(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>
             .collapsible(false)
             .resizable(false)
             .show(ctx, |ui| {
-                ui.label(format!("Save the changes to {name} before closing?"));
+                ui.label(action.question(&name));
                 ui.horizontal(|ui| {
                     if ui.button("Save").clicked() {
-                        app.confirm_quit = false;
-                        app.quit_after_save = true;
+                        app.guard = Guard::SavingThen(action.clone());
                         out.push(Command::Save);
                     }
-                    if ui.button("Discard and quit").clicked() {
-                        app.confirm_quit = false;
-                        app.quit_now = true;
+                    if ui.button(action.discard_label()).clicked() {
+                        out.push(Command::Proceed(action.clone()));
                     }
                     if ui.button("Cancel").clicked() {
-                        app.confirm_quit = false;
+                        app.guard = Guard::Idle;
                     }
                 });
             });

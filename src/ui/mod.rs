@@ -12,6 +12,7 @@ pub mod commands;
 pub mod dialogs;
 pub mod files;
 pub mod frame_stats;
+pub mod guard;
 pub mod history_window;
 pub mod layers_panel;
 pub mod panels;
