@@ -14,14 +14,14 @@
 //! - [`cli`]: subcommands that drive the same engine without a window.
 //!
 //! Without the default `app` feature only the pure modules build (document,
-//! brush, CPU compositor, project files, decisions), for the fuzz targets.
+//! brush, CPU compositor, project files, decisions, sampling), for the fuzz targets.
 pub mod brush;
 #[cfg(feature = "app")]
 pub mod cli;
+pub mod decisions;
 pub mod document;
 #[cfg(feature = "app")]
 pub mod gan;
-pub mod decisions;
 pub mod project;
 #[cfg(feature = "app")]
 pub mod refine;

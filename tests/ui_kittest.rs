@@ -2,8 +2,8 @@
 //! lavapipe (Mesa's software Vulkan): painting, layers, tools and files.
 //! Vary and the decisions are in `ui_vary.rs`.
 use atelier::document::{CanvasRect, Document};
-use eframe::egui::{self, Pos2, pos2};
 use atelier::ui::AtelierApp;
+use eframe::egui::{self, Pos2, pos2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
@@ -521,7 +521,10 @@ fn open_open_recent_and_new_canvas_ask_before_replacing_unsaved_work() {
     // document is replaced only by Create.
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::N);
     h.run_steps(2);
-    assert!(h.query_by_label("Create").is_none(), "no dialog before the answer");
+    assert!(
+        h.query_by_label("Create").is_none(),
+        "no dialog before the answer"
+    );
     h.get_by_label("Discard and start a new canvas").click();
     // A window is laid out unseen on its first frame.
     h.run_steps(3);
@@ -542,4 +545,61 @@ fn open_open_recent_and_new_canvas_ask_before_replacing_unsaved_work() {
     assert_eq!(saved.doc.layers().len(), 2);
     assert_eq!(h.state().doc.width(), 32, "then the other file opened");
     assert!(!h.state().is_dirty());
+}
+
+/// A system without file dialogs (no portal, no zenity).
+struct NoDialogs;
+
+impl atelier::ui::files::FileDialogs for NoDialogs {
+    fn open_project(&self) -> Option<std::path::PathBuf> {
+        panic!("the system dialog is not there to call")
+    }
+    fn save_project(&self, _suggested: &str) -> Option<std::path::PathBuf> {
+        panic!("the system dialog is not there to call")
+    }
+    fn available(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn without_a_system_file_dialog_save_as_and_export_use_atelier_s_own() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = dir.path().join("first.atelier");
+    let mut h = harness(white(40, 30));
+    h.state_mut()
+        .set_file_dialogs(Box::new(FixedDialogs(first.clone())));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    wait_for_file_job(&mut h);
+    h.state_mut().set_file_dialogs(Box::new(NoDialogs));
+    h.get_by_label("Add layer").click();
+    h.run_steps(1);
+
+    // Save as: Atelier's dialog opens in the project's folder with its name.
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::S,
+    );
+    h.run_steps(3);
+    assert!(
+        h.state().status.contains("Atelier's own"),
+        "the status bar says why: {}",
+        h.state().status
+    );
+    h.get_by_label("Save").click();
+    h.run_steps(2);
+    wait_for_file_job(&mut h);
+    assert!(!h.state().is_dirty(), "status: {}", h.state().status);
+    let saved = atelier::project::load(&first).expect("saved through the built-in dialog");
+    assert_eq!(saved.doc.layers().len(), 2);
+
+    // Export: the same dialog, a PNG beside the project.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    h.run_steps(3);
+    h.get_by_label("Save").click();
+    h.run_steps(2);
+    wait_for_file_job(&mut h);
+    let png = dir.path().join("first.png");
+    let img = image::open(&png).expect("exported through the built-in dialog");
+    assert_eq!((img.width(), img.height()), (40, 30));
 }

@@ -101,13 +101,21 @@ fn vary_accept_reject_and_undo() {
     h2.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
     wait_for_file_job(&mut h2);
     let app2 = h2.state();
-    assert_eq!(*app2.variations.history(), history, "status: {}", app2.status);
+    assert_eq!(
+        *app2.variations.history(),
+        history,
+        "status: {}",
+        app2.status
+    );
     assert_eq!(*app2.variations.decisions.steering(), steering);
     let reopened = app2.doc.layers().last().expect("layer");
     assert_eq!(reopened.props.provenance, Some(provenance));
     let first = &history.records[0];
     assert_eq!(
-        app2.variations.history().image(&first.output).expect("image"),
+        app2.variations
+            .history()
+            .image(&first.output)
+            .expect("image"),
         expected
     );
 
@@ -126,11 +134,17 @@ fn vary_accept_reject_and_undo() {
     assert_eq!(*app.variations.decisions.steering(), only_reject);
     assert!(app.is_dirty(), "an undone decision is an unsaved change");
     // Redo brings both back.
-    h.key_press_modifiers(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, egui::Key::Z);
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::Z,
+    );
     h.run_steps(2);
     let app = h.state();
     assert_eq!(app.doc.layers().len(), 2);
-    assert_eq!(app.variations.history().records[0].decision, Decision::Accepted);
+    assert_eq!(
+        app.variations.history().records[0].decision,
+        Decision::Accepted
+    );
     assert_eq!(*app.variations.decisions.steering(), steering);
 }
 
@@ -362,7 +376,10 @@ fn best_of_k_shows_the_critics_favourites_and_more_like_this_stays_close() {
     let v = &h.state().variations;
     // Nothing waiting was thrown away: the two shown, then two more like 1.
     assert_eq!(v.candidates.len(), 4);
-    assert_eq!(v.candidates[0].id, first_id, "More like keeps its candidate");
+    assert_eq!(
+        v.candidates[0].id, first_id,
+        "More like keeps its candidate"
+    );
     let numbers: Vec<usize> = v.candidates.iter().map(|c| c.number).collect();
     assert_eq!(numbers, [1, 2, 3, 4]);
     for c in &v.candidates[2..] {
@@ -505,5 +522,9 @@ fn cancel_stops_the_stream_and_a_new_vary_keeps_what_was_made() {
     );
     let mut numbers: Vec<usize> = v.candidates.iter().map(|c| c.number).collect();
     numbers.dedup();
-    assert_eq!(numbers.len(), v.candidates.len(), "every candidate has its own number");
+    assert_eq!(
+        numbers.len(),
+        v.candidates.len(),
+        "every candidate has its own number"
+    );
 }

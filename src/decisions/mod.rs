@@ -3,8 +3,8 @@
 //! steer ([`steering`]). Pure data with no GAN and no window, so project files
 //! (which save it) and the fuzz targets build without libtorch.
 //!
-//! The runtime side (accepting into the document, undo) is
-//! [`crate::vary::decisions`] (with the `app` feature).
+//! The runtime side (accepting into the document, undo) is `vary::decisions`,
+//! above this module (with the `app` feature).
 pub mod history;
 pub mod steering;
 

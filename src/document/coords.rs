@@ -4,7 +4,7 @@
 //!   input positions, `u32`/`i64` for pixel indices.
 //! - *tile space*: which tile a pixel is in (`canvas / TILE_SIZE`).
 //! - *screen space* (egui points) lives in the UI's view transform
-//!   (`ui::view::View`), written `canvas_from_screen` / `screen_from_canvas`.
+//!   (`render::gpu::view`), written `canvas_from_screen` / `screen_from_canvas`.
 use serde::{Deserialize, Serialize};
 
 use super::tile::TILE_SIZE;

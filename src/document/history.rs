@@ -428,6 +428,9 @@ impl History {
         edit(&mut scratch)?;
         let after = (scratch.layers().to_vec(), scratch.active());
         *doc = scratch;
-        Ok(Transaction::new(label, vec![Change::Stack { before, after }]))
+        Ok(Transaction::new(
+            label,
+            vec![Change::Stack { before, after }],
+        ))
     }
 }

@@ -135,7 +135,10 @@ mod tests {
         assert!(runs_fast(Precision::Fp32, Device::Cpu, avx2));
         assert_eq!(preferred_precision(Device::Cpu, sapphire), Precision::Bf16);
         assert_eq!(preferred_precision(Device::Cuda(0), avx2), Precision::Bf16);
-        assert_eq!(sapphire.names(), ["avx2", "avx512f", "avx512_bf16", "amx_bf16"]);
+        assert_eq!(
+            sapphire.names(),
+            ["avx2", "avx512f", "avx512_bf16", "amx_bf16"]
+        );
     }
 
     #[test]

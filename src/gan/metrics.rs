@@ -180,9 +180,7 @@ pub fn sliced_wasserstein(
     assert_eq!(b.len() / dim, n, "sliced_wasserstein needs equal set sizes");
     let mut total = 0.0;
     for _ in 0..repeats * dirs {
-        let mut d: Vec<f32> = (0..dim)
-            .map(|_| crate::sampling::normal(rng))
-            .collect();
+        let mut d: Vec<f32> = (0..dim).map(|_| crate::sampling::normal(rng)).collect();
         let norm = d.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
         d.iter_mut().for_each(|v| *v /= norm);
         let proj = |s: &[f32]| {

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use image::{ImageFormat, RgbaImage};
 
 use super::{ProjectError, atomic_write};
-use crate::document::{CanvasRect, Document};
 use crate::decisions::CandidateHistory;
 use crate::decisions::history::Filter;
+use crate::document::{CanvasRect, Document};
 use crate::render::cpu;
 
 /// Exports `doc` to `path`; the format follows the extension (`png`, `jpg` /

@@ -17,8 +17,8 @@ pub use import::{add_image_layer, decode_image, import_images, is_project_path, 
 pub use manifest::ProjectSettings;
 pub use ora::{load, save};
 
-use crate::document::Document;
 use crate::decisions::{CandidateHistory, LatentSteering};
+use crate::document::Document;
 
 /// What a project file holds besides the layers (layer provenance lives on
 /// the layers themselves, in `LayerProps`).

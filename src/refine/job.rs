@@ -10,10 +10,10 @@ use std::sync::atomic::AtomicBool;
 
 use image::RgbImage;
 
-use crate::gan::trainer::Progress;
-use crate::gan::{GanError, TrainConfig, Trainer, VariationModel};
 use crate::decisions::CandidateHistory;
 use crate::decisions::history::Decision;
+use crate::gan::trainer::Progress;
+use crate::gan::{GanError, TrainConfig, Trainer, VariationModel};
 
 /// What a refinement learns from.
 #[derive(Default)]

@@ -5,8 +5,9 @@ use eframe::egui;
 use super::canvas::CanvasInput;
 use super::commands::Command;
 use super::dialogs::NewCanvasDialog;
-use super::guard::{Guard, Replacing};
 use super::files::{FileDialogs, FileJob, FileOutcome, NativeDialogs, SaveState, display_name};
+use super::file_choice::{self, Ask, FileChooser};
+use super::guard::{Guard, Replacing};
 use super::state::AppState;
 use super::tools::{self, Gesture, Tool};
 use crate::brush::raster::MaskCache;
@@ -65,6 +66,11 @@ pub struct AtelierApp {
     pub(super) fill_job: Option<super::tools::FillJob>,
     /// File and folder pickers (a test double in tests).
     pub(super) dialogs: Box<dyn FileDialogs>,
+    /// Atelier's own file dialog, open where the system has none.
+    pub(super) file_chooser: Option<FileChooser>,
+    /// Commands raised between frames (a save that finished), applied at
+    /// the start of the next frame.
+    deferred: Vec<Command>,
     title: String,
     stroke_seed: u64,
 }
@@ -141,6 +147,8 @@ impl AtelierApp {
             offer_recovery: None,
             fill_job: None,
             dialogs: Box::new(NativeDialogs),
+            file_chooser: None,
+            deferred: Vec::new(),
             title: String::new(),
             stroke_seed: 0,
         }
@@ -153,7 +161,7 @@ impl AtelierApp {
     }
 
     /// Ends any gesture in progress (recording it) before another edit.
-    fn settle(&mut self) {
+    pub(super) fn settle(&mut self) {
         let g = std::mem::take(&mut self.gesture);
         tools::finish(g, &mut self.doc, &mut self.history, &mut self.mask_cache);
     }
@@ -205,12 +213,7 @@ impl AtelierApp {
                     .path
                     .as_deref()
                     .map_or("Untitled.atelier".into(), display_name);
-                if let Some(mut path) = self.dialogs.save_project(&suggested) {
-                    if path.extension().is_none() {
-                        path.set_extension("atelier");
-                    }
-                    self.save_to(path);
-                }
+                file_choice::ask(self, Ask::SaveProject(suggested), ctx);
                 Ok(())
             }
             Command::Export => {
@@ -219,21 +222,20 @@ impl AtelierApp {
                     .as_deref()
                     .and_then(|p| p.file_stem())
                     .map_or("Untitled".into(), |s| s.to_string_lossy().into_owned());
-                if let Some(mut path) = self.dialogs.export_image(&format!("{stem}.png")) {
-                    if path.extension().is_none() {
-                        path.set_extension("png");
-                    }
-                    self.settle();
-                    let rect = self.doc.bounds();
-                    self.start_file_job(FileJob::export(self.doc.clone(), rect, path));
-                }
+                let rect = self.doc.bounds();
+                file_choice::ask(self, Ask::ExportImage(format!("{stem}.png"), rect), ctx);
                 Ok(())
             }
             Command::ImportLayers => {
-                let paths = self.dialogs.import_images();
-                if !paths.is_empty() {
-                    self.start_file_job(FileJob::import(paths));
-                }
+                file_choice::ask(self, Ask::ImportImages, ctx);
+                Ok(())
+            }
+            Command::AskFile(ask) => {
+                file_choice::ask(self, ask, ctx);
+                Ok(())
+            }
+            Command::Chosen(ask, paths) => {
+                file_choice::chosen(self, ask, paths, ctx);
                 Ok(())
             }
             Command::OpenRecent(path) => {
@@ -246,13 +248,7 @@ impl AtelierApp {
                     Ok(())
                 }
                 Some(rect) => {
-                    if let Some(mut path) = self.dialogs.export_image("Selection.png") {
-                        if path.extension().is_none() {
-                            path.set_extension("png");
-                        }
-                        self.settle();
-                        self.start_file_job(FileJob::export(self.doc.clone(), rect, path));
-                    }
+                    file_choice::ask(self, Ask::ExportImage("Selection.png".into(), rect), ctx);
                     Ok(())
                 }
             },
@@ -261,10 +257,7 @@ impl AtelierApp {
                     self.status = "No candidate has been accepted in this project yet".into();
                     Ok(())
                 } else {
-                    if let Some(dir) = self.dialogs.pick_folder() {
-                        let history = self.variations.history().clone();
-                        self.start_file_job(FileJob::export_candidates(history, dir));
-                    }
+                    file_choice::ask(self, Ask::ExportCandidates, ctx);
                     Ok(())
                 }
             }
@@ -431,9 +424,7 @@ impl AtelierApp {
                 Ok(())
             }
             Command::ImportPortfolio => {
-                if let Some(dir) = self.dialogs.pick_folder() {
-                    super::refine_panel::import_portfolio(self, dir, ctx);
-                }
+                file_choice::ask(self, Ask::ImportPortfolio, ctx);
                 Ok(())
             }
             Command::ReapplyCandidate(id) => {
@@ -490,7 +481,10 @@ impl AtelierApp {
 
     /// The state a save now would record.
     fn save_state(&self) -> SaveState {
-        (self.history.state_id(), self.variations.decisions.revision())
+        (
+            self.history.state_id(),
+            self.variations.decisions.revision(),
+        )
     }
 
     /// Index (bottom first) of the active layer.
@@ -530,7 +524,7 @@ impl AtelierApp {
         self.file_job.is_some() || self.fill_job.is_some()
     }
 
-    fn save_to(&mut self, path: std::path::PathBuf) {
+    pub(super) fn save_to(&mut self, path: std::path::PathBuf) {
         self.settle();
         let meta = self.variations.project_meta(self.active_index());
         let job = FileJob::save(self.doc.clone(), meta, path, self.save_state());
@@ -541,6 +535,12 @@ impl AtelierApp {
     /// document when it has been read (File → Open, Open Recent, `atelier FILE`).
     pub fn open(&mut self, path: std::path::PathBuf) {
         self.start_file_job(FileJob::open(path));
+    }
+
+    /// Asks for a file at the start of the next frame (from code that has
+    /// no frame context, such as the models window's actions).
+    pub(super) fn deferred_ask(&mut self, ask: Ask) {
+        self.deferred.push(Command::AskFile(ask));
     }
 
     /// Carries out `action` now, or asks first when there are unsaved changes.
@@ -558,17 +558,14 @@ impl AtelierApp {
         self.guard = Guard::Idle;
         match action {
             Replacing::Quit => self.guard = Guard::Close,
-            Replacing::Open => {
-                if let Some(path) = self.dialogs.open_project() {
-                    self.open(path);
-                }
-            }
+            // Asked at the next frame: this may run between frames.
+            Replacing::Open => self.deferred.push(Command::AskFile(Ask::OpenProject)),
             Replacing::OpenRecent(path) => self.open(path),
             Replacing::NewCanvas => self.new_canvas = Some(NewCanvasDialog::default()),
         }
     }
 
-    fn start_file_job(&mut self, job: FileJob) {
+    pub(super) fn start_file_job(&mut self, job: FileJob) {
         if let Some(running) = self.file_job.take() {
             // One file job at a time: finish the previous one first (rare: a
             // second request while a save is still writing).
@@ -702,8 +699,7 @@ impl AtelierApp {
                 ];
                 for (k, key) in digits.into_iter().enumerate() {
                     let n = k + 1;
-                    if self.variations.get(n).is_some()
-                        && i.consume_key(egui::Modifiers::NONE, key)
+                    if self.variations.get(n).is_some() && i.consume_key(egui::Modifiers::NONE, key)
                     {
                         fired.push(Command::SelectCandidate(n));
                     }
@@ -805,6 +801,9 @@ impl AtelierApp {
             // Wake up for the next autosave even if nothing else happens.
             ctx.request_repaint_after(self.autosave.interval);
         }
+        for cmd in std::mem::take(&mut self.deferred) {
+            self.apply(&ctx, cmd);
+        }
         self.handle_shortcuts(&ctx);
         self.handle_drops_and_paste(&ctx);
         let mut commands = Vec::new();
@@ -845,6 +844,7 @@ impl AtelierApp {
             .frame(central)
             .show(ui, |ui| super::canvas::show(self, ui));
         super::dialogs::windows(self, &ctx, &mut commands);
+        file_choice::window(self, &ctx, &mut commands);
         super::history_window::show(self, &ctx, &mut commands);
         super::refine_panel::models_window(self, &ctx, &mut commands);
         for cmd in commands {

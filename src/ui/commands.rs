@@ -102,6 +102,10 @@ pub enum Command {
     ShowShortcuts,
     /// Quit the app.
     Quit,
+    /// Ask the artist for a file or folder (system dialog or Atelier's own).
+    AskFile(super::file_choice::Ask),
+    /// The artist chose these paths for what was asked.
+    Chosen(super::file_choice::Ask, Vec<std::path::PathBuf>),
     /// Carry out an action the unsaved-changes question held back (the
     /// artist chose to discard the changes).
     Proceed(super::guard::Replacing),
@@ -159,6 +163,7 @@ impl Command {
             Command::ShowShortcuts => "Shortcuts".into(),
             Command::Quit => "Quit".into(),
             Command::Proceed(action) => action.discard_label().into(),
+            Command::AskFile(_) | Command::Chosen(..) => "Choose a file".into(),
         }
     }
 

@@ -33,12 +33,22 @@ pub trait FileDialogs {
     fn import_model(&self) -> Option<PathBuf> {
         self.open_project()
     }
+    /// Whether these dialogs can be shown here (when not, Atelier's own
+    /// dialog is used: [`super::file_choice`]).
+    fn available(&self) -> bool {
+        true
+    }
 }
 
 /// The platform's dialogs through rfd (the XDG desktop portal on Linux).
 pub struct NativeDialogs;
 
 impl FileDialogs for NativeDialogs {
+    fn available(&self) -> bool {
+        static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *AVAILABLE.get_or_init(super::file_choice::system_dialogs_available)
+    }
+
     fn open_project(&self) -> Option<PathBuf> {
         rfd::FileDialog::new()
             .add_filter("Atelier project", &["atelier", "ora"])

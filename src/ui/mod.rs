@@ -10,6 +10,7 @@ pub mod background;
 pub mod canvas;
 pub mod commands;
 pub mod dialogs;
+pub mod file_choice;
 pub mod files;
 pub mod frame_stats;
 pub mod guard;

@@ -142,7 +142,10 @@ pub fn start(app: &mut AtelierApp, ctx: &egui::Context) {
             let result = (|| -> Result<String, String> {
                 let mut store = ModelStore::open(&profile).map_err(|e| e.to_string())?;
                 let base = store
-                    .load_current(tch::Device::cuda_if_available())
+                    .load_current(
+                        crate::gan::device::choose(crate::gan::device::DeviceChoice::Auto)
+                            .unwrap_or(tch::Device::Cpu),
+                    )
                     .map_err(|e| e.to_string())?;
                 let mut data = RefineData::from_decisions(&history);
                 let paths = crate::gan::data::scan(&portfolio_dir(&profile)).unwrap_or_default();
@@ -517,25 +520,11 @@ enum ModelAction {
 fn apply_model_action(app: &mut AtelierApp, action: ModelAction) {
     let result: Result<String, String> = (|| match action {
         ModelAction::Export(id) => {
-            let Some(dest) = app.dialogs.export_model(&format!("{id}.safetensors")) else {
-                return Ok(String::new());
-            };
-            model_file_op(app, move |s| {
-                s.export(&id, &dest)
-                    .map(|()| format!("Exported model version {id}"))
-                    .map_err(|e| e.to_string())
-            });
+            app.deferred_ask(super::file_choice::Ask::ExportModel(id));
             Ok(String::new())
         }
         ModelAction::Import => {
-            let Some(file) = app.dialogs.import_model() else {
-                return Ok(String::new());
-            };
-            model_file_op(app, move |s| {
-                s.import(&file)
-                    .map(|id| format!("Imported model version {id}; it is now in use"))
-                    .map_err(|e| e.to_string())
-            });
+            app.deferred_ask(super::file_choice::Ask::ImportModel);
             Ok(String::new())
         }
         ModelAction::Switch(id) => {

@@ -411,7 +411,8 @@ mod tests {
             rect,
             into_active_layer: false,
         };
-        d.accept_into(&mut doc, &mut undo, ids[0], place, "Accept").unwrap();
+        d.accept_into(&mut doc, &mut undo, ids[0], place, "Accept")
+            .unwrap();
         d.decide(ids[1], Decision::Rejected).unwrap();
         // What steering would be had only the reject been made.
         let mut only_reject = LatentSteering::new(4);
@@ -446,7 +447,8 @@ mod tests {
             rect,
             into_active_layer: true,
         };
-        d.accept_into(&mut doc, &mut undo, ids[0], place, "Replace").unwrap();
+        d.accept_into(&mut doc, &mut undo, ids[0], place, "Replace")
+            .unwrap();
         assert_eq!(d.history.counts().1, 1);
         let step = undo.undo(&mut doc).unwrap();
         d.undo_decision(step.decision.unwrap());

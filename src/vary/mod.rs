@@ -1,5 +1,6 @@
-//! The one Vary pipeline, used by the Variations panel, `atelier vary`,
-//! `atelier loop` and `bench gan-quality`: flatten the canvas (or a region
+//! The one Vary pipeline, used by the Variations panel, `atelier vary` and
+//! `atelier loop` (`bench gan-quality` scores the generator alone, see
+//! [`pipeline`]): flatten the canvas (or a region
 //! with context), take it to the GAN's work size, run the generator, keep the
 //! artist's line work, blend a selection back through a feathered mask and
 //! scale the change back to canvas resolution ([`pipeline`]).

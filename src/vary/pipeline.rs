@@ -216,7 +216,10 @@ mod tests {
         let alpha = p.alpha.as_ref().unwrap();
         assert_eq!(alpha.dimensions(), (p.rect.w, p.rect.h));
         let req = p.request(3, 7, 0.5, None);
-        assert_eq!(req.mask.as_ref().unwrap().dimensions(), p.input.dimensions());
+        assert_eq!(
+            req.mask.as_ref().unwrap().dimensions(),
+            p.input.dimensions()
+        );
         assert_eq!(req.count, 3);
         // Inside the selection the coverage is full, far outside it is none.
         let (cx, cy) = (sel.x + sel.w / 2 - p.rect.x, sel.y + sel.h / 2 - p.rect.y);
@@ -229,7 +232,11 @@ mod tests {
         let d = doc(64, 48);
         let p = Prepared::from_document(&d, Some(d.bounds()), Options::default());
         assert!(p.selection.is_none() && p.mask.is_none());
-        let outside = Prepared::from_document(&d, Some(CanvasRect::new(500, 500, 5, 5)), Options::default());
+        let outside = Prepared::from_document(
+            &d,
+            Some(CanvasRect::new(500, 500, 5, 5)),
+            Options::default(),
+        );
         assert!(outside.selection.is_none());
     }
 

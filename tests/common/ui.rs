@@ -111,4 +111,3 @@ pub fn run_until(
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
-

@@ -6,7 +6,7 @@
 //! - *canvas space*: document pixels, origin at the canvas's top-left corner,
 //!   y down; pixel `(x, y)` covers `[x, x+1) × [y, y+1)`.
 //!
-//! The convention (the same as `ui::view::View`), shared with the WGSL
+//! The convention (the one `document::coords` names), shared with the WGSL
 //! (`canvas_from_screen` in `shaders/composite.wgsl`):
 //!
 //! ```text
