@@ -241,7 +241,7 @@ fn save_as_then_open_shows_the_same_layers() {
     );
     wait_for_file_job(&mut h);
     let saved = path.with_extension("atelier");
-    assert!(saved.exists(), "status: {}", h.state().status);
+    assert!(saved.exists(), "status: {}", h.state().status());
     assert!(!h.state().is_dirty());
     let painted = h.state().doc.layers()[1]
         .grid
@@ -258,7 +258,7 @@ fn save_as_then_open_shows_the_same_layers() {
         (app.doc.width(), app.doc.height()),
         (200, 150),
         "status: {}",
-        app.status
+        app.status()
     );
     let names: Vec<&str> = app
         .doc
@@ -284,7 +284,7 @@ fn save_as_then_open_shows_the_same_layers() {
         app.path.as_deref(),
         Some(saved.as_path()),
         "status: {}",
-        app.status
+        app.status()
     );
     assert!(app.doc.layers()[1].grid.read_rect(app.doc.bounds()) == painted);
 }
@@ -318,7 +318,7 @@ fn dropped_images_and_pasted_images_become_layers() {
     h.run_steps(1);
     {
         let app = h.state();
-        assert_eq!(app.doc.layers().len(), 2, "status: {}", app.status);
+        assert_eq!(app.doc.layers().len(), 2, "status: {}", app.status());
         let layer = app.doc.layer(app.doc.active()).expect("layer");
         assert_eq!(layer.props.name, "dropped");
         assert_eq!(layer.grid.pixel(29, 19), [200, 10, 10, 255]);
@@ -359,7 +359,7 @@ fn saved_and_opened_files_are_listed_under_open_recent() {
     h.run_steps(2);
     h.get_by_label("recent.atelier").click();
     wait_for_file_job(&mut h);
-    assert_eq!(h.state().doc.width(), 32, "status: {}", h.state().status);
+    assert_eq!(h.state().doc.width(), 32, "status: {}", h.state().status());
 }
 
 /// Export and import go through the same dialog trait as Save and Open.
@@ -377,7 +377,7 @@ fn export_and_import_as_layers_from_the_file_menu() {
         exported.dimensions(),
         (120, 80),
         "status: {}",
-        h.state().status
+        h.state().status()
     );
     h.key_press_modifiers(
         egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
@@ -386,7 +386,7 @@ fn export_and_import_as_layers_from_the_file_menu() {
     wait_for_file_job(&mut h);
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.doc.layers().len(), 2, "status: {}", app.status);
+    assert_eq!(app.doc.layers().len(), 2, "status: {}", app.status());
     assert_eq!(
         app.doc.layer(app.doc.active()).expect("layer").props.name,
         "piece"
@@ -448,7 +448,7 @@ fn autosaved_work_is_offered_back_after_a_crash() {
         (app.doc.width(), app.doc.height()),
         (80, 60),
         "status: {}",
-        app.status
+        app.status()
     );
     assert_eq!(app.doc.layers().len(), 2);
     assert!(app.is_dirty(), "recovered work is not saved yet");
@@ -582,14 +582,14 @@ fn without_a_system_file_dialog_save_as_and_export_use_atelier_s_own() {
     );
     h.run_steps(3);
     assert!(
-        h.state().status.contains("Atelier's own"),
+        h.state().status().contains("Atelier's own"),
         "the status bar says why: {}",
-        h.state().status
+        h.state().status()
     );
     h.get_by_label("Save").click();
     h.run_steps(2);
     wait_for_file_job(&mut h);
-    assert!(!h.state().is_dirty(), "status: {}", h.state().status);
+    assert!(!h.state().is_dirty(), "status: {}", h.state().status());
     let saved = atelier::project::load(&first).expect("saved through the built-in dialog");
     assert_eq!(saved.doc.layers().len(), 2);
 

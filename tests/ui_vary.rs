@@ -33,7 +33,7 @@ fn vary_accept_reject_and_undo() {
         h.state().variations.candidates.len(),
         3,
         "status: {}",
-        h.state().status
+        h.state().status()
     );
     // Reject the second candidate: it leaves the grid.
     let rejected_seed = h.state().variations.candidates[1].seed;
@@ -93,7 +93,7 @@ fn vary_accept_reject_and_undo() {
         .set_file_dialogs(Box::new(FixedDialogs(path.clone())));
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
     wait_for_file_job(&mut h);
-    assert!(!h.state().is_dirty(), "status: {}", h.state().status);
+    assert!(!h.state().is_dirty(), "status: {}", h.state().status());
     let history = h.state().variations.history().clone();
     let mut h2 = harness(white(8, 8));
     h2.state_mut()
@@ -105,7 +105,7 @@ fn vary_accept_reject_and_undo() {
         *app2.variations.history(),
         history,
         "status: {}",
-        app2.status
+        app2.status()
     );
     assert_eq!(*app2.variations.decisions.steering(), steering);
     let reopened = app2.doc.layers().last().expect("layer");
@@ -352,7 +352,7 @@ fn best_of_k_shows_the_critics_favourites_and_more_like_this_stays_close() {
     h.state_mut().variations.best_of = 6;
     vary_and_wait(&mut h);
     let v = &h.state().variations;
-    assert_eq!(v.candidates.len(), 2, "status: {}", h.state().status);
+    assert_eq!(v.candidates.len(), 2, "status: {}", h.state().status());
     assert_eq!(v.history().records.len(), 6, "all six are in the history");
     let shown_min = v
         .candidates
@@ -428,9 +428,9 @@ fn refine_makes_a_version_that_vary_uses_and_the_models_window_rolls_back() {
     h.get_by_label("Import my work…").click();
     run_until(&mut h, 200, |app| app.refinement.portfolio.is_none());
     assert!(
-        h.state().status.contains("broken.png"),
+        h.state().status().contains("broken.png"),
         "{}",
-        h.state().status
+        h.state().status()
     );
     assert_eq!(
         std::fs::read_dir(profile.path().join("portfolio"))
@@ -448,7 +448,7 @@ fn refine_makes_a_version_that_vary_uses_and_the_models_window_rolls_back() {
     assert!(h.state().refinement.running());
     run_until(&mut h, 3000, |app| !app.refinement.running());
     let app = h.state();
-    assert!(app.status.starts_with("Refined"), "{}", app.status);
+    assert!(app.status().starts_with("Refined"), "{}", app.status());
     let (versions, current) = app.refinement.listing.clone().expect("listing");
     assert_eq!(versions.len(), 1);
     assert_eq!(current.as_deref(), Some(versions[0].id.as_str()));
@@ -478,7 +478,7 @@ fn the_history_window_filters_and_reapplies() {
     h.get_by_label(&format!("Re-apply #{id}")).click();
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.doc.layers().len(), 2, "status: {}", app.status);
+    assert_eq!(app.doc.layers().len(), 2, "status: {}", app.status());
     let layer = app.doc.layer(app.doc.active()).expect("layer");
     assert_eq!(
         layer.props.provenance.as_ref().and_then(|p| p.candidate),

@@ -5,9 +5,10 @@ use eframe::egui;
 use super::canvas::CanvasInput;
 use super::commands::Command;
 use super::dialogs::NewCanvasDialog;
-use super::files::{FileDialogs, FileJob, FileOutcome, NativeDialogs, SaveState, display_name};
 use super::file_choice::{self, Ask, FileChooser};
+use super::files::{FileDialogs, FileJob, FileOutcome, NativeDialogs, SaveState, display_name};
 use super::guard::{Guard, Replacing};
+use super::notify::Notifications;
 use super::state::AppState;
 use super::tools::{self, Gesture, Tool};
 use crate::brush::raster::MaskCache;
@@ -27,7 +28,7 @@ pub struct AtelierApp {
     /// The active rectangular selection, in canvas space.
     pub selection: Option<CanvasRect>,
     /// Message for the status bar (errors shown to the user).
-    pub status: String,
+    pub notify: Notifications,
     pub(super) gesture: Gesture,
     pub(super) mask_cache: MaskCache,
     pub(super) new_canvas: Option<NewCanvasDialog>,
@@ -107,7 +108,7 @@ impl AtelierApp {
         self.state = state;
         self.settings_path = Some(path);
         if let Some(m) = message {
-            self.status = m;
+            self.notify.error(m);
         }
     }
 
@@ -122,7 +123,7 @@ impl AtelierApp {
             history,
             view: CanvasView::default(),
             selection: None,
-            status: String::new(),
+            notify: Notifications::default(),
             gesture: Gesture::Idle,
             mask_cache: MaskCache::default(),
             new_canvas: None,
@@ -175,7 +176,7 @@ impl AtelierApp {
                     if let Some(id) = step.decision {
                         self.variations.decisions.undo_decision(id);
                     }
-                    self.status = format!("Undid {}", step.label);
+                    self.notify.info(format!("Undid {}", step.label));
                 }
                 Ok(())
             }
@@ -185,7 +186,7 @@ impl AtelierApp {
                     if let Some(id) = step.decision {
                         self.variations.decisions.redo_decision(id);
                     }
-                    self.status = format!("Redid {}", step.label);
+                    self.notify.info(format!("Redid {}", step.label));
                 }
                 Ok(())
             }
@@ -244,7 +245,8 @@ impl AtelierApp {
             }
             Command::ExportSelection => match self.selection.filter(|r| !r.is_empty()) {
                 None => {
-                    self.status = "Export selection: select a rectangle first".into();
+                    self.notify
+                        .info("Export selection: select a rectangle first");
                     Ok(())
                 }
                 Some(rect) => {
@@ -254,7 +256,8 @@ impl AtelierApp {
             },
             Command::ExportAccepted => {
                 if self.variations.history().counts().1 == 0 {
-                    self.status = "No candidate has been accepted in this project yet".into();
+                    self.notify
+                        .info("No candidate has been accepted in this project yet");
                     Ok(())
                 } else {
                     file_choice::ask(self, Ask::ExportCandidates, ctx);
@@ -449,7 +452,7 @@ impl AtelierApp {
             }
         };
         if let Err(err) = result {
-            self.status = format!("{}: {err}", cmd.label());
+            self.notify.error(format!("{}: {err}", cmd.label()));
         }
     }
 
@@ -537,6 +540,11 @@ impl AtelierApp {
         self.start_file_job(FileJob::open(path));
     }
 
+    /// The newest notification's text, as the status bar shows it.
+    pub fn status(&self) -> &str {
+        self.notify.text()
+    }
+
     /// Asks for a file at the start of the next frame (from code that has
     /// no frame context, such as the models window's actions).
     pub(super) fn deferred_ask(&mut self, ask: Ask) {
@@ -577,7 +585,7 @@ impl AtelierApp {
     fn finish_file_job(&mut self, outcome: FileOutcome) {
         match outcome {
             FileOutcome::Saved(path, state) => {
-                self.status = format!("Saved {}", display_name(&path));
+                self.notify.info(format!("Saved {}", display_name(&path)));
                 self.remember_file(&path);
                 self.path = Some(path);
                 self.saved_state = state;
@@ -597,27 +605,29 @@ impl AtelierApp {
                 if self.autosave.path.as_ref() == Some(&path) {
                     // Recovered work has never been saved by the user: keep it
                     // marked unsaved and without a file name.
-                    self.status = "Recovered the autosaved work: save it to keep it".into();
+                    self.notify
+                        .info("Recovered the autosaved work: save it to keep it");
                     self.saved_state = (u64::MAX, u64::MAX);
                 } else if is_project {
-                    self.status = format!("Opened {}", display_name(&path));
+                    self.notify.info(format!("Opened {}", display_name(&path)));
                     self.remember_file(&path);
                     self.path = Some(path);
                     self.saved_state = self.save_state();
                 } else {
                     // An image opened as a new document: saving asks for a
                     // project name rather than overwriting the image.
-                    self.status = format!("Opened {} as a new document", display_name(&path));
+                    self.notify
+                        .info(format!("Opened {} as a new document", display_name(&path)));
                     self.remember_file(&path);
                     self.saved_state = self.save_state();
                 }
                 if !project.warnings.is_empty() {
-                    self.status = format!("{}. {}", self.status, project.warnings.join("; "));
+                    self.notify.warn(project.warnings.join("; "));
                 }
             }
-            FileOutcome::Exported(path) => {
-                self.status = format!("Exported {}", display_name(&path))
-            }
+            FileOutcome::Exported(path) => self
+                .notify
+                .info(format!("Exported {}", display_name(&path))),
             FileOutcome::Imported(images) => {
                 self.settle();
                 for (props, img) in images {
@@ -627,7 +637,7 @@ impl AtelierApp {
                         props,
                         &img,
                     ) {
-                        self.status = format!("Import: {e}");
+                        self.notify.error(format!("Import: {e}"));
                     }
                 }
             }
@@ -638,7 +648,7 @@ impl AtelierApp {
                 if matches!(self.guard, Guard::SavingThen(_)) {
                     self.guard = Guard::Idle;
                 }
-                self.status = message;
+                self.notify.error(message);
             }
         }
     }
@@ -793,7 +803,7 @@ impl AtelierApp {
         let (doc, variations, active) = (&self.doc, &self.variations, self.active_index());
         let snapshot = || (doc.clone(), variations.project_meta(active));
         if let Some(message) = self.autosave.tick(snapshot, state, dirty) {
-            self.status = message;
+            self.notify.warn(message);
         }
         if self.autosave.writing() {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
@@ -885,10 +895,10 @@ impl AtelierApp {
                 self.start_file_job(FileJob::import(images));
             } else if let Some(path) = projects.into_iter().next() {
                 if self.is_dirty() {
-                    self.status = format!(
+                    self.notify.warn(format!(
                         "Save or undo your changes before opening {} (dropped files with unsaved work only import images)",
                         display_name(&path)
-                    );
+                    ));
                 } else {
                     self.start_file_job(FileJob::open(path));
                 }
@@ -910,10 +920,12 @@ impl AtelierApp {
                         "Pasted",
                         &img,
                     ) {
-                        self.status = format!("Paste: {e}");
+                        self.notify.error(format!("Paste: {e}"));
                     }
                 }
-                None => self.status = "Paste: the clipboard image is malformed".into(),
+                None => self
+                    .notify
+                    .error("Paste: the clipboard image is malformed"),
             }
         }
     }

@@ -223,7 +223,9 @@ fn begin(app: &mut AtelierApp, tool: Tool, at: Pos2) {
                 seed,
             ) {
                 Some(g) => app.gesture = g,
-                None => app.status = "The active layer is hidden: show it to paint on it".into(),
+                None => app
+                    .notify
+                    .warn("The active layer is hidden: show it to paint on it"),
             }
         }
         Tool::Picker => {

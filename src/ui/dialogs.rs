@@ -196,7 +196,7 @@ fn new_canvas(app: &mut AtelierApp, ctx: &egui::Context) {
                 app.replace_document(doc);
                 keep_open = false;
             }
-            Err(err) => app.status = format!("New canvas: {err}"),
+            Err(err) => app.notify.error(format!("New canvas: {err}")),
         }
     }
     if keep_open {

@@ -108,8 +108,8 @@ pub fn ask(app: &mut AtelierApp, ask: Ask, ctx: &egui::Context) {
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("."));
-    app.status =
-        "No system file dialog here (no desktop portal or zenity): using Atelier's own".into();
+    app.notify
+        .warn("No system file dialog here (no desktop portal or zenity): using Atelier's own");
     app.file_chooser = Some(FileChooser::new(ask, &start));
 }
 
@@ -202,7 +202,11 @@ impl FileChooser {
                     .map(Path::to_path_buf)
                     .collect()
             } else {
-                self.dialog.path().map(Path::to_path_buf).into_iter().collect()
+                self.dialog
+                    .path()
+                    .map(Path::to_path_buf)
+                    .into_iter()
+                    .collect()
             }),
             _ => Some(Vec::new()),
         }
@@ -218,7 +222,7 @@ pub fn window(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>)
         let ask = chooser.asking().clone();
         app.file_chooser = None;
         if paths.is_empty() {
-            app.status = format!("{}: cancelled", ask.title());
+            app.notify.info(format!("{}: cancelled", ask.title()));
         } else {
             let names: Vec<String> = paths.iter().map(|p| display_name(p)).collect();
             tracing::info!("{}: {}", ask.title(), names.join(", "));
@@ -244,8 +248,15 @@ pub fn system_dialogs_available() -> bool {
             .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
     };
     let portal = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
-        && ["/usr/share/dbus-1/services", "/usr/local/share/dbus-1/services"]
-            .iter()
-            .any(|d| Path::new(d).join("org.freedesktop.portal.Desktop.service").is_file());
+        && [
+            "/usr/share/dbus-1/services",
+            "/usr/local/share/dbus-1/services",
+        ]
+        .iter()
+        .any(|d| {
+            Path::new(d)
+                .join("org.freedesktop.portal.Desktop.service")
+                .is_file()
+        });
     portal || on_path("zenity")
 }

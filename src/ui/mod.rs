@@ -16,6 +16,7 @@ pub mod frame_stats;
 pub mod guard;
 pub mod history_window;
 pub mod layers_panel;
+pub mod notify;
 pub mod panels;
 pub mod refine_panel;
 pub mod state;

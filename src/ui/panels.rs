@@ -5,6 +5,7 @@ use eframe::egui::{self, Color32, RichText};
 
 use super::app::AtelierApp;
 use super::commands::Command;
+use super::notify::Level;
 use super::tools::Tool;
 use crate::brush::hex_color;
 
@@ -159,9 +160,20 @@ pub fn status_bar(app: &AtelierApp, ui: &mut egui::Ui) {
             ui.spinner();
             ui.label(&job.label);
         }
-        if !app.status.is_empty() {
+        if let Some(latest) = app.notify.latest() {
             ui.separator();
-            ui.label(&app.status);
+            let colour = match latest.level {
+                Level::Info => ui.visuals().text_color(),
+                Level::Warning => ui.visuals().warn_fg_color,
+                Level::Error => ui.visuals().error_fg_color,
+            };
+            ui.label(egui::RichText::new(&latest.text).color(colour))
+                .on_hover_ui(|ui| {
+                    // The newest first: what happened before this message.
+                    for n in app.notify.iter().rev().take(12) {
+                        ui.label(format!("{} s ago: {}", n.at.elapsed().as_secs(), n.text));
+                    }
+                });
         }
     });
 }
@@ -248,7 +260,9 @@ pub fn color_panel(app: &mut AtelierApp, ui: &mut egui::Ui) {
         if edit.lost_focus() && !app.hex_text.is_empty() {
             match hex_color::parse(app.hex_text.trim()) {
                 Some(rgb) => app.state.primary = [rgb[0], rgb[1], rgb[2], p[3]],
-                None => app.status = format!("`{}` is not a #rrggbb colour", app.hex_text.trim()),
+                None => app
+                    .notify
+                    .warn(format!("`{}` is not a #rrggbb colour", app.hex_text.trim())),
             }
             app.hex_text.clear();
         }

@@ -116,7 +116,8 @@ pub fn start(app: &mut AtelierApp, ctx: &egui::Context) {
         return;
     }
     let Some(profile) = r.profile.clone() else {
-        app.status = "Refine: no style profile folder is available".into();
+        app.notify
+            .error("Refine: no style profile folder is available");
         return;
     };
     let history = app.variations.history().clone();
@@ -192,7 +193,9 @@ pub fn start(app: &mut AtelierApp, ctx: &egui::Context) {
                 losses: Vec::new(),
             });
         }
-        Err(e) => app.status = format!("Refine: cannot start a worker: {e}"),
+        Err(e) => app
+            .notify
+            .error(format!("Refine: cannot start a worker: {e}")),
     }
 }
 
@@ -230,8 +233,10 @@ pub fn poll(app: &mut AtelierApp, ctx: &egui::Context) {
     if let Some(result) = finished {
         app.refinement.job = None;
         match result {
-            Ok(id) => app.status = format!("Refined: the model is now version {id}"),
-            Err(e) => app.status = format!("Refine: {e}"),
+            Ok(id) => app
+                .notify
+                .info(format!("Refined: the model is now version {id}")),
+            Err(e) => app.notify.error(format!("Refine: {e}")),
         }
         sync_models(app);
     }
@@ -246,7 +251,7 @@ pub fn poll(app: &mut AtelierApp, ctx: &egui::Context) {
         ctx.request_repaint_after(Duration::from_millis(100));
         if let Some(r) = done {
             app.refinement.portfolio = None;
-            app.status = match r {
+            app.notify.info(match r {
                 Ok((n, bad)) if bad.is_empty() => {
                     format!("Added {n} images to your portfolio")
                 }
@@ -255,14 +260,14 @@ pub fn poll(app: &mut AtelierApp, ctx: &egui::Context) {
                     bad.join(", ")
                 ),
                 Err(e) => format!("Import my work: {e}"),
-            };
+            });
         }
     }
     if let Some(rx) = &app.refinement.file_op
         && let Ok(r) = rx.try_recv()
     {
         app.refinement.file_op = None;
-        app.status = r.unwrap_or_else(|e| e);
+        app.notify.info(r.unwrap_or_else(|e| e));
         sync_models(app);
     }
     let every = app.state.auto_refine_every;
@@ -299,7 +304,8 @@ fn listing_of(store: &ModelStore) -> (Vec<VersionEntry>, Option<String>) {
 /// background; unreadable files are reported by name.
 pub fn import_portfolio(app: &mut AtelierApp, dir: PathBuf, ctx: &egui::Context) {
     let Some(profile) = app.refinement.profile.clone() else {
-        app.status = "Import my work: no style profile folder is available".into();
+        app.notify
+            .error("Import my work: no style profile folder is available");
         return;
     };
     let (tx, rx) = channel();
@@ -557,8 +563,8 @@ fn apply_model_action(app: &mut AtelierApp, action: ModelAction) {
     })();
     match result {
         Ok(m) if m.is_empty() => {}
-        Ok(m) => app.status = m,
-        Err(e) => app.status = format!("Models: {e}"),
+        Ok(m) => app.notify.info(m),
+        Err(e) => app.notify.error(format!("Models: {e}")),
     }
     sync_models(app);
 }

@@ -602,7 +602,7 @@ pub fn accept(app: &mut AtelierApp, n: usize) {
     // candidate's preview over it.
     app.variations.selected = None;
     if let Err(e) = result {
-        app.status = format!("{label}: {e}");
+        app.notify.error(format!("{label}: {e}"));
         // Nothing changed: the candidate waits again.
         app.variations.candidates.push(c);
     }
@@ -613,7 +613,7 @@ pub fn reject(app: &mut AtelierApp, n: usize) {
     if let Some(c) = app.variations.take(n)
         && let Err(e) = app.variations.decisions.decide(c.id, Decision::Rejected)
     {
-        app.status = format!("Reject: {e}");
+        app.notify.error(format!("Reject: {e}"));
     }
 }
 
@@ -637,7 +637,7 @@ pub fn reapply(app: &mut AtelierApp, id: u64) {
         .decisions
         .reapply(&mut app.doc, &mut app.history, id);
     if let Err(e) = result {
-        app.status = format!("Re-apply: {e}");
+        app.notify.error(format!("Re-apply: {e}"));
     }
 }
 

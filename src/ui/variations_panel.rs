@@ -95,7 +95,7 @@ pub fn preview_texture(app: &mut AtelierApp, ctx: &egui::Context) -> Option<egui
 /// Draws the panel; decisions and Vary requests are pushed to `out`.
 pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
     if let Some(message) = app.variations.poll() {
-        app.status = message;
+        app.notify.error(message);
     }
     ui.heading("Variations");
     let v = &mut app.variations;
