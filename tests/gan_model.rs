@@ -623,3 +623,37 @@ fn several_draws_are_the_mean_of_single_draws_at_consecutive_seeds() {
     assert_eq!(examples.len(), 2);
     assert!(examples.iter().all(|(_, outs)| outs.len() == 2));
 }
+
+/// `bench gan` times bf16 only where the hardware runs it (a CPU without
+/// AVX512-BF16 or AMX emulates it at many minutes a row), and says so.
+#[test]
+fn bench_gan_skips_bf16_rows_the_cpu_cannot_run_fast() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .args(["bench", "gan", "--size", "32", "--count", "1", "--reps", "1"])
+        .args(["--no-train", "--device", "cpu", "--json"])
+        .output()
+        .expect("run atelier");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let flags: Vec<&str> = report["cpu_flags"]
+        .as_array()
+        .expect("cpu_flags")
+        .iter()
+        .filter_map(|f| f.as_str())
+        .collect();
+    let fast_bf16 = flags.contains(&"avx512_bf16") || flags.contains(&"amx_bf16");
+    let rows = report["inference"].as_array().expect("inference rows");
+    assert_eq!(rows.len(), 4);
+    for row in rows {
+        let skipped = row.get("skipped").is_some();
+        match row["precision"].as_str() {
+            Some("fp32") => assert!(!skipped && row["generator_ms"].is_number(), "{row}"),
+            Some("bf16") => assert_eq!(skipped, !fast_bf16, "{row} with flags {flags:?}"),
+            other => panic!("unexpected precision {other:?}"),
+        }
+    }
+}
