@@ -12,13 +12,7 @@ use ui::*;
 
 #[test]
 fn vary_accept_reject_and_undo() {
-    let mut doc = white(96, 64);
-    let id = doc.active();
-    let blue: Vec<u8> = [30u8, 60, 200, 255].repeat(40 * 30);
-    doc.grid_mut(id)
-        .expect("layer")
-        .write_rect(CanvasRect::new(20, 15, 40, 30), &blue);
-    let mut h = harness(doc);
+    let mut h = vary_harness();
     h.state_mut().variations.count = 3;
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::G);
     h.run_steps(1);

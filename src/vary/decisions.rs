@@ -395,24 +395,25 @@ mod tests {
         (d, ids)
     }
 
-    fn opaque(rect: CanvasRect) -> Vec<u8> {
-        vec![10, 200, 30, 255].repeat(rect.w as usize * rect.h as usize)
+    /// Accepts candidate `id` as opaque green over `rect` of an 8×8 canvas.
+    fn accept(d: &mut Decisions, id: u64, rect: CanvasRect, into: bool) -> (Document, History) {
+        let mut doc = Document::new(8, 8, [255, 255, 255, 255]).unwrap();
+        let mut undo = History::default();
+        let px = vec![10, 200, 30, 255].repeat(rect.w as usize * rect.h as usize);
+        let place = Placement {
+            rgba: &px,
+            rect,
+            into_active_layer: into,
+        };
+        d.accept_into(&mut doc, &mut undo, id, place, "Accept")
+            .unwrap();
+        (doc, undo)
     }
 
     #[test]
     fn undoing_an_accept_undoes_the_decision_and_only_that_one() {
         let (mut d, ids) = with_candidates(3);
-        let mut doc = Document::new(8, 8, [255, 255, 255, 255]).unwrap();
-        let mut undo = History::default();
-        let rect = CanvasRect::new(0, 0, 8, 8);
-        let px = opaque(rect);
-        let place = Placement {
-            rgba: &px,
-            rect,
-            into_active_layer: false,
-        };
-        d.accept_into(&mut doc, &mut undo, ids[0], place, "Accept")
-            .unwrap();
+        let (mut doc, mut undo) = accept(&mut d, ids[0], CanvasRect::new(0, 0, 8, 8), false);
         d.decide(ids[1], Decision::Rejected).unwrap();
         // What steering would be had only the reject been made.
         let mut only_reject = LatentSteering::new(4);
@@ -438,17 +439,7 @@ mod tests {
     #[test]
     fn undoing_a_replacement_of_the_selection_undoes_its_decision() {
         let (mut d, ids) = with_candidates(1);
-        let mut doc = Document::new(8, 8, [255, 255, 255, 255]).unwrap();
-        let mut undo = History::default();
-        let rect = CanvasRect::new(2, 2, 4, 4);
-        let px = opaque(rect);
-        let place = Placement {
-            rgba: &px,
-            rect,
-            into_active_layer: true,
-        };
-        d.accept_into(&mut doc, &mut undo, ids[0], place, "Replace")
-            .unwrap();
+        let (mut doc, mut undo) = accept(&mut d, ids[0], CanvasRect::new(2, 2, 4, 4), true);
         assert_eq!(d.history.counts().1, 1);
         let step = undo.undo(&mut doc).unwrap();
         d.undo_decision(step.decision.unwrap());
@@ -462,7 +453,7 @@ mod tests {
         let mut doc = Document::new(4, 4, [255, 255, 255, 255]).unwrap();
         let mut undo = History::default();
         let rect = CanvasRect::new(0, 0, 8, 8);
-        let px = opaque(rect);
+        let px = vec![0; 8 * 8 * 4];
         let place = Placement {
             rgba: &px,
             rect,
