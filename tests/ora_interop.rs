@@ -174,4 +174,51 @@ fn files_written_by_pyora_import_with_their_layers() {
         .map(|l| l.props.name.as_str())
         .collect();
     assert_eq!(names, ["Background", "paper", "wash", "notes", "glaze"]);
+    // The CLI imports it the same way, as layers and as a new project.
+    let cli = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_atelier"))
+            .args(args)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .output()
+            .expect("the binary runs");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let into = dir.path().join("into.atelier");
+    atelier::project::save(
+        &Document::new(64, 48, [255; 4]).expect("size"),
+        &Default::default(),
+        &into,
+    )
+    .expect("save");
+    cli(&[
+        "import".as_ref(),
+        ora.as_os_str(),
+        "--into".as_ref(),
+        into.as_os_str(),
+        "--as-layers".as_ref(),
+    ]);
+    let fresh = dir.path().join("fresh.atelier");
+    cli(&[
+        "import".as_ref(),
+        ora.as_os_str(),
+        "--into".as_ref(),
+        fresh.as_os_str(),
+    ]);
+    for (path, first) in [(&into, 1), (&fresh, 0)] {
+        let doc = atelier::project::load(path).expect("loads").doc;
+        let got: Vec<_> = doc.layers()[first..]
+            .iter()
+            .map(|l| (l.props.name.as_str(), l.props.visible, l.props.blend))
+            .collect();
+        let want: Vec<_> = target.layers()[1..]
+            .iter()
+            .map(|l| (l.props.name.as_str(), l.props.visible, l.props.blend))
+            .collect();
+        assert_eq!(got, want, "{}", path.display());
+    }
 }

@@ -1,10 +1,13 @@
 //! Project files: documents survive save → load with identical pixels and
 //! layer properties, and saves replace the file atomically.
-use atelier::document::{BlendMode, CanvasRect, Document, History, Provenance};
-use atelier::project::{ProjectMeta, ProjectSettings};
 use atelier::decisions::history::{CandidateRecord, Decision, encode_png};
 use atelier::decisions::{CandidateHistory, LatentSteering};
+use atelier::document::{BlendMode, CanvasRect, Document, History, Provenance};
+use atelier::project::{ProjectMeta, ProjectSettings};
 use proptest::prelude::*;
+
+#[path = "fixtures/ora_zip.rs"]
+mod ora_zip;
 
 /// A candidate history with images, decisions and favourites, and steering.
 fn random_meta(seed: u64, n: usize) -> ProjectMeta {
@@ -251,5 +254,228 @@ fn damaged_projects_are_refused_naming_the_problem() {
             .any(|w| w.contains("candidate-1.png")),
         "{:?}",
         project.warnings
+    );
+}
+
+/// Every number in a hand-written stack.xml is checked: an opacity that is
+/// not a finite number is refused (the layer is opaque, with a warning) and a
+/// finite one is clamped to 0..1; offsets that are not finite numbers are 0
+/// (with a warning) and huge ones stay off the canvas; unknown visibility and
+/// alpha-preserve words warn and take the default; a canvas size that is not
+/// a whole number within the limits refuses the file.
+#[test]
+fn numbers_in_stack_xml_are_clamped_or_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let px = image::RgbaImage::from_pixel(4, 4, image::Rgba([50, 60, 70, 255]));
+    let ora = dir.path().join("odd.ora");
+    ora_zip::write_ora(
+        &ora,
+        r#"<image w="40" h="30"><stack>
+            <layer name="nan" src="data/a.png" opacity="NaN" x="NaN" y="inf"/>
+            <layer name="big" src="data/a.png" opacity="7.5" x="1e300" y="-1e300" visibility="bogus"/>
+            <layer name="low" src="data/a.png" opacity="-0.25" x="-9223372036854775808" y="3.6"
+                   visibility=" HIDDEN " alpha-preserve="maybe"/>
+            <layer name="neginf" src="data/a.png" opacity="-inf" x="5" y="4" visibility="Visible"
+                   alpha-preserve="TRUE"/>
+            <layer name="word" src="data/a.png" opacity="half" x="12abc" y=""/>
+        </stack></image>"#,
+        &[("data/a.png", &px)],
+        &[],
+    );
+    let project = atelier::project::load(&ora).expect("loads");
+    let doc = &project.doc;
+    let by_name = |n: &str| {
+        doc.layers()
+            .iter()
+            .find(|l| l.props.name == n)
+            .unwrap_or_else(|| panic!("layer {n}"))
+    };
+    for l in doc.layers() {
+        assert!(
+            (0.0..=1.0).contains(&l.props.opacity),
+            "{}: opacity {}",
+            l.props.name,
+            l.props.opacity
+        );
+    }
+    let opacity = |n: &str| by_name(n).props.opacity;
+    assert_eq!(opacity("nan"), 1.0);
+    assert_eq!(opacity("big"), 1.0);
+    assert_eq!(opacity("low"), 0.0);
+    assert_eq!(opacity("neginf"), 1.0);
+    assert_eq!(opacity("word"), 1.0);
+    // Unreadable offsets are 0; huge ones leave the layer off the canvas.
+    assert_eq!(by_name("nan").grid.pixel(0, 0), [50, 60, 70, 255]);
+    assert_eq!(by_name("word").grid.pixel(0, 0), [50, 60, 70, 255]);
+    assert_eq!(by_name("big").grid.tile_count(), 0);
+    assert_eq!(by_name("low").grid.tile_count(), 0);
+    assert_eq!(by_name("neginf").grid.pixel(5, 4), [50, 60, 70, 255]);
+    assert_eq!(by_name("neginf").grid.pixel(4, 4), [0; 4]);
+    // Visibility and alpha-preserve words.
+    assert!(!by_name("low").props.visible);
+    assert!(by_name("big").props.visible && by_name("neginf").props.visible);
+    assert!(by_name("neginf").props.lock_alpha);
+    assert!(!by_name("low").props.lock_alpha);
+    let warned = |layer: &str, what: &str| {
+        project
+            .warnings
+            .iter()
+            .any(|w| w.contains(&format!("`{layer}`")) && w.contains(what))
+    };
+    for (layer, what) in [
+        ("nan", "opacity"),
+        ("nan", "x"),
+        ("nan", "y"),
+        ("big", "opacity"),
+        ("big", "visibility"),
+        ("low", "opacity"),
+        ("low", "alpha-preserve"),
+        ("neginf", "opacity"),
+        ("word", "opacity"),
+        ("word", "x"),
+    ] {
+        assert!(
+            warned(layer, what),
+            "no warning for {layer} {what}: {:?}",
+            project.warnings
+        );
+    }
+    // What was read saves as valid numbers.
+    let saved = dir.path().join("saved.atelier");
+    atelier::project::save(doc, &project.meta, &saved).expect("save");
+    let again = atelier::project::load(&saved).expect("reload");
+    assert!(again.warnings.is_empty(), "{:?}", again.warnings);
+
+    // Canvas sizes: not whole numbers in 1..=16384 refuse the file by name.
+    for (w, h) in [
+        ("0", "10"),
+        ("NaN", "10"),
+        ("-5", "10"),
+        ("1e9", "10"),
+        ("10", "99999"),
+        ("10.5", "10"),
+        ("10", "inf"),
+    ] {
+        let path = dir.path().join("size.ora");
+        ora_zip::write_ora(
+            &path,
+            &format!(r#"<image w="{w}" h="{h}"><stack></stack></image>"#),
+            &[],
+            &[],
+        );
+        let err = atelier::project::load(&path)
+            .map(|_| ())
+            .expect_err(&format!("{w}×{h} must be refused"))
+            .to_string();
+        assert!(err.contains("size.ora"), "{err}");
+        assert!(
+            err.contains("16384") || err.contains("whole number"),
+            "{w}×{h}: {err}"
+        );
+    }
+}
+
+/// Numbers in atelier/manifest.json outside their ranges (serde reads 1e300
+/// into an f32 as infinity) are clamped, with warnings, so nothing
+/// non-finite or out of range reaches the app.
+#[test]
+fn numbers_in_the_manifest_are_clamped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = dir.path().join("good.atelier");
+    let doc = random_doc(5, 2);
+    atelier::project::save(&doc, &random_meta(5, 3), &good).expect("save");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&good).expect("open")).expect("zip");
+    let manifest: serde_json::Value = {
+        let entry = zip.by_name("atelier/manifest.json").expect("manifest");
+        serde_json::from_reader(entry).expect("json")
+    };
+    for (count, strength) in [(0u64, 1e300), (1_000_000, -1e300), (12, -0.5)] {
+        let mut m = manifest.clone();
+        m["settings"]["vary_count"] = count.into();
+        m["settings"]["vary_strength"] = strength.into();
+        m["settings"]["active_layer"] = 99.into();
+        let c = &mut m["candidates"][0];
+        c["strength"] = strength.into();
+        c["critic"] = (-strength).into();
+        c["z"][0] = 1e300.into();
+        c["rect"] = serde_json::json!([u32::MAX, u32::MAX, u32::MAX, u32::MAX]);
+        c["selection"] = serde_json::json!([u32::MAX, 0, u32::MAX, 1]);
+        let st = &mut m["steering"];
+        st["mean"][1] = 1e300.into();
+        st["std"][0] = (-1e300).into();
+        st["std"][2] = 0.into();
+        st["learning_rate"] = strength.into();
+        st["repel"] = 1e300.into();
+        m["layers"][1]["provenance"] = serde_json::json!({
+            "model": "m", "seed": 1, "strength": strength, "candidate": 1
+        });
+        let path = dir.path().join("odd.atelier");
+        let bytes = serde_json::to_vec(&m).expect("json");
+        rewrite_zip(&good, &path, |_| true, Some(&bytes));
+        let p = atelier::project::load(&path).expect("loads");
+        let s = &p.meta.settings;
+        assert!(
+            (1..=9).contains(&s.vary_count),
+            "count {count}: {}",
+            s.vary_count
+        );
+        assert!(
+            (0.0..=1.0).contains(&s.vary_strength),
+            "strength {strength}: {}",
+            s.vary_strength
+        );
+        assert!(s.active_layer < p.doc.layers().len(), "{}", s.active_layer);
+        let r = &p.meta.candidates.records[0];
+        assert!((0.0..=1.0).contains(&r.strength), "{}", r.strength);
+        assert!(r.critic.is_finite() && r.z.iter().all(|v| v.is_finite()));
+        let max = atelier::document::MAX_SIDE;
+        assert!(r.rect.iter().all(|&v| v <= max), "{:?}", r.rect);
+        assert!(
+            r.selection.is_some_and(|sel| sel.iter().all(|&v| v <= max)),
+            "{:?}",
+            r.selection
+        );
+        let st = p.meta.steering.as_ref().expect("steering");
+        assert_eq!(st.mean.len(), st.std.len());
+        assert!(st.mean.iter().chain(&st.std).all(|v| v.is_finite()));
+        assert!(st.std.iter().all(|&v| v > 0.0), "{:?}", st.std);
+        assert!(
+            (0.0..=1.0).contains(&st.learning_rate),
+            "{}",
+            st.learning_rate
+        );
+        assert!(st.repel.is_finite() && st.repel >= 0.0, "{}", st.repel);
+        // A sample from it is finite.
+        assert!(st.sample(4, 1).iter().flatten().all(|v| v.is_finite()));
+        let prov = p.doc.layers()[1]
+            .props
+            .provenance
+            .as_ref()
+            .expect("provenance");
+        assert!((0.0..=1.0).contains(&prov.strength), "{}", prov.strength);
+        assert!(
+            p.warnings.iter().any(|w| w.contains("vary_strength")),
+            "{:?}",
+            p.warnings
+        );
+    }
+    // Mismatched steering sizes would index out of bounds when sampling.
+    let mut m = manifest.clone();
+    m["steering"]["std"] = serde_json::json!([1.0]);
+    let path = dir.path().join("short.atelier");
+    rewrite_zip(
+        &good,
+        &path,
+        |_| true,
+        Some(&serde_json::to_vec(&m).expect("json")),
+    );
+    let p = atelier::project::load(&path).expect("loads");
+    let st = p.meta.steering.as_ref().expect("steering");
+    assert_eq!(st.mean.len(), st.std.len());
+    assert_eq!(st.sample(4, 1).len(), 4);
+    assert!(
+        p.warnings.iter().any(|w| w.contains("steering")),
+        "{:?}",
+        p.warnings
     );
 }

@@ -127,6 +127,12 @@ fn vary_accept_reject_and_undo() {
     only_reject.update(&[], &[history.records[1].z.clone()]);
     assert_eq!(*app.variations.decisions.steering(), only_reject);
     assert!(app.is_dirty(), "an undone decision is an unsaved change");
+    let numbers: Vec<usize> = app.variations.candidates.iter().map(|c| c.number).collect();
+    assert_eq!(
+        numbers,
+        [1, 3],
+        "the candidate waits again under its number"
+    );
     // Redo brings both back.
     h.key_press_modifiers(
         egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
@@ -140,6 +146,11 @@ fn vary_accept_reject_and_undo() {
         Decision::Accepted
     );
     assert_eq!(*app.variations.decisions.steering(), steering);
+    assert_eq!(
+        app.variations.candidates.len(),
+        1,
+        "accepted again, it left the grid"
+    );
 }
 
 #[test]

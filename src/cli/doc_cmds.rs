@@ -80,7 +80,8 @@ fn parse_filter(s: &str) -> Result<crate::decisions::history::Filter, String> {
 /// `atelier import IMAGE... --into PROJECT [--as-layers]`
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Images to import (PNG, JPEG, WebP, TIFF, BMP, GIF, OpenRaster).
+    /// Images to import (PNG, JPEG, WebP, TIFF, BMP, GIF; an OpenRaster or
+    /// project file gives all its layers).
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
     /// The project. Without `--as-layers` it must not exist yet: it is created
@@ -248,6 +249,9 @@ pub(super) fn export(args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Like the app: a new document from the first file ([`project::open_as_document`],
+/// an OpenRaster file with its layers), and every other file added as layers
+/// the way Import as layers adds them ([`project::import::decode_layers`]).
 pub(super) fn import(args: ImportArgs) -> anyhow::Result<()> {
     let (project::Project { mut doc, meta, .. }, rest) = if args.as_layers {
         (load_reporting(&args.into)?, &args.images[..])
@@ -257,18 +261,24 @@ pub(super) fn import(args: ImportArgs) -> anyhow::Result<()> {
             args.into.display()
         );
     } else {
-        (
-            project::open_as_document(&args.images[0])?,
-            &args.images[1..],
-        )
+        let first = &args.images[0];
+        let p = project::open_as_document(first)?;
+        for w in &p.warnings {
+            eprintln!("warning: {}: {w}", first.display());
+        }
+        (p, &args.images[1..])
     };
     let paths: Vec<&std::path::Path> = rest.iter().map(PathBuf::as_path).collect();
-    project::import_images(&mut doc, &mut History::default(), &paths)?;
+    let (_, warnings) = project::import::import_layers(&mut doc, &mut History::default(), &paths)?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     project::save(&doc, &meta, &args.into)?;
     outln!(
-        "imported {} images into {}",
+        "imported {} files into {} ({} layers)",
         args.images.len(),
-        args.into.display()
+        args.into.display(),
+        doc.layers().len()
     );
     Ok(())
 }

@@ -81,19 +81,31 @@ pub fn open_as_document(path: &Path) -> Result<super::Project, ProjectError> {
     })
 }
 
+/// One layer decoded for import: its properties and straight-RGBA pixels.
+pub type DecodedLayer = (LayerProps, RgbaImage);
+
 /// Decodes a file for import as layers: an image is one layer named after
 /// the file; an OpenRaster or project file gives each of its layers (bottom
 /// first) with their properties.
-pub fn decode_layers(path: &Path) -> Result<Vec<(LayerProps, RgbaImage)>, ProjectError> {
+pub fn decode_layers(path: &Path) -> Result<Vec<DecodedLayer>, ProjectError> {
+    decode_layers_reporting(path).map(|(layers, _)| layers)
+}
+
+/// [`decode_layers`], with what an OpenRaster or project file had that was
+/// read inexactly (see [`super::Project::warnings`]).
+pub fn decode_layers_reporting(
+    path: &Path,
+) -> Result<(Vec<DecodedLayer>, Vec<String>), ProjectError> {
     if !is_project_path(path) {
-        return Ok(vec![(
-            LayerProps::named(layer_name(path)),
-            decode_image(path)?,
-        )]);
+        return Ok((
+            vec![(LayerProps::named(layer_name(path)), decode_image(path)?)],
+            Vec::new(),
+        ));
     }
     let p = super::load(path)?;
     let bounds = p.doc.bounds();
-    p.doc
+    let layers = p
+        .doc
         .layers()
         .iter()
         .map(|l| {
@@ -107,7 +119,8 @@ pub fn decode_layers(path: &Path) -> Result<Vec<(LayerProps, RgbaImage)>, Projec
                 .ok_or_else(|| ProjectError::malformed(path, "layer buffer size"))?;
             Ok((l.props.clone(), img))
         })
-        .collect()
+        .collect::<Result<_, ProjectError>>()?;
+    Ok((layers, p.warnings))
 }
 
 /// Adds one straight-RGBA image as a new layer named `name`, top-left
@@ -147,19 +160,37 @@ pub fn layer_name(path: &Path) -> String {
         .map_or("Imported".into(), |s| s.to_string_lossy().into_owned())
 }
 
-/// Decodes each image and adds it as a layer (one undoable step per image).
-/// Returns how many layers were added.
+/// Adds each file as layers, as the app's Import as layers does
+/// ([`decode_layers`]): an image is one layer, an OpenRaster or project file
+/// gives every one of its layers with their properties; one undoable step
+/// per layer. Returns how many layers were added.
 pub fn import_images(
     doc: &mut Document,
     history: &mut History,
     paths: &[&Path],
 ) -> Result<usize, ProjectError> {
+    import_layers(doc, history, paths).map(|(added, _)| added)
+}
+
+/// [`import_images`], also returning what was read inexactly, each message
+/// prefixed with its file.
+pub fn import_layers(
+    doc: &mut Document,
+    history: &mut History,
+    paths: &[&Path],
+) -> Result<(usize, Vec<String>), ProjectError> {
+    let mut added = 0;
+    let mut warnings = Vec::new();
     for path in paths {
-        let img = decode_image(path)?;
-        add_image_layer(doc, history, &layer_name(path), &img)
-            .map_err(|e| ProjectError::malformed(path, e.to_string()))?;
+        let (layers, read) = decode_layers_reporting(path)?;
+        warnings.extend(read.into_iter().map(|w| format!("{}: {w}", path.display())));
+        for (props, img) in layers {
+            add_layer_with_props(doc, history, props, &img)
+                .map_err(|e| ProjectError::malformed(path, e.to_string()))?;
+            added += 1;
+        }
     }
-    Ok(paths.len())
+    Ok((added, warnings))
 }
 
 #[cfg(test)]

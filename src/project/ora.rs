@@ -1,4 +1,7 @@
 //! Reading and writing the OpenRaster container.
+//!
+//! Every number read from a file is checked before use: see `layer_entry`
+//! for `stack.xml` and [`Manifest::sanitize`] for `atelier/manifest.json`.
 use std::io::{Read, Seek, Write};
 use std::path::Path;
 
@@ -8,9 +11,9 @@ use zip::write::SimpleFileOptions;
 
 use super::manifest::{LayerMeta, Manifest, SCHEMA};
 use super::{Project, ProjectError, ProjectMeta};
+use crate::decisions::CandidateHistory;
 use crate::document::blend::{premultiply, unpremultiply};
 use crate::document::{BlendMode, Document, History, LayerProps};
-use crate::decisions::CandidateHistory;
 use crate::render::cpu;
 
 /// Writes a project (`doc` plus `meta` in `atelier/`) to `path` atomically:
@@ -196,8 +199,9 @@ fn read_meta<R: Read + Seek>(
         return Ok(ProjectMeta::default());
     }
     let bytes = read_entry(zip, path, "atelier/manifest.json", 256 << 20)?;
-    let manifest =
+    let mut manifest =
         Manifest::parse(&bytes).map_err(|e| ProjectError::malformed(path, e.to_string()))?;
+    warnings.extend(manifest.sanitize(doc.layers().len()));
     let ids: Vec<_> = doc.layers().iter().map(|l| l.id).collect();
     for (id, meta) in ids.into_iter().zip(&manifest.layers) {
         let Some(mut props) = doc.layer(id).map(|l| l.props.clone()) else {
@@ -306,48 +310,8 @@ fn parse_stack(
                     attr.insert(key, value);
                 }
                 match e.name().as_ref() {
-                    "image" => {
-                        let num = |k: &str| -> Result<u32, String> {
-                            attr.get(k)
-                                .ok_or(format!("<image> has no {k}"))?
-                                .parse()
-                                .map_err(|_| format!("<image> {k} is not a number"))
-                        };
-                        size = Some((num("w")?, num("h")?));
-                    }
-                    "layer" => {
-                        let src = attr.get("src").ok_or("<layer> has no src")?.clone();
-                        let mut props = LayerProps::named(
-                            attr.get("name").cloned().unwrap_or_else(|| "Layer".into()),
-                        );
-                        props.opacity = attr
-                            .get("opacity")
-                            .and_then(|v| v.parse().ok())
-                            .unwrap_or(1.0);
-                        props.visible = attr.get("visibility").is_none_or(|v| v != "hidden");
-                        props.lock_alpha = attr.get("alpha-preserve").is_some_and(|v| v == "true");
-                        props.blend = match attr.get("composite-op") {
-                            None => BlendMode::Normal,
-                            Some(op) => BlendMode::from_svg_name(op).unwrap_or_else(|| {
-                                warnings.push(format!(
-                                    "layer `{}`: unknown blend mode `{op}`, using normal",
-                                    props.name
-                                ));
-                                BlendMode::Normal
-                            }),
-                        };
-                        let coord = |k: &str| {
-                            attr.get(k)
-                                .and_then(|v| v.parse::<f64>().ok())
-                                .unwrap_or(0.0) as i64
-                        };
-                        layers.push(LayerEntry {
-                            props,
-                            src,
-                            x: coord("x"),
-                            y: coord("y"),
-                        });
-                    }
+                    "image" => size = Some((canvas_side(&attr, "w")?, canvas_side(&attr, "h")?)),
+                    "layer" => layers.push(layer_entry(&attr, warnings)?),
                     _ => {}
                 }
             }
@@ -356,4 +320,94 @@ fn parse_stack(
     }
     let (w, h) = size.ok_or("no <image> element")?;
     Ok((w, h, layers))
+}
+
+/// Attributes of one element, by name.
+type Attributes = std::collections::HashMap<String, String>;
+
+/// Furthest a layer may be placed from the canvas, in pixels. Layer images are
+/// at most twice the canvas side ([`decode_png`]), so a layer this far out is
+/// entirely off the canvas, as it would be at any larger offset; clamping to
+/// it keeps `offset + width` far from overflowing.
+const MAX_OFFSET: f64 = 4.0 * super::MAX_SIDE as f64;
+
+/// `<image>`'s `w` or `h`: a whole number of pixels, else the file is refused
+/// (sizes outside 1..=[`super::MAX_SIDE`] are refused by `Document::new`).
+fn canvas_side(attr: &Attributes, key: &str) -> Result<u32, String> {
+    let v = attr.get(key).ok_or(format!("<image> has no {key}"))?;
+    v.trim().parse().map_err(|_| {
+        format!(
+            "<image> {key} `{v}` is not a whole number of pixels (1–{})",
+            super::MAX_SIDE
+        )
+    })
+}
+
+/// One `<layer>`. Every number and word read is checked, never trusted:
+///
+/// - `opacity`: a finite number is clamped to 0..=1 (with a warning when it
+///   was outside); anything else (NaN, infinity, not a number) is refused and
+///   the layer is opaque (1.0), with a warning.
+/// - `x`, `y`: a finite number is rounded and clamped to ±[`MAX_OFFSET`];
+///   anything else is 0, with a warning.
+/// - `visibility`: `visible` or `hidden` (any case); anything else is
+///   visible, with a warning. `alpha-preserve`: `true` or `false` (any
+///   case); anything else is false, with a warning.
+fn layer_entry(attr: &Attributes, warnings: &mut Vec<String>) -> Result<LayerEntry, String> {
+    let src = attr.get("src").ok_or("<layer> has no src")?.clone();
+    let mut props = LayerProps::named(attr.get("name").cloned().unwrap_or_else(|| "Layer".into()));
+    let name = props.name.clone();
+    let mut warn = |what: String| warnings.push(format!("layer `{name}`: {what}"));
+    if let Some(v) = attr.get("opacity") {
+        props.opacity = match v.trim().parse::<f32>() {
+            Ok(o) if o.is_finite() => {
+                if !(0.0..=1.0).contains(&o) {
+                    warn(format!(
+                        "opacity `{v}` is outside 0–1; using {}",
+                        o.clamp(0.0, 1.0)
+                    ));
+                }
+                o.clamp(0.0, 1.0)
+            }
+            _ => {
+                warn(format!(
+                    "opacity `{v}` is not a number from 0 to 1; using 1"
+                ));
+                1.0
+            }
+        };
+    }
+    let mut coord = |k: &str| match attr.get(k) {
+        None => 0,
+        Some(v) => match v.trim().parse::<f64>() {
+            Ok(c) if c.is_finite() => c.round().clamp(-MAX_OFFSET, MAX_OFFSET) as i64,
+            _ => {
+                warn(format!("offset {k} `{v}` is not a number; using 0"));
+                0
+            }
+        },
+    };
+    let (x, y) = (coord("x"), coord("y"));
+    let mut word = |k: &str, yes: &str, no: &str, default: bool| match attr.get(k) {
+        None => default,
+        Some(v) if v.trim().eq_ignore_ascii_case(yes) => true,
+        Some(v) if v.trim().eq_ignore_ascii_case(no) => false,
+        Some(v) => {
+            let used = if default { yes } else { no };
+            warn(format!(
+                "{k} `{v}` is neither `{yes}` nor `{no}`; using `{used}`"
+            ));
+            default
+        }
+    };
+    props.visible = word("visibility", "visible", "hidden", true);
+    props.lock_alpha = word("alpha-preserve", "true", "false", false);
+    props.blend = match attr.get("composite-op") {
+        None => BlendMode::Normal,
+        Some(op) => BlendMode::from_svg_name(op).unwrap_or_else(|| {
+            warn(format!("unknown blend mode `{op}`, using normal"));
+            BlendMode::Normal
+        }),
+    };
+    Ok(LayerEntry { props, src, x, y })
 }

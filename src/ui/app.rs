@@ -174,7 +174,7 @@ impl AtelierApp {
                 self.settle();
                 if let Some(step) = self.history.undo(&mut self.doc) {
                     if let Some(id) = step.decision {
-                        self.variations.decisions.undo_decision(id);
+                        self.variations.undo_accept(id);
                     }
                     self.notify.info(format!("Undid {}", step.label));
                 }
@@ -184,7 +184,7 @@ impl AtelierApp {
                 self.settle();
                 if let Some(step) = self.history.redo(&mut self.doc) {
                     if let Some(id) = step.decision {
-                        self.variations.decisions.redo_decision(id);
+                        self.variations.redo_accept(id);
                     }
                     self.notify.info(format!("Redid {}", step.label));
                 }
@@ -628,7 +628,7 @@ impl AtelierApp {
             FileOutcome::Exported(path) => self
                 .notify
                 .info(format!("Exported {}", display_name(&path))),
-            FileOutcome::Imported(images) => {
+            FileOutcome::Imported(images, warnings) => {
                 self.settle();
                 for (props, img) in images {
                     if let Err(e) = crate::project::import::add_layer_with_props(
@@ -639,6 +639,9 @@ impl AtelierApp {
                     ) {
                         self.notify.error(format!("Import: {e}"));
                     }
+                }
+                if !warnings.is_empty() {
+                    self.notify.warn(format!("Import: {}", warnings.join("; ")));
                 }
             }
             FileOutcome::Failed(message) => {

@@ -113,8 +113,12 @@ pub enum FileOutcome {
     Opened(PathBuf, Box<Project>),
     /// Exported to this path (a file, or a folder of candidates).
     Exported(PathBuf),
-    /// These layers were decoded (properties, straight RGBA), ready to be added.
-    Imported(Vec<(crate::document::LayerProps, image::RgbaImage)>),
+    /// These layers were decoded (properties, straight RGBA), ready to be
+    /// added, with what the files had that could not be kept as it was.
+    Imported(
+        Vec<(crate::document::LayerProps, image::RgbaImage)>,
+        Vec<String>,
+    ),
     /// It failed; the message names the file and the problem.
     Failed(String),
 }
@@ -181,14 +185,17 @@ impl FileJob {
     pub fn import(paths: Vec<PathBuf>) -> Self {
         let label = format!("Importing {} files…", paths.len());
         Self::spawn(label, move || {
-            let mut layers = Vec::new();
+            let (mut layers, mut warnings) = (Vec::new(), Vec::new());
             for p in &paths {
-                match project::import::decode_layers(p) {
-                    Ok(mut l) => layers.append(&mut l),
+                match project::import::decode_layers_reporting(p) {
+                    Ok((mut l, mut w)) => {
+                        layers.append(&mut l);
+                        warnings.append(&mut w);
+                    }
                     Err(e) => return FileOutcome::Failed(format!("Could not import: {e}")),
                 }
             }
-            FileOutcome::Imported(layers)
+            FileOutcome::Imported(layers, warnings)
         })
     }
 

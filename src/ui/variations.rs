@@ -183,6 +183,9 @@ pub struct Variations {
     pub progress: (usize, usize),
     /// The model's weights (None: the embedded default).
     pub model: Option<PathBuf>,
+    /// Accepted candidates, so that undoing an accept puts the candidate
+    /// back in the grid as it was.
+    accepted: Vec<Candidate>,
     /// Best-of-K candidates held back until the batch is complete, and how
     /// many of them to show.
     incoming: Vec<Candidate>,
@@ -212,6 +215,7 @@ impl Default for Variations {
             running: false,
             progress: (0, 0),
             model: None,
+            accepted: Vec::new(),
             incoming: Vec::new(),
             show_best: 0,
             input_key: String::new(),
@@ -454,6 +458,42 @@ impl Variations {
         self.candidates.push(c);
     }
 
+    /// An undo took back the acceptance of candidate `id`: the decision is
+    /// undone and the candidate waits in the grid again, under its old
+    /// number when that is free.
+    pub fn undo_accept(&mut self, id: u64) {
+        self.decisions.undo_decision(id);
+        if let Some(i) = self.accepted.iter().position(|c| c.id == id) {
+            let c = self.accepted.remove(i);
+            self.put_back(c);
+        }
+    }
+
+    /// Returns a candidate to the grid under its own number when that is
+    /// free (otherwise the lowest free one).
+    fn put_back(&mut self, c: Candidate) {
+        if self.get(c.number).is_none() {
+            self.candidates.push(c);
+            self.candidates.sort_by_key(|c| c.number);
+        } else {
+            self.add(c);
+        }
+    }
+
+    /// A redo accepted candidate `id` again: it leaves the grid.
+    pub fn redo_accept(&mut self, id: u64) {
+        self.decisions.redo_decision(id);
+        if let Some(n) = self
+            .candidates
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.number)
+            && let Some(c) = self.take(n)
+        {
+            self.accepted.push(c);
+        }
+    }
+
     /// Collects what the worker finished; returns an error message to show.
     pub fn poll(&mut self) -> Option<String> {
         let (done, message) = self.collect();
@@ -559,6 +599,7 @@ impl Variations {
         self.cancel();
         self.candidates.clear();
         self.incoming.clear();
+        self.accepted.clear();
         self.selected = None;
         let s = meta.settings;
         self.count = s.vary_count.clamp(1, 9);
@@ -601,10 +642,13 @@ pub fn accept(app: &mut AtelierApp, n: usize) {
     // The artist wants to see the layer just accepted, not another
     // candidate's preview over it.
     app.variations.selected = None;
-    if let Err(e) = result {
-        app.notify.error(format!("{label}: {e}"));
-        // Nothing changed: the candidate waits again.
-        app.variations.candidates.push(c);
+    match result {
+        Ok(()) => app.variations.accepted.push(c),
+        Err(e) => {
+            app.notify.error(format!("{label}: {e}"));
+            // Nothing changed: the candidate waits again.
+            app.variations.put_back(c);
+        }
     }
 }
 

@@ -399,7 +399,7 @@ mod tests {
     fn accept(d: &mut Decisions, id: u64, rect: CanvasRect, into: bool) -> (Document, History) {
         let mut doc = Document::new(8, 8, [255, 255, 255, 255]).unwrap();
         let mut undo = History::default();
-        let px = vec![10, 200, 30, 255].repeat(rect.w as usize * rect.h as usize);
+        let px = [10u8, 200, 30, 255].repeat(rect.w as usize * rect.h as usize);
         let place = Placement {
             rgba: &px,
             rect,
