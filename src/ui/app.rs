@@ -504,7 +504,8 @@ impl AtelierApp {
     fn persist_state(&self) {
         if let Some(path) = self.settings_path.clone() {
             let state = self.state.clone();
-            std::thread::spawn(move || {
+            // Nothing waits for it: a failure is only logged.
+            let _ = super::job::Job::spawn("preferences", move || {
                 if let Err(e) = state.save(&path) {
                     tracing::warn!("could not save preferences: {e}");
                 }
@@ -926,9 +927,7 @@ impl AtelierApp {
                         self.notify.error(format!("Paste: {e}"));
                     }
                 }
-                None => self
-                    .notify
-                    .error("Paste: the clipboard image is malformed"),
+                None => self.notify.error("Paste: the clipboard image is malformed"),
             }
         }
     }

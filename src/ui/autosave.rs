@@ -2,8 +2,8 @@
 //! changes, a snapshot of the document is written (atomically, on a worker
 //! thread) to a recovery file in the user's data folder. A clean exit removes
 //! it; if it is still there at the next start, the app offers to recover it.
+use super::job::Job;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use super::files::SaveState;
@@ -25,7 +25,7 @@ pub struct Autosave {
     last: Instant,
     /// State last written to the recovery file.
     written_state: SaveState,
-    job: Option<(SaveState, Receiver<Result<(), String>>)>,
+    job: Option<(SaveState, Job<Result<(), String>>)>,
 }
 
 impl Autosave {
@@ -54,10 +54,10 @@ impl Autosave {
         dirty: bool,
     ) -> Option<String> {
         let mut error = None;
-        if let Some((written, rx)) = &self.job
-            && let Ok(result) = rx.try_recv()
+        if let Some((written, job)) = &self.job
+            && let Some(result) = job.poll()
         {
-            match result {
+            match result.map_err(|e| e.to_string()).and_then(|r| r) {
                 Ok(()) => self.written_state = *written,
                 Err(e) => error = Some(format!("Autosave failed: {e}")),
             }
@@ -71,19 +71,16 @@ impl Autosave {
             && state != self.written_state
         {
             self.last = Instant::now();
-            let (tx, rx) = channel();
             let ((doc, meta), path) = (snapshot(), path.clone());
-            std::thread::spawn(move || {
-                let result = path
-                    .parent()
+            let job = Job::spawn("autosave", move || {
+                path.parent()
                     .map_or(Ok(()), std::fs::create_dir_all)
                     .map_err(|e| e.to_string())
                     .and_then(|()| {
                         crate::project::save(&doc, &meta, &path).map_err(|e| e.to_string())
-                    });
-                let _ = tx.send(result);
+                    })
             });
-            self.job = Some((state, rx));
+            self.job = Some((state, job));
         }
         error
     }
@@ -95,9 +92,9 @@ impl Autosave {
 
     /// A clean exit: nothing to recover next time.
     pub fn discard(&mut self) {
-        if let Some((_, rx)) = self.job.take() {
+        if let Some((_, job)) = self.job.take() {
             // Let the write finish so it cannot recreate the file afterwards.
-            let _ = rx.recv();
+            let _ = job.wait();
         }
         if let Some(path) = &self.path
             && let Err(e) = std::fs::remove_file(path)

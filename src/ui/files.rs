@@ -2,7 +2,8 @@
 //! a double), and the reads and writes themselves on background threads so the
 //! canvas never freezes.
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
+
+use super::job::Job;
 
 use crate::document::{CanvasRect, Document};
 use crate::project::{self, Project, ProjectMeta};
@@ -129,7 +130,7 @@ pub type SaveState = (u64, u64);
 
 /// A save or open running on its own thread.
 pub struct FileJob {
-    rx: Receiver<FileOutcome>,
+    job: Job<FileOutcome>,
     /// Shown in the status bar while it runs.
     pub label: String,
 }
@@ -200,30 +201,22 @@ impl FileJob {
     }
 
     fn spawn(label: String, work: impl FnOnce() -> FileOutcome + Send + 'static) -> Self {
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            // The receiver may be gone if the app closed; nothing to report then.
-            let _ = tx.send(work());
-        });
-        Self { rx, label }
+        let job = Job::spawn("file", work);
+        Self { job, label }
     }
 
     /// The outcome, once the job has finished.
     pub fn poll(&self) -> Option<FileOutcome> {
-        match self.rx.try_recv() {
-            Ok(outcome) => Some(outcome),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => Some(FileOutcome::Failed(
-                "the file job stopped unexpectedly".into(),
-            )),
-        }
+        self.job
+            .poll()
+            .map(|r| r.unwrap_or_else(|e| FileOutcome::Failed(format!("{e}"))))
     }
 
     /// Waits for the outcome (tests and quitting).
     pub fn wait(self) -> FileOutcome {
-        self.rx
-            .recv()
-            .unwrap_or_else(|_| FileOutcome::Failed("the file job stopped unexpectedly".into()))
+        self.job
+            .wait()
+            .unwrap_or_else(|e| FileOutcome::Failed(format!("{e}")))
     }
 }
 

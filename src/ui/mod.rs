@@ -15,6 +15,7 @@ pub mod files;
 pub mod frame_stats;
 pub mod guard;
 pub mod history_window;
+pub mod job;
 pub mod layers_panel;
 pub mod notify;
 pub mod panels;

@@ -72,7 +72,7 @@ pub struct Refinement {
     /// Rename in progress: (version id, text).
     pub rename: Option<(String, String)>,
     /// A model file operation (export/import) in progress.
-    pub file_op: Option<Receiver<Result<String, String>>>,
+    pub file_op: Option<super::job::Job<Result<String, String>>>,
     /// The artist's last input; a running refinement pauses while it is recent.
     pub activity: super::background::ArtistActivity,
 }
@@ -263,11 +263,14 @@ pub fn poll(app: &mut AtelierApp, ctx: &egui::Context) {
             });
         }
     }
-    if let Some(rx) = &app.refinement.file_op
-        && let Ok(r) = rx.try_recv()
+    if let Some(job) = &app.refinement.file_op
+        && let Some(r) = job.poll()
     {
         app.refinement.file_op = None;
-        app.notify.info(r.unwrap_or_else(|e| e));
+        match r.map_err(|e| e.to_string()).and_then(|r| r) {
+            Ok(m) => app.notify.info(m),
+            Err(e) => app.notify.error(format!("Models: {e}")),
+        }
         sync_models(app);
     }
     let every = app.state.auto_refine_every;
@@ -351,14 +354,11 @@ pub fn model_file_op(
     let Some(profile) = app.refinement.profile.clone() else {
         return;
     };
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        let r = ModelStore::open(&profile)
+    app.refinement.file_op = Some(super::job::Job::spawn("model-file", move || {
+        ModelStore::open(&profile)
             .map_err(|e| e.to_string())
-            .and_then(|mut s| op(&mut s));
-        let _ = tx.send(r);
-    });
-    app.refinement.file_op = Some(rx);
+            .and_then(|mut s| op(&mut s))
+    }));
 }
 
 /// The refinement progress block in the variations panel.

@@ -237,7 +237,7 @@ pub fn move_to(gesture: &mut Gesture, doc: &mut Document, now: [f32; 2]) {
 /// A flood fill computed on a worker thread.
 pub struct FillJob {
     layer: LayerId,
-    rx: std::sync::mpsc::Receiver<(crate::document::CanvasRect, crate::document::TileGrid)>,
+    job: super::job::Job<(crate::document::CanvasRect, crate::document::TileGrid)>,
 }
 
 impl FillJob {
@@ -250,20 +250,23 @@ impl FillJob {
         tolerance: u8,
         color: [u8; 4],
     ) -> Self {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
+        let job = super::job::Job::spawn("fill", move || {
             let rect = crate::brush::fill::flood_fill(&mut grid, x, y, tolerance, color);
-            // The app may have closed meanwhile; then nobody needs the result.
-            let _ = tx.send((rect, grid));
+            (rect, grid)
         });
-        Self { layer, rx }
+        Self { layer, job }
     }
 
     /// When finished, copies the filled tiles into the layer as one undo
-    /// step and returns true.
+    /// step and returns true (also when the fill was lost: nothing changes).
     pub fn apply_if_done(&self, doc: &mut Document, history: &mut History) -> bool {
-        let Ok((rect, filled)) = self.rx.try_recv() else {
-            return false;
+        let (rect, filled) = match self.job.poll() {
+            None => return false,
+            Some(Err(e)) => {
+                tracing::warn!("fill: {e}");
+                return true;
+            }
+            Some(Ok(done)) => done,
         };
         let mut edit = PixelEdit::new(self.layer);
         if let Some(grid) = doc.grid_mut(self.layer) {
