@@ -25,7 +25,7 @@
 //! `cargo run --release --example swd_references -- HELDOUT_DIR [MODEL|-] [SEED] [DRAWS]`:
 //! the mean of DRAWS benchmark draws from SEED (seeds as `bench gan-quality --draws`;
 //! `-` is the embedded default model).
-use atelier::gan::{VariationModel, bench, data, infer::DEFAULT_STRENGTH, metrics};
+use atelier::gan::{VariationModel, data, eval, infer::DEFAULT_STRENGTH, metrics};
 use atelier::vary::lines::LineWork;
 use rand::SeedableRng;
 use std::path::Path;
@@ -178,7 +178,7 @@ fn draw(
     let size = 512u32;
     let s = size as usize;
     // The benchmark's own sketches and variations (4 per image).
-    let (m, examples) = bench::evaluate_quality(model, originals, size, 4, DEFAULT_STRENGTH, seed)?;
+    let (m, examples) = eval::evaluate_quality(model, originals, size, 4, DEFAULT_STRENGTH, seed)?;
     let mut sets: Vec<(String, Set)> = [
         "originals",
         "originals, 3×3 box blur",
@@ -209,7 +209,7 @@ fn draw(
     const PER_IMAGE: usize = 4;
     let mut reference = Set::new();
     for (i, (orig, (sketch, outs))) in originals.iter().zip(&examples).enumerate() {
-        let o = metrics::to_f32(&bench::square(orig, size));
+        let o = metrics::to_f32(&eval::square(orig, size));
         let blurred = box3(&o, s, s);
         let detail: Vec<f32> = o.iter().zip(&blurred).map(|(a, b)| a - b).collect();
         let plus_detail = |x: &[f32]| {

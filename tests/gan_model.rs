@@ -605,7 +605,7 @@ fn model_and_trainer_can_move_to_a_worker_thread() {
 
 #[test]
 fn several_draws_are_the_mean_of_single_draws_at_consecutive_seeds() {
-    use atelier::gan::bench::{evaluate_quality, evaluate_quality_draws, mean_of_draws};
+    use atelier::gan::eval::{evaluate_quality, evaluate_quality_draws, mean_of_draws};
     let m = tiny_model(Device::Cpu);
     let images = vec![canvas(48, 40), canvas(40, 48)];
     let (mean, each, examples) = evaluate_quality_draws(&m, &images, 32, 2, 0.8, 5, 3).unwrap();
@@ -629,7 +629,9 @@ fn several_draws_are_the_mean_of_single_draws_at_consecutive_seeds() {
 #[test]
 fn bench_gan_skips_bf16_rows_the_cpu_cannot_run_fast() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_atelier"))
-        .args(["bench", "gan", "--size", "32", "--count", "1", "--reps", "1"])
+        .args([
+            "bench", "gan", "--size", "32", "--count", "1", "--reps", "1",
+        ])
         .args(["--no-train", "--device", "cpu", "--json"])
         .output()
         .expect("run atelier");

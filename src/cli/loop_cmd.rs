@@ -20,7 +20,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
 
-use super::gan_cmds::read_input;
+use super::vary_cmd::read_input;
 use crate::decisions::history::{Decision, encode_png};
 use crate::document::{CanvasRect, Document};
 use crate::gan::device::DeviceChoice;

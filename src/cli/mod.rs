@@ -12,16 +12,23 @@ macro_rules! outln {
 }
 
 mod bench;
+mod bench_gan_cmd;
 mod doc_cmds;
-pub mod gan_cmds;
+mod gan_args;
 pub mod loop_cmd;
+mod train_cmd;
+mod vary_cmd;
 
 use clap::{Parser, Subcommand};
 
 pub use bench::{
     BrushBenchArgs, BrushBenchReport, MemoryBenchArgs, resident_bytes, run_brush_bench,
 };
+pub use bench_gan_cmd::{BenchGanArgs, BenchGanQualityArgs};
 pub use doc_cmds::{ExportArgs, ImportArgs, InfoArgs, NewArgs, PaintArgs, StrokeFile};
+pub use gan_args::{DeviceArg, PrecisionArg};
+pub use train_cmd::TrainArgs;
+pub use vary_cmd::VaryArgs;
 
 /// Top-level command line.
 #[derive(Debug, Parser)]
@@ -55,9 +62,9 @@ pub enum Command {
     /// Add images to a project as layers.
     Import(ImportArgs),
     /// Train (or fine-tune) a variation GAN on a folder of images.
-    Train(gan_cmds::TrainArgs),
+    Train(TrainArgs),
     /// Write N GAN variations of an image.
-    Vary(gan_cmds::VaryArgs),
+    Vary(VaryArgs),
     /// Run the refinement loop headless, judged by a command.
     Loop(loop_cmd::LoopArgs),
     /// Measure speed (and GAN quality) on this machine.
@@ -76,9 +83,9 @@ pub enum BenchWhich {
     /// Resident memory of a large layered document with full undo history.
     Memory(MemoryBenchArgs),
     /// GAN inference and training-step speed.
-    Gan(gan_cmds::BenchGanArgs),
+    Gan(BenchGanArgs),
     /// GAN quality metrics on held-out images.
-    GanQuality(gan_cmds::BenchGanQualityArgs),
+    GanQuality(BenchGanQualityArgs),
 }
 
 /// Runs one subcommand.
@@ -89,14 +96,14 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Info(args) => doc_cmds::info(args),
         Command::Export(args) => doc_cmds::export(args),
         Command::Import(args) => doc_cmds::import(args),
-        Command::Train(args) => gan_cmds::run_train(args),
-        Command::Vary(args) => gan_cmds::run_vary(args),
+        Command::Train(args) => train_cmd::run_train(args),
+        Command::Vary(args) => vary_cmd::run_vary(args),
         Command::Loop(args) => loop_cmd::run_loop(args),
         Command::Bench { which } => match which {
             BenchWhich::Brush(args) => bench::brush(args),
             BenchWhich::Memory(args) => bench::memory(args),
-            BenchWhich::Gan(args) => gan_cmds::run_bench_gan(args),
-            BenchWhich::GanQuality(args) => gan_cmds::run_bench_gan_quality(args),
+            BenchWhich::Gan(args) => bench_gan_cmd::run_bench_gan(args),
+            BenchWhich::GanQuality(args) => bench_gan_cmd::run_bench_gan_quality(args),
         },
     }
 }

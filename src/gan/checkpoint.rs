@@ -221,7 +221,7 @@ impl QualityMetrics {
 pub struct ValidationRecord {
     /// Steps of the run when these weights were scored.
     pub step: u64,
-    /// The metrics of [`super::bench::evaluate_quality`] on the validation images.
+    /// The metrics of [`super::eval::evaluate_quality`] on the validation images.
     pub metrics: QualityMetrics,
 }
 

@@ -3,6 +3,8 @@
 //!
 //! - [`generator`]: U-Net with a latent code injected by FiLM and an optional mask input.
 //! - [`discriminator`]: conditional PatchGAN with hand-written spectral norm; also the critic.
+//! - [`features`]: frozen ImageNet EfficientNet-Lite0 taps for a projected critic and a
+//!   perceptual loss (weights converted at set-up by `scripts/fetch_feature_net.sh`).
 //! - [`losses`], [`augment`]: hinge + L1 + mode seeking + feature matching; DiffAugment.
 //! - [`sketchify`], [`data`]: self-supervised training pairs from a folder of images.
 //! - [`trainer`]: the training loop (also used for fine-tuning from an existing model);
@@ -11,6 +13,7 @@
 //! - [`device`]: device and precision chosen by what the hardware offers.
 //! - [`infer`]: [`VariationModel`], the API the app and the CLI use.
 //! - [`metrics`]: faithfulness, diversity and SWD realism, in plain Rust.
+//! - [`eval`]: the held-out quality evaluation (`bench gan-quality`, a run's validation).
 //! - [`bench`]: timing of inference and training steps.
 pub mod augment;
 pub mod bench;
@@ -19,6 +22,8 @@ pub mod data;
 pub mod device;
 pub mod discriminator;
 pub mod ema;
+pub mod eval;
+pub mod features;
 pub mod generator;
 pub mod infer;
 pub mod losses;

@@ -1,7 +1,8 @@
-//! The long-lived GPU compositor: sparse tile atlas, per-layer tile index,
-//! pipelines, and the dirty-tile sync that keeps them equal to a document.
-//! The sync also records which cells changed, so that the cached canvas view
-//! (`view_cache`) is redrawn only there.
+//! The long-lived GPU compositor: pipelines, uniforms, and the dirty-tile sync
+//! that keeps the sparse tile atlas (`atlas`) and the per-layer tile index
+//! (`tile_index`) equal to a document. The sync also records which cells
+//! changed, so that the cached canvas view (`view_cache`) is redrawn only there.
+//! The offscreen composite that reads the result back is in `offscreen`.
 //!
 //! Memory is proportional to the painted tiles, not to the canvas: a cell
 //! costs 4 bytes of index per layer, and only cells holding a non-transparent
@@ -13,27 +14,23 @@
 //! (16 KiB) instead of writing in place, once per frame at most.
 use std::collections::HashMap;
 use std::num::NonZeroU64;
-use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 use eframe::egui_wgpu::wgpu;
 
 use super::GpuError;
+use super::atlas::Atlas;
+use super::offscreen::read_texture;
+use super::tile_index::TileIndex;
 use super::view::ViewTransform;
 use super::view_cache::{Changes, PxRect, ViewCache, ViewKey, ViewUpdate, screen_rect_of_cells};
-use crate::document::{CanvasRect, Document, LayerId, TILE_SIZE, Tile, TileCoord};
+use crate::document::{Document, LayerId, TILE_SIZE, TileCoord};
+
+use super::fullscreen::fullscreen_pipeline;
 
 /// Most visible layers one composite handles (size of the layer uniform array,
 /// `MAX_LAYERS` in `shaders/composite.wgsl`).
 pub const MAX_GPU_LAYERS: usize = 256;
-
-/// Largest atlas page side in pixels (a 2048² page holds 1024 tiles, 16 MiB).
-const MAX_PAGE_SIDE: u32 = 2048;
-/// Tile index regions (array layers) allocated up front; doubled on demand.
-const INITIAL_REGIONS: u32 = 4;
-/// The offscreen composite renders in chunks of at most this side, so that
-/// any document fits the device's texture limits.
-const MAX_CHUNK_SIDE: u32 = 2048;
 
 /// The shader source: the fullscreen vertex stage, shared compositing code
 /// and the canvas view.
@@ -48,7 +45,7 @@ const SHADER_SOURCE: &str = concat!(
 /// Mirrors `struct Globals` in `shaders/composite.wgsl` (112 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
-struct Globals {
+pub(super) struct Globals {
     linear: [f32; 4],
     translation_ppp_checker: [f32; 4],
     doc_size: [u32; 2],
@@ -138,319 +135,9 @@ pub struct SyncStats {
     pub slot_capacity: u32,
 }
 
-/// One atlas slot: the tile it holds (kept alive so that its address cannot
-/// be reused by another tile while the slot is keyed by it) and how many
-/// cells point at it.
-struct Slot {
-    tile: Arc<Tile>,
-    refs: u32,
-}
-
-/// The sparse tile store: an rgba8unorm 2D array of square pages.
-struct Atlas {
-    texture: wgpu::Texture,
-    view: wgpu::TextureView,
-    /// Tiles per page row.
-    page_tiles: u32,
-    pages: u32,
-    max_pages: u32,
-    slots: Vec<Option<Slot>>,
-    free: Vec<u32>,
-    /// Slot by tile address, so shared tiles are stored once.
-    by_tile: HashMap<usize, u32>,
-}
-
-impl Atlas {
-    fn new(device: &wgpu::Device) -> Self {
-        let limits = device.limits();
-        let page_side = MAX_PAGE_SIDE.min(limits.max_texture_dimension_2d) / TILE_SIZE * TILE_SIZE;
-        let page_tiles = page_side / TILE_SIZE;
-        let max_pages = power_of_two_at_most(limits.max_texture_array_layers);
-        // Two pages, not one: wgpu's GL backend makes a one-layer texture a
-        // plain 2D texture, which the shader's texture_2d_array cannot read.
-        let pages = 2.min(max_pages);
-        let (texture, view) = Self::create(device, page_tiles, pages);
-        Self {
-            texture,
-            view,
-            page_tiles,
-            pages,
-            max_pages,
-            slots: Vec::new(),
-            free: Vec::new(),
-            by_tile: HashMap::new(),
-        }
-    }
-
-    fn create(
-        device: &wgpu::Device,
-        page_tiles: u32,
-        pages: u32,
-    ) -> (wgpu::Texture, wgpu::TextureView) {
-        let side = page_tiles * TILE_SIZE;
-        let texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("atelier tile atlas"),
-            size: wgpu::Extent3d {
-                width: side,
-                height: side,
-                depth_or_array_layers: pages,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::Rgba8Unorm,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING
-                | wgpu::TextureUsages::COPY_DST
-                | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
-        let view = array_view(&texture);
-        (texture, view)
-    }
-
-    fn per_page(&self) -> u32 {
-        self.page_tiles * self.page_tiles
-    }
-
-    fn capacity(&self) -> u32 {
-        self.pages * self.per_page()
-    }
-
-    /// Slot for `tile`: shared if the same tile is stored already, else a
-    /// fresh one that is uploaded. Returns the slot and whether it uploaded.
-    fn acquire(
-        &mut self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        tile: &Arc<Tile>,
-    ) -> Result<(u32, bool), GpuError> {
-        let key = Arc::as_ptr(tile) as usize;
-        if let Some(&slot) = self.by_tile.get(&key)
-            && let Some(Some(s)) = self.slots.get_mut(slot as usize)
-        {
-            s.refs += 1;
-            return Ok((slot, false));
-        }
-        let slot = match self.free.pop() {
-            Some(slot) => slot,
-            None => {
-                if self.slots.len() as u32 >= self.capacity() {
-                    self.grow(device, queue)?;
-                }
-                self.slots.push(None);
-                self.slots.len() as u32 - 1
-            }
-        };
-        let (page, x, y) = self.place(slot);
-        queue.write_texture(
-            wgpu::TexelCopyTextureInfo {
-                texture: &self.texture,
-                mip_level: 0,
-                origin: wgpu::Origin3d { x, y, z: page },
-                aspect: wgpu::TextureAspect::All,
-            },
-            &tile.px,
-            wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(TILE_SIZE * 4),
-                rows_per_image: Some(TILE_SIZE),
-            },
-            wgpu::Extent3d {
-                width: TILE_SIZE,
-                height: TILE_SIZE,
-                depth_or_array_layers: 1,
-            },
-        );
-        self.slots[slot as usize] = Some(Slot {
-            tile: tile.clone(),
-            refs: 1,
-        });
-        self.by_tile.insert(key, slot);
-        Ok((slot, true))
-    }
-
-    /// The index entry for a cell holding `tile` (0 = draw nothing, else
-    /// slot + 1) and whether it uploaded.
-    fn entry_for(
-        &mut self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        tile: Option<&Arc<Tile>>,
-    ) -> Result<(u32, bool), GpuError> {
-        let Some(tile) = tile else {
-            return Ok((0, false));
-        };
-        let stored = self.by_tile.contains_key(&(Arc::as_ptr(tile) as usize));
-        // An all-transparent tile (e.g. erased) draws like an empty cell and
-        // costs no slot; the scan is cheaper than the upload it saves.
-        if !stored && tile.is_transparent() {
-            return Ok((0, false));
-        }
-        let (slot, uploaded) = self.acquire(device, queue, tile)?;
-        Ok((slot + 1, uploaded))
-    }
-
-    /// Drops one reference to `slot`; the last one frees it.
-    fn release(&mut self, slot: u32) {
-        let Some(entry) = self.slots.get_mut(slot as usize) else {
-            return;
-        };
-        let Some(s) = entry else { return };
-        s.refs -= 1;
-        if s.refs == 0 {
-            self.by_tile.remove(&(Arc::as_ptr(&s.tile) as usize));
-            *entry = None;
-            self.free.push(slot);
-        }
-    }
-
-    /// Page and pixel origin of a slot.
-    fn place(&self, slot: u32) -> (u32, u32, u32) {
-        let page = slot / self.per_page();
-        let i = slot % self.per_page();
-        (
-            page,
-            (i % self.page_tiles) * TILE_SIZE,
-            (i / self.page_tiles) * TILE_SIZE,
-        )
-    }
-
-    /// Doubles the pages, copying the old ones on the GPU. Submits at once so
-    /// that the copy lands before any tile written to the new texture later.
-    fn grow(&mut self, device: &wgpu::Device, queue: &wgpu::Queue) -> Result<(), GpuError> {
-        if self.pages >= self.max_pages {
-            return Err(GpuError::AtlasFull {
-                tiles: self.capacity(),
-            });
-        }
-        let pages = (self.pages * 2).min(self.max_pages);
-        let (texture, view) = Self::create(device, self.page_tiles, pages);
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("atelier atlas grow"),
-        });
-        let side = self.page_tiles * TILE_SIZE;
-        encoder.copy_texture_to_texture(
-            self.texture.as_image_copy(),
-            texture.as_image_copy(),
-            wgpu::Extent3d {
-                width: side,
-                height: side,
-                depth_or_array_layers: self.pages,
-            },
-        );
-        queue.submit([encoder.finish()]);
-        self.texture = texture;
-        self.view = view;
-        self.pages = pages;
-        Ok(())
-    }
-}
-
-/// Per-layer tile index: an r32uint 2D array, one array layer ("region") per
-/// document layer, one texel per cell (0 = empty, else atlas slot + 1).
-struct TileIndex {
-    texture: wgpu::Texture,
-    view: wgpu::TextureView,
-    tiles_x: u32,
-    tiles_y: u32,
-    regions: u32,
-    max_regions: u32,
-    free: Vec<u32>,
-    next: u32,
-}
-
-impl TileIndex {
-    fn new(device: &wgpu::Device, tiles_x: u32, tiles_y: u32) -> Self {
-        let max_regions = power_of_two_at_most(
-            device
-                .limits()
-                .max_texture_array_layers
-                .min(MAX_GPU_LAYERS as u32),
-        );
-        let regions = INITIAL_REGIONS.min(max_regions);
-        let (texture, view) = Self::create(device, tiles_x, tiles_y, regions);
-        Self {
-            texture,
-            view,
-            tiles_x,
-            tiles_y,
-            regions,
-            max_regions,
-            free: Vec::new(),
-            next: 0,
-        }
-    }
-
-    fn create(
-        device: &wgpu::Device,
-        tiles_x: u32,
-        tiles_y: u32,
-        regions: u32,
-    ) -> (wgpu::Texture, wgpu::TextureView) {
-        let texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("atelier tile index"),
-            size: wgpu::Extent3d {
-                width: tiles_x,
-                height: tiles_y,
-                depth_or_array_layers: regions,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::R32Uint,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-            view_formats: &[],
-        });
-        let view = array_view(&texture);
-        (texture, view)
-    }
-
-    /// A free region; `None` when the texture must grow first.
-    fn allocate(&mut self) -> Option<u32> {
-        if let Some(r) = self.free.pop() {
-            return Some(r);
-        }
-        (self.next < self.regions).then(|| {
-            self.next += 1;
-            self.next - 1
-        })
-    }
-
-    /// Rows `y0..y1` of `region` from a full cell array.
-    fn write_rows(&self, queue: &wgpu::Queue, region: u32, entries: &[u32], y0: u32, y1: u32) {
-        if y1 <= y0 {
-            return;
-        }
-        let tx = self.tiles_x as usize;
-        queue.write_texture(
-            wgpu::TexelCopyTextureInfo {
-                texture: &self.texture,
-                mip_level: 0,
-                origin: wgpu::Origin3d {
-                    x: 0,
-                    y: y0,
-                    z: region,
-                },
-                aspect: wgpu::TextureAspect::All,
-            },
-            bytemuck::cast_slice(&entries[y0 as usize * tx..y1 as usize * tx]),
-            wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(self.tiles_x * 4),
-                rows_per_image: Some(y1 - y0),
-            },
-            wgpu::Extent3d {
-                width: self.tiles_x,
-                height: y1 - y0,
-                depth_or_array_layers: 1,
-            },
-        );
-    }
-}
-
 /// Identifies the textures a bind group was made with: the atlas only ever
 /// grows (so its page count names it) and the index texture has a generation.
-type BindKey = (u32, u64);
+pub(super) type BindKey = (u32, u64);
 
 /// What the compositor last uploaded for one layer.
 struct LayerCache {
@@ -479,13 +166,15 @@ pub struct GpuCompositor {
     changes: Changes,
     /// The layer parameters last written, to notice stack changes.
     params: Vec<LayerParams>,
-    offscreen_pipeline: wgpu::RenderPipeline,
-    globals: wgpu::Buffer,
+    /// `fs_composite` into Rgba8Unorm, for [`composite_offscreen`](Self::composite_offscreen).
+    pub(super) offscreen_pipeline: wgpu::RenderPipeline,
+    /// The [`Globals`] uniform, shared by the view and the offscreen composite.
+    pub(super) globals: wgpu::Buffer,
     layer_params: wgpu::Buffer,
     atlas: Atlas,
     index: TileIndex,
     /// Rebuilt when the atlas or index texture is replaced (see [`BindKey`]).
-    bind_group: Option<(BindKey, wgpu::BindGroup)>,
+    pub(super) bind_group: Option<(BindKey, wgpu::BindGroup)>,
     /// Bumped whenever the index texture is replaced.
     index_generation: u64,
     layers: HashMap<LayerId, LayerCache>,
@@ -675,7 +364,7 @@ impl GpuCompositor {
                         self.atlas.release(e - 1);
                     }
                 }
-                self.index.free.push(cache.region);
+                self.index.release(cache.region);
             }
         }
         // Layer parameters, bottom to top, skipping what cannot show (as the
@@ -702,7 +391,7 @@ impl GpuCompositor {
             self.changes.all = true;
             self.params = params;
         }
-        self.stats.slots_in_use = self.atlas.slots.iter().filter(|s| s.is_some()).count() as u32;
+        self.stats.slots_in_use = self.atlas.slots_in_use();
         self.stats.slot_capacity = self.atlas.capacity();
         result
     }
@@ -804,18 +493,12 @@ impl GpuCompositor {
 
     /// Doubles the index regions; rewrites every live layer's entries.
     fn grow_index(&mut self, device: &wgpu::Device, queue: &wgpu::Queue) -> Result<(), GpuError> {
-        if self.index.regions >= self.index.max_regions {
+        if !self.index.grow(device) {
             return Err(GpuError::TooManyLayers {
                 count: self.layers.len() + 1,
                 max: self.index.max_regions as usize,
             });
         }
-        let regions = (self.index.regions * 2).min(self.index.max_regions);
-        let (texture, view) =
-            TileIndex::create(device, self.index.tiles_x, self.index.tiles_y, regions);
-        self.index.texture = texture;
-        self.index.view = view;
-        self.index.regions = regions;
         for cache in self.layers.values() {
             self.index
                 .write_rows(queue, cache.region, &cache.entries, 0, self.index.tiles_y);
@@ -936,7 +619,9 @@ impl GpuCompositor {
         Some(read_texture(device, queue, texture))
     }
 
-    fn globals_for(
+    /// The uniforms for drawing through `transform` at `ppp` physical pixels per
+    /// point with a `samples`×`samples` box filter.
+    pub(super) fn globals_for(
         &self,
         transform: &ViewTransform,
         ppp: f32,
@@ -961,7 +646,8 @@ impl GpuCompositor {
         }
     }
 
-    fn ensure_bind_group(&mut self, device: &wgpu::Device) {
+    /// Makes the bind group again if the atlas or index texture was replaced.
+    pub(super) fn ensure_bind_group(&mut self, device: &wgpu::Device) {
         let key = (self.atlas.pages, self.index_generation);
         if matches!(&self.bind_group, Some((k, _)) if *k == key) {
             return;
@@ -990,260 +676,4 @@ impl GpuCompositor {
         });
         self.bind_group = Some((key, bind_group));
     }
-
-    /// Syncs `doc` and composites `rect` (clipped to the document) at 1:1 with
-    /// the same shader code as the view; premultiplied RGBA8 rows, the layout
-    /// of [`crate::render::cpu::composite_rect`]. Blocks until the GPU is done.
-    pub fn composite_offscreen(
-        &mut self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        doc: &Document,
-        rect: CanvasRect,
-    ) -> Result<Vec<u8>, GpuError> {
-        self.sync(device, queue, doc)?;
-        let rect = rect.intersect(&doc.bounds());
-        let mut out = vec![0u8; (rect.w as usize) * (rect.h as usize) * 4];
-        if rect.is_empty() {
-            return Ok(out);
-        }
-        let chunk = MAX_CHUNK_SIDE.min(device.limits().max_texture_dimension_2d);
-        for cy in (rect.y..rect.bottom()).step_by(chunk as usize) {
-            for cx in (rect.x..rect.right()).step_by(chunk as usize) {
-                let part = CanvasRect::new(
-                    cx,
-                    cy,
-                    chunk.min(rect.right() - cx),
-                    chunk.min(rect.bottom() - cy),
-                );
-                let px = self.render_chunk(device, queue, part)?;
-                for y in 0..part.h {
-                    let src = (y * part.w * 4) as usize;
-                    let dst = (((part.y - rect.y + y) * rect.w + part.x - rect.x) * 4) as usize;
-                    let n = (part.w * 4) as usize;
-                    out[dst..dst + n].copy_from_slice(&px[src..src + n]);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Renders one chunk into a fresh Rgba8Unorm texture and reads it back.
-    fn render_chunk(
-        &mut self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        part: CanvasRect,
-    ) -> Result<Vec<u8>, GpuError> {
-        let transform = ViewTransform::identity_at([part.x as f32, part.y as f32]);
-        let globals = self.globals_for(&transform, 1.0, 1, &CanvasStyle::default());
-        queue.write_buffer(&self.globals, 0, bytemuck::bytes_of(&globals));
-        self.ensure_bind_group(device);
-        let Some((_, bind_group)) = &self.bind_group else {
-            return Err(GpuError::Internal("bind group missing after creation"));
-        };
-        let size = wgpu::Extent3d {
-            width: part.w,
-            height: part.h,
-            depth_or_array_layers: 1,
-        };
-        let target = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("atelier offscreen composite"),
-            size,
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::Rgba8Unorm,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
-        let view = target.create_view(&wgpu::TextureViewDescriptor::default());
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("atelier offscreen composite"),
-        });
-        {
-            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("atelier offscreen composite"),
-                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                    view: &view,
-                    depth_slice: None,
-                    resolve_target: None,
-                    ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
-                        store: wgpu::StoreOp::Store,
-                    },
-                })],
-                ..Default::default()
-            });
-            pass.set_pipeline(&self.offscreen_pipeline);
-            pass.set_bind_group(0, bind_group, &[]);
-            pass.draw(0..3, 0..1);
-        }
-        queue.submit([encoder.finish()]);
-        read_texture(device, queue, &target)
-    }
-}
-
-/// Compiles `fragment` (WGSL) behind `shaders/fullscreen.wgsl`, whose
-/// `vs_fullscreen` [`fullscreen_pipeline`] uses as its vertex stage.
-pub(super) fn fullscreen_shader(
-    device: &wgpu::Device,
-    label: &str,
-    fragment: &str,
-) -> wgpu::ShaderModule {
-    let source = format!(
-        "{}\n{fragment}",
-        include_str!("../../../shaders/fullscreen.wgsl")
-    );
-    device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(label),
-        source: wgpu::ShaderSource::Wgsl(source.into()),
-    })
-}
-
-/// A fragment-stage `texture_2d<f32>` binding read with `textureLoad` only
-/// (non-filterable).
-pub(super) fn loaded_texture_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::FRAGMENT,
-        ty: wgpu::BindingType::Texture {
-            sample_type: wgpu::TextureSampleType::Float { filterable: false },
-            view_dimension: wgpu::TextureViewDimension::D2,
-            multisampled: false,
-        },
-        count: None,
-    }
-}
-
-/// A pipeline that runs fragment `entry` of `shader` over the viewport with
-/// one fullscreen triangle (`vs_fullscreen` in `shaders/fullscreen.wgsl`),
-/// writing `format` without blending into a pass of `samples` samples and,
-/// if given, a depth/stencil attachment it neither tests nor writes (as
-/// egui's pass has).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn fullscreen_pipeline(
-    device: &wgpu::Device,
-    layout: &wgpu::PipelineLayout,
-    shader: &wgpu::ShaderModule,
-    label: &str,
-    entry: &str,
-    format: wgpu::TextureFormat,
-    samples: u32,
-    depth: Option<wgpu::TextureFormat>,
-) -> wgpu::RenderPipeline {
-    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-        label: Some(label),
-        layout: Some(layout),
-        vertex: wgpu::VertexState {
-            module: shader,
-            entry_point: Some("vs_fullscreen"),
-            compilation_options: Default::default(),
-            buffers: &[],
-        },
-        primitive: wgpu::PrimitiveState::default(),
-        depth_stencil: depth.map(|format| wgpu::DepthStencilState {
-            format,
-            depth_write_enabled: Some(false),
-            depth_compare: Some(wgpu::CompareFunction::Always),
-            stencil: Default::default(),
-            bias: Default::default(),
-        }),
-        multisample: wgpu::MultisampleState {
-            count: samples,
-            ..Default::default()
-        },
-        fragment: Some(wgpu::FragmentState {
-            module: shader,
-            entry_point: Some(entry),
-            compilation_options: Default::default(),
-            targets: &[Some(wgpu::ColorTargetState {
-                format,
-                blend: None,
-                write_mask: wgpu::ColorWrites::ALL,
-            })],
-        }),
-        multiview_mask: None,
-        cache: None,
-    })
-}
-
-/// Copies a 4-bytes-per-pixel texture back to memory (rows of `width * 4`
-/// bytes). Blocks until the GPU is done.
-fn read_texture(
-    device: &wgpu::Device,
-    queue: &wgpu::Queue,
-    texture: &wgpu::Texture,
-) -> Result<Vec<u8>, GpuError> {
-    let size = texture.size();
-    // Buffer rows must be 256-byte aligned; the padding is dropped below.
-    let row = size.width * 4;
-    let padded_row =
-        row.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
-    let readback = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("atelier readback"),
-        size: u64::from(padded_row) * u64::from(size.height),
-        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
-        mapped_at_creation: false,
-    });
-    let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-        label: Some("atelier readback"),
-    });
-    encoder.copy_texture_to_buffer(
-        texture.as_image_copy(),
-        wgpu::TexelCopyBufferInfo {
-            buffer: &readback,
-            layout: wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(padded_row),
-                rows_per_image: Some(size.height),
-            },
-        },
-        wgpu::Extent3d {
-            depth_or_array_layers: 1,
-            ..size
-        },
-    );
-    queue.submit([encoder.finish()]);
-    let slice = readback.slice(..);
-    let (tx, rx) = std::sync::mpsc::channel();
-    slice.map_async(wgpu::MapMode::Read, move |r| {
-        // The receiver waits below; a failed send only means it gave up.
-        let _ = tx.send(r);
-    });
-    device.poll(wgpu::PollType::wait_indefinitely())?;
-    rx.recv()
-        .map_err(|_| GpuError::Internal("map callback dropped"))??;
-    let mut px = Vec::with_capacity((row * size.height) as usize);
-    {
-        // Only a bug reaches the error: the whole buffer was just mapped.
-        let data = slice
-            .get_mapped_range()
-            .map_err(|_| GpuError::Internal("mapped readback range unavailable"))?;
-        for y in 0..size.height as usize {
-            let s = y * padded_row as usize;
-            px.extend_from_slice(&data[s..s + row as usize]);
-        }
-    }
-    readback.unmap();
-    Ok(px)
-}
-
-/// The largest power of two `<= n` (at least 1). Array sizes stay powers of
-/// two so that a square texture never has a multiple of six layers, which
-/// wgpu's GL backend would take for a cube map.
-fn power_of_two_at_most(n: u32) -> u32 {
-    if n <= 1 {
-        1
-    } else {
-        1 << (31 - n.leading_zeros())
-    }
-}
-
-/// A view of every array layer, typed as an array even when there is one.
-fn array_view(texture: &wgpu::Texture) -> wgpu::TextureView {
-    texture.create_view(&wgpu::TextureViewDescriptor {
-        dimension: Some(wgpu::TextureViewDimension::D2Array),
-        ..Default::default()
-    })
 }

@@ -21,8 +21,12 @@
 //! entry point), `shaders/canvas.wgsl` (view, checkerboard, background),
 //! `shaders/view_cache.wgsl` (the copy to the screen) and
 //! `shaders/fullscreen.wgsl` (the vertex stage they share).
+mod atlas;
 mod compositor;
+mod fullscreen;
+mod offscreen;
 mod thumbnails;
+mod tile_index;
 mod view;
 mod view_cache;
 

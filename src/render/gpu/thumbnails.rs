@@ -40,7 +40,7 @@ struct Entry {
 impl ThumbnailRenderer {
     /// Builds the pipeline for the pass egui draws into.
     pub fn new(device: &wgpu::Device, display: DisplayTarget) -> Self {
-        let shader = super::compositor::fullscreen_shader(
+        let shader = super::fullscreen::fullscreen_shader(
             device,
             "atelier fullscreen.wgsl + thumbnail.wgsl",
             include_str!("../../../shaders/thumbnail.wgsl"),
@@ -48,7 +48,7 @@ impl ThumbnailRenderer {
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("atelier thumbnail"),
             entries: &[
-                super::compositor::loaded_texture_entry(0),
+                super::fullscreen::loaded_texture_entry(0),
                 wgpu::BindGroupLayoutEntry {
                     binding: 1,
                     visibility: wgpu::ShaderStages::FRAGMENT,
@@ -66,7 +66,7 @@ impl ThumbnailRenderer {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let pipeline = super::compositor::fullscreen_pipeline(
+        let pipeline = super::fullscreen::fullscreen_pipeline(
             device,
             &pipeline_layout,
             &shader,

@@ -148,21 +148,21 @@ impl ViewCache {
     /// The copy pipeline for a render pass shaped like `display`; the cache
     /// texture has the display's colour format, so the copy is exact.
     pub fn new(device: &wgpu::Device, display: super::DisplayTarget) -> Self {
-        let shader = super::compositor::fullscreen_shader(
+        let shader = super::fullscreen::fullscreen_shader(
             device,
             "atelier fullscreen.wgsl + view_cache.wgsl",
             include_str!("../../../shaders/view_cache.wgsl"),
         );
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("atelier view cache"),
-            entries: &[super::compositor::loaded_texture_entry(0)],
+            entries: &[super::fullscreen::loaded_texture_entry(0)],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("atelier view cache"),
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let blit_pipeline = super::compositor::fullscreen_pipeline(
+        let blit_pipeline = super::fullscreen::fullscreen_pipeline(
             device,
             &pipeline_layout,
             &shader,
