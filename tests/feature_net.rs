@@ -241,3 +241,85 @@ fn time_a_512_forward_pass() {
         median(backward.clone()),
     );
 }
+
+/// A smooth test image in −1..1 with edges at several scales.
+fn pattern(n: i64, side: i64) -> Tensor {
+    let ramp = Tensor::arange(side, (Kind::Float, Device::Cpu)) / side as f64;
+    let x = ramp.view([1, 1, 1, side]).expand([n, 3, side, side], false);
+    let y = ramp.view([1, 1, side, 1]).expand([n, 3, side, side], false);
+    ((&x * 12.0).sin() * (&y * 7.0).cos() * 0.8).contiguous()
+}
+
+#[test]
+fn the_perceptual_distance_is_zero_for_the_same_image_and_grows_with_blur() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((net, _)) = setup("perceptual") else {
+        return;
+    };
+    let a = pattern(2, 64).set_requires_grad(true);
+    let same = atelier::gan::losses::perceptual(&net, &a, &a.detach());
+    assert!(
+        same.double_value(&[]).abs() < 1e-9,
+        "{}",
+        same.double_value(&[])
+    );
+    let blur =
+        |t: &Tensor, k: i64| t.avg_pool2d([k, k], [1, 1], [k / 2, k / 2], false, false, None);
+    let slight = atelier::gan::losses::perceptual(&net, &a, &blur(&a.detach(), 3));
+    let strong = atelier::gan::losses::perceptual(&net, &a, &blur(&a.detach(), 9));
+    let (s, t) = (slight.double_value(&[]), strong.double_value(&[]));
+    println!("perceptual distance: 3×3 blur {s:.4}, 9×9 blur {t:.4}");
+    assert!(s > 0.0 && t > s, "blur 3: {s}, blur 9: {t}");
+    strong.backward();
+    let grad = a.grad();
+    assert!(grad.defined() && grad.abs().sum(Kind::Float).double_value(&[]) > 0.0);
+}
+
+#[test]
+fn training_with_the_perceptual_term_reports_it_and_needs_the_weights() {
+    use atelier::gan::{ArchConfig, TrainConfig, Trainer};
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tiny = TrainConfig {
+        arch: ArchConfig {
+            base_width: 8,
+            latent_dim: 4,
+            levels: 4,
+            d_width: 8,
+            ..Default::default()
+        },
+        steps: 3,
+        batch: 2,
+        size: 32,
+        threads: Some(1),
+        workers: 1,
+        checkpoint_every: 1000,
+        w_perceptual: 1.0,
+        ..TrainConfig::default()
+    };
+    match Trainer::new(tiny.clone(), None) {
+        Err(GanError::InvalidRequest(m)) => assert!(m.contains("fetch_feature_net"), "{m}"),
+        Err(e) => panic!("another error: {e}"),
+        Ok(_) => panic!("a perceptual run without the network's weights started"),
+    }
+    if setup("perceptual training").is_none() {
+        return;
+    }
+    let cfg = TrainConfig {
+        feature_net: Some(default_weights_path()),
+        ..tiny
+    };
+    let mut t = Trainer::new(cfg, None).expect("trainer");
+    let img = image::RgbImage::from_fn(64, 64, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 4) as u8, ((x + y) * 2) as u8])
+    });
+    t.set_images(vec![img.clone(), img], 0);
+    let mut seen = Vec::new();
+    t.run(Arc::new(AtomicBool::new(false)), |p| {
+        seen.push(p.losses.perceptual)
+    })
+    .expect("three steps");
+    assert_eq!(seen.len(), 3);
+    assert!(seen.iter().all(|v| v.is_finite() && *v > 0.0), "{seen:?}");
+}

@@ -68,6 +68,16 @@ pub struct TrainArgs {
     /// Weight of the patch sliced-Wasserstein texture loss on the finest bands (0 = off).
     #[arg(long, default_value_t = 0.0)]
     pub w_swd: f64,
+    /// Weight of the LPIPS-style perceptual distance to the target on the frozen
+    /// pretrained feature network (0 = off; needs `--feature-net`).
+    #[arg(long, default_value_t = 0.0)]
+    pub w_perceptual: f64,
+    /// The feature network's weights, from `scripts/fetch_feature_net.sh`.
+    #[arg(
+        long,
+        default_value = "assets/models/feature-net/efficientnet-lite0.safetensors"
+    )]
+    pub feature_net: PathBuf,
     /// Weight of the detail critic, a second critic that sees only an image's fine
     /// detail beside the canvas (0 = off; it is not saved with the model).
     #[arg(long, default_value_t = 0.0)]
@@ -174,6 +184,8 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         w_l1_low: a.w_l1_low,
         w_adv_detail: a.w_adv_detail,
         w_swd: a.w_swd,
+        w_perceptual: a.w_perceptual,
+        feature_net: Some(a.feature_net.clone()),
         ms_detail: a.ms_detail,
         imle_codes: usize::from(a.imle_codes),
         style_only: a.style_only,
@@ -290,14 +302,14 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         bar.set_position(p.step);
         let l = p.smoothed;
         bar.set_message(format!(
-            "D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} SWD {:.3} Gd {:.3}",
-            l.d, l.g_adv, l.l1, l.ms, l.fm, l.swd, l.g_detail
+            "D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} SWD {:.3} Gd {:.3} P {:.3}",
+            l.d, l.g_adv, l.l1, l.ms, l.fm, l.swd, l.g_detail, l.perceptual
         ));
         if a.quiet && p.step % 50 == 0 {
             // With a time limit the run ends at whichever comes first.
             let left = limit.map_or(p.eta, |t| p.eta.min(t.saturating_sub(started.elapsed())));
             eprintln!(
-                "step {} D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} SWD {:.3} Gd {:.3} eta {}",
+                "step {} D {:.3} G {:.3} L1 {:.3} MS {:.2} FM {:.3} SWD {:.3} Gd {:.3} P {:.3} eta {}",
                 p.step,
                 l.d,
                 l.g_adv,
@@ -306,6 +318,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
                 l.fm,
                 l.swd,
                 l.g_detail,
+                l.perceptual,
                 hms(left)
             );
         }

@@ -163,6 +163,37 @@ pub fn patch_swd(fake: &Tensor, target: &Tensor, levels: usize, dirs: i64) -> Te
     total / levels as f64
 }
 
+/// LPIPS-style perceptual distance (Zhang et al. 2018, without the learned
+/// per-channel weights) on the frozen pretrained network's taps
+/// ([`super::features::FeatureNet`]): each tap is unit-normalised across
+/// channels, the squared difference is summed over channels and averaged over
+/// positions, and the taps' distances are averaged. Images in −1..1
+/// (N×3×H×W). It asks for the same content in the network's terms rather than
+/// the same pixels, so a generator may invent texture that fits instead of
+/// the blurry mean L1 rewards. Gradients reach `a` and `b`, never the network.
+pub fn perceptual(net: &super::features::FeatureNet, a: &Tensor, b: &Tensor) -> Tensor {
+    let n = a.size()[0];
+    let both = (Tensor::cat(&[a, b], 0) + 1.0) * 0.5;
+    let taps = net.taps(&both);
+    let count = taps.len() as f64;
+    let unit = |f: &Tensor| {
+        let norm = (f.pow_tensor_scalar(2).sum_dim_intlist(1, true, Kind::Float) + 1e-10).sqrt();
+        f / norm
+    };
+    taps.iter()
+        .map(|f| {
+            let f = unit(f);
+            (f.narrow(0, 0, n) - f.narrow(0, n, n))
+                .pow_tensor_scalar(2)
+                .sum_dim_intlist(1, false, Kind::Float)
+                .mean(Kind::Float)
+        })
+        .fold(Tensor::zeros([], (Kind::Float, a.device())), |acc, d| {
+            acc + d
+        })
+        / count
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

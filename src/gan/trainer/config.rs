@@ -50,6 +50,12 @@ pub struct TrainConfig {
     /// ([`crate::gan::losses::patch_swd`]): asks for the target's texture statistics, not its
     /// exact pixels (0 disables it).
     pub w_swd: f64,
+    /// Weight of the LPIPS-style perceptual distance to the target on the frozen
+    /// pretrained feature network ([`crate::gan::losses::perceptual`]; 0 disables it).
+    pub w_perceptual: f64,
+    /// The feature network's weights (`scripts/fetch_feature_net.sh`), needed when
+    /// `w_perceptual` is above 0.
+    pub feature_net: Option<std::path::PathBuf>,
     /// Weight of the detail critic's hinge loss (0 disables it): a second PatchGAN that
     /// sees the canvas beside only the fine detail of an image ([`crate::gan::losses::detail_band`]),
     /// so it can judge texture but not colour, which the main critic mostly judges.
@@ -143,6 +149,8 @@ impl Default for TrainConfig {
             w_l1: 10.0,
             w_l1_low: 0.0,
             w_swd: 0.0,
+            w_perceptual: 0.0,
+            feature_net: None,
             w_adv_detail: 0.0,
             w_ms: 1.0,
             ms_detail: false,

@@ -47,6 +47,8 @@ pub struct Trainer {
     data: DataSummary,
     start_step: u64,
     validation: Option<Validation>,
+    /// The frozen feature network of the perceptual term, when it is on.
+    features: Option<crate::gan::features::FeatureNet>,
 }
 
 impl Trainer {
@@ -111,6 +113,21 @@ impl Trainer {
                 )
             }
         };
+        let features = if config.w_perceptual > 0.0 {
+            let path = config.feature_net.clone().ok_or_else(|| {
+                GanError::InvalidRequest(
+                    "the perceptual term needs the feature network's weights \
+                     (scripts/fetch_feature_net.sh writes them)"
+                        .into(),
+                )
+            })?;
+            Some(crate::gan::features::FeatureNet::load(
+                &path,
+                config.device,
+            )?)
+        } else {
+            None
+        };
         Ok(Self {
             config,
             model,
@@ -119,6 +136,7 @@ impl Trainer {
             data,
             start_step,
             validation: None,
+            features,
         })
     }
 

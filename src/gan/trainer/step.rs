@@ -32,6 +32,8 @@ pub struct Losses {
     pub swd: f64,
     /// The generator's hinge loss against the detail critic (0 when it is off).
     pub g_detail: f64,
+    /// The perceptual distance to the target (0 when it is off).
+    pub perceptual: f64,
 }
 
 impl Losses {
@@ -46,6 +48,7 @@ impl Losses {
             self.fm,
             self.swd,
             self.g_detail,
+            self.perceptual,
         ];
         all.iter().all(|v| v.is_finite()) && self.d.abs() < 1e3 && self.g_adv.abs() < 1e4
     }
@@ -59,6 +62,7 @@ impl Losses {
         self.fm += a * (o.fm - self.fm);
         self.swd += a * (o.swd - self.swd);
         self.g_detail += a * (o.g_detail - self.g_detail);
+        self.perceptual += a * (o.perceptual - self.perceptual);
     }
 }
 
@@ -298,6 +302,10 @@ impl Trainer {
         } else {
             Tensor::zeros([], (Kind::Float, cfg.device))
         };
+        let perceptual = match &self.features {
+            Some(net) if cfg.w_perceptual > 0.0 => losses::perceptual(net, fake, target_k),
+            _ => Tensor::zeros([], (Kind::Float, cfg.device)),
+        };
         let diverse = match &fake_low {
             Some(low) if cfg.ms_detail => fake - low,
             _ => fake.shallow_clone(),
@@ -336,6 +344,7 @@ impl Trainer {
         let mut g_loss = &g_adv * cfg.w_adv
             + reconstruction
             + &swd * cfg.w_swd
+            + &perceptual * cfg.w_perceptual
             + &fm * cfg.w_fm
             + &g_detail * cfg.w_adv_detail;
         if cfg.w_ms > 0.0 {
@@ -352,6 +361,7 @@ impl Trainer {
             fm: fm.double_value(&[]),
             swd: swd.double_value(&[]),
             g_detail: g_detail.double_value(&[]),
+            perceptual: perceptual.double_value(&[]),
         }
     }
 }
