@@ -479,3 +479,65 @@ fn numbers_in_the_manifest_are_clamped() {
         p.warnings
     );
 }
+
+/// Krita writes groups as nested `<stack>`s. Atelier flattens them: a hidden
+/// group hides its layers and a group's opacity applies to each of them, with
+/// a warning where flattening changes the look.
+#[test]
+fn layers_in_groups_keep_the_group_s_visibility_and_opacity() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let px = image::RgbaImage::from_pixel(4, 4, image::Rgba([50, 60, 70, 255]));
+    let ora = dir.path().join("groups.ora");
+    ora_zip::write_ora(
+        &ora,
+        r#"<image w="40" h="30"><stack>
+            <stack name="sketch" visibility="hidden" composite-op="svg:src-over">
+                <layer name="under" src="data/a.png"/>
+            </stack>
+            <stack name="colour" opacity="0.5" composite-op="svg:multiply">
+                <stack name="inner" opacity="0.5"><layer name="deep" src="data/a.png" opacity="0.8"/></stack>
+                <layer name="shade" src="data/a.png"/>
+            </stack>
+            <stack name="empty"/>
+            <layer name="top" src="data/a.png"/>
+        </stack></image>"#,
+        &[("data/a.png", &px)],
+        &[],
+    );
+    let project = atelier::project::load(&ora).expect("loads");
+    let layer = |n: &str| {
+        project
+            .doc
+            .layers()
+            .iter()
+            .find(|l| l.props.name == n)
+            .unwrap_or_else(|| panic!("layer {n}"))
+            .props
+            .clone()
+    };
+    assert!(!layer("under").visible, "a hidden group hides its layers");
+    assert!(layer("shade").visible && layer("top").visible && layer("deep").visible);
+    assert!((layer("shade").opacity - 0.5).abs() < 1e-6);
+    assert!(
+        (layer("deep").opacity - 0.2).abs() < 1e-6,
+        "0.5 × 0.5 × 0.8"
+    );
+    assert_eq!(
+        layer("top").opacity,
+        1.0,
+        "outside the groups nothing changes"
+    );
+    let warnings = project.warnings.join("\n");
+    assert!(
+        warnings.contains("group `colour`: its opacity 0.5"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("blend mode `svg:multiply` is not kept"),
+        "{warnings}"
+    );
+    assert!(
+        !warnings.contains("sketch"),
+        "a hidden normal group needs no warning: {warnings}"
+    );
+}

@@ -295,9 +295,16 @@ fn parse_stack(
     let mut reader = quick_xml::Reader::from_reader(xml);
     let mut size = None;
     let mut layers = Vec::new();
+    // The groups (`<stack>`) the reader is inside: their visibility and opacity.
+    let mut groups: Vec<(bool, f32)> = Vec::new();
     loop {
-        match reader.read_event().map_err(|e| e.to_string())? {
+        let event = reader.read_event().map_err(|e| e.to_string())?;
+        let opens_group = matches!(&event, Event::Start(e) if e.name().as_ref() == "stack");
+        match event {
             Event::Eof => break,
+            Event::End(e) if e.name().as_ref() == "stack" => {
+                groups.pop();
+            }
             Event::Start(e) | Event::Empty(e) => {
                 let mut attr = std::collections::HashMap::new();
                 for a in e.attributes() {
@@ -311,7 +318,17 @@ fn parse_stack(
                 }
                 match e.name().as_ref() {
                     "image" => size = Some((canvas_side(&attr, "w")?, canvas_side(&attr, "h")?)),
-                    "layer" => layers.push(layer_entry(&attr, warnings)?),
+                    "layer" => {
+                        let mut layer = layer_entry(&attr, warnings)?;
+                        // Layers are flattened out of their groups: a hidden
+                        // group hides them, and its opacity applies to each.
+                        for (visible, opacity) in &groups {
+                            layer.props.visible &= visible;
+                            layer.props.opacity *= opacity;
+                        }
+                        layers.push(layer);
+                    }
+                    "stack" if opens_group => groups.push(group_entry(attr, warnings)?),
                     _ => {}
                 }
             }
@@ -320,6 +337,29 @@ fn parse_stack(
     }
     let (w, h) = size.ok_or("no <image> element")?;
     Ok((w, h, layers))
+}
+
+/// A `<stack>` (a group, or the root): its visibility and opacity, read with
+/// the checks of [`layer_entry`]. Atelier has no groups, so the group's layers
+/// are flattened into the stack: where that changes how they look (a group's
+/// opacity over overlapping layers, a group blend mode), a warning says so.
+fn group_entry(mut attr: Attributes, warnings: &mut Vec<String>) -> Result<(bool, f32), String> {
+    let name = attr.get("name").cloned().unwrap_or_else(|| "group".into());
+    attr.insert("src".into(), String::new());
+    let op = attr.remove("composite-op");
+    let g = layer_entry(&attr, warnings)?;
+    if g.props.opacity < 1.0 {
+        warnings.push(format!(
+            "group `{name}`: its opacity {} is applied to each of its layers (they were in one group)",
+            g.props.opacity
+        ));
+    }
+    if let Some(op) = op.filter(|op| !matches!(op.as_str(), "svg:src-over" | "svg:pass-through")) {
+        warnings.push(format!(
+            "group `{name}`: blend mode `{op}` is not kept (its layers were flattened out of it)"
+        ));
+    }
+    Ok((g.props.visible, g.props.opacity))
 }
 
 /// Attributes of one element, by name.
