@@ -5,6 +5,7 @@
 //! [`commands::Command`]s that `AtelierApp::apply` carries out; tools are state
 //! machines ([`tools`]) whose gestures are undo transactions.
 pub mod app;
+mod app_files;
 pub mod autosave;
 pub mod background;
 pub mod canvas;
