@@ -17,12 +17,7 @@ fn vary_accept_reject_and_undo() {
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::G);
     h.run_steps(1);
     assert!(h.state().variations.running, "Vary started a batch");
-    let error = h
-        .state_mut()
-        .variations
-        .wait(std::time::Duration::from_secs(120));
-    assert_eq!(error, None);
-    h.run_steps(2);
+    wait_for_candidates(&mut h);
     assert_eq!(
         h.state().variations.candidates.len(),
         3,
