@@ -624,7 +624,12 @@ impl AtelierApp {
             .show(ui, |ui| super::canvas::show(self, ui));
         super::dialogs::windows(self, &ctx, &mut commands);
         file_choice::window(self, &ctx, &mut commands);
-        super::history_window::show(self, &ctx, &mut commands);
+        super::history_window::show(
+            &mut self.history_window,
+            self.variations.history(),
+            &ctx,
+            &mut commands,
+        );
         super::refine_panel::models_window(self, &ctx, &mut commands);
         for cmd in commands {
             self.apply(&ctx, cmd);

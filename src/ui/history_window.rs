@@ -6,8 +6,8 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 
 use eframe::egui;
 
-use super::app::AtelierApp;
 use super::commands::Command;
+use crate::decisions::CandidateHistory;
 use crate::decisions::history::{Decision, Filter};
 
 /// A thumbnail decoded on a worker: (image key, pixels).
@@ -69,14 +69,18 @@ impl HistoryWindow {
     }
 }
 
-/// Draws the window; re-apply and favourite go out as commands.
-pub fn show(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>) {
-    if !app.history_window.open {
+/// Draws the window over `history`; re-apply and favourite go out as
+/// commands. It reads the project's state and never changes it itself.
+pub fn show(
+    win: &mut HistoryWindow,
+    history: &CandidateHistory,
+    ctx: &egui::Context,
+    out: &mut Vec<Command>,
+) {
+    if !win.open {
         return;
     }
     let mut open = true;
-    let history = app.variations.history();
-    let win = &mut app.history_window;
     egui::Window::new("Candidate history")
         .open(&mut open)
         .default_width(380.0)
@@ -152,5 +156,5 @@ pub fn show(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>) {
                 },
             );
         });
-    app.history_window.open = open;
+    win.open = open;
 }
