@@ -37,8 +37,8 @@ pub struct AtelierApp {
     pub(super) show_settings: bool,
     pub(super) fit_pending: bool,
     pub(super) canvas_input: CanvasInput,
-    pub(super) thumbnails: super::layers_panel::Thumbnails,
-    pub(super) rename: Option<(crate::document::LayerId, String)>,
+    /// The layers panel's thumbnails and rename in progress.
+    pub(super) layers_panel: super::layers_panel::LayersPanel,
     pub(super) hex_text: String,
     /// Whether the wgpu canvas compositor is available.
     pub(super) gpu: bool,
@@ -132,8 +132,7 @@ impl AtelierApp {
             show_settings: false,
             fit_pending: true,
             canvas_input: CanvasInput::default(),
-            thumbnails: Default::default(),
-            rename: None,
+            layers_panel: Default::default(),
             hex_text: String::new(),
             gpu,
             variations: Default::default(),
@@ -610,7 +609,9 @@ impl AtelierApp {
             });
         egui::Panel::right("right")
             .default_size(240.0)
-            .show(ui, |ui| super::layers_panel::show(self, ui, &mut commands));
+            .show(ui, |ui| {
+                super::layers_panel::show(&mut self.layers_panel, &self.doc, ui, &mut commands)
+            });
         // The canvas view paints every pixel of the central panel itself, so
         // a fill under it would only cost a full-area pass (tens of ms a frame
         // on a software rasteriser).

@@ -4,10 +4,9 @@ use std::collections::HashMap;
 
 use eframe::egui::{self, Color32};
 
-use super::app::AtelierApp;
 use super::commands::Command;
 use crate::document::blend::unpremultiply;
-use crate::document::{BlendMode, Layer, LayerId, TILE_SIZE, TileGrid};
+use crate::document::{BlendMode, Document, Layer, LayerId, TILE_SIZE, TileGrid};
 
 /// Thumbnail side in pixels.
 const THUMB: u32 = 40;
@@ -201,11 +200,21 @@ impl ThumbSums {
     }
 }
 
-/// Draws the panel; emits commands for every change.
-pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
+/// The layers panel's own state: layer thumbnails and a rename in progress.
+/// It reads the document and emits commands; it changes nothing itself.
+#[derive(Default)]
+pub struct LayersPanel {
+    /// Layer thumbnails, refreshed incrementally.
+    pub thumbnails: Thumbnails,
+    /// The layer being renamed and the name typed so far.
+    pub rename: Option<(LayerId, String)>,
+}
+
+/// Draws the panel for `doc`; emits commands for every change.
+pub fn show(panel: &mut LayersPanel, doc: &Document, ui: &mut egui::Ui, out: &mut Vec<Command>) {
     ui.heading("Layers");
     ui.horizontal(|ui| {
-        let active = app.doc.active();
+        let active = doc.active();
         for cmd in [
             Command::AddLayer,
             Command::DuplicateLayer(active),
@@ -227,8 +236,8 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
         }
     });
     ui.separator();
-    let layers: Vec<Layer> = app.doc.layers().to_vec();
-    let active = app.doc.active();
+    let layers: Vec<Layer> = doc.layers().to_vec();
+    let active = doc.active();
     let n = layers.len();
     egui::ScrollArea::vertical().show(ui, |ui| {
         for (index, layer) in layers.iter().enumerate().rev() {
@@ -237,7 +246,7 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
             } else {
                 Color32::TRANSPARENT
             });
-            let row = frame.show(ui, |ui| layer_row(app, ui, layer, index, n, out));
+            let row = frame.show(ui, |ui| layer_row(panel, doc, ui, layer, index, n, out));
             // Drop another layer's handle here to move it to this position.
             if let Some(dragged) = row.response.dnd_release_payload::<LayerId>()
                 && *dragged != layer.id
@@ -249,7 +258,8 @@ pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>) {
 }
 
 fn layer_row(
-    app: &mut AtelierApp,
+    panel: &mut LayersPanel,
+    doc: &Document,
     ui: &mut egui::Ui,
     layer: &Layer,
     index: usize,
@@ -260,7 +270,7 @@ fn layer_row(
     let p = layer.props.clone();
     ui.horizontal(|ui| {
         let handle = ui.dnd_drag_source(egui::Id::unique(("layer-drag", id.0)), id, |ui| {
-            let tex = app.thumbnails.get(ui.ctx(), layer);
+            let tex = panel.thumbnails.get(ui.ctx(), layer);
             ui.add(
                 egui::Image::new((tex, egui::vec2(THUMB as f32, THUMB as f32)))
                     .bg_fill(Color32::from_gray(160)),
@@ -270,7 +280,7 @@ fn layer_row(
             .response
             .on_hover_text("Drag onto another layer to reorder");
         ui.vertical(|ui| {
-            if let Some((rid, text)) = &mut app.rename
+            if let Some((rid, text)) = &mut panel.rename
                 && *rid == id
             {
                 let edit = ui.text_edit_singleline(text);
@@ -281,10 +291,10 @@ fn layer_row(
                     if !props.name.is_empty() && props.name != p.name {
                         out.push(Command::SetLayerProps(id, props, false));
                     }
-                    app.rename = None;
+                    panel.rename = None;
                 }
             } else {
-                let name = ui.selectable_label(id == app.doc.active(), &p.name);
+                let name = ui.selectable_label(id == doc.active(), &p.name);
                 if name.clicked() {
                     out.push(Command::ActivateLayer(id));
                 }
@@ -292,7 +302,7 @@ fn layer_row(
                     .on_hover_text("Click to select, double-click to rename")
                     .double_clicked()
                 {
-                    app.rename = Some((id, p.name.clone()));
+                    panel.rename = Some((id, p.name.clone()));
                 }
             }
             ui.horizontal(|ui| {
