@@ -5,7 +5,6 @@ use eframe::egui;
 
 use super::canvas::CanvasInput;
 use super::commands::Command;
-use super::dialogs::NewCanvasDialog;
 use super::file_choice::{self, Ask, FileChooser};
 use super::files::{FileDialogs, FileJob, NativeDialogs, SaveState, display_name};
 use super::guard::{Guard, Replacing};
@@ -32,9 +31,8 @@ pub struct AtelierApp {
     pub notify: Notifications,
     pub(super) gesture: Gesture,
     pub(super) mask_cache: MaskCache,
-    pub(super) new_canvas: Option<NewCanvasDialog>,
-    pub(super) show_shortcuts: bool,
-    pub(super) show_settings: bool,
+    /// Which windows are open, and the New canvas form.
+    pub(super) windows: super::dialogs::Dialogs,
     pub(super) fit_pending: bool,
     pub(super) canvas_input: CanvasInput,
     /// The layers panel's thumbnails and rename in progress.
@@ -127,9 +125,7 @@ impl AtelierApp {
             notify: Notifications::default(),
             gesture: Gesture::Idle,
             mask_cache: MaskCache::default(),
-            new_canvas: None,
-            show_shortcuts: false,
-            show_settings: false,
+            windows: Default::default(),
             fit_pending: true,
             canvas_input: CanvasInput::default(),
             layers_panel: Default::default(),
@@ -200,6 +196,33 @@ impl AtelierApp {
             }
             Command::Proceed(action) => {
                 self.proceed(action);
+                Ok(())
+            }
+            Command::SaveThen(action) => {
+                self.guard = Guard::SavingThen(action);
+                self.apply(ctx, Command::Save);
+                Ok(())
+            }
+            Command::CancelQuestion => {
+                self.guard = Guard::Idle;
+                Ok(())
+            }
+            Command::NewDocument(w, h, background) => {
+                Document::new(w, h, background).map(|doc| self.replace_document(doc))
+            }
+            Command::Recover(path) => {
+                self.offer_recovery = None;
+                self.recover(path);
+                Ok(())
+            }
+            Command::DiscardRecovery => {
+                self.offer_recovery = None;
+                self.autosave.discard();
+                Ok(())
+            }
+            Command::SetUndoBudget(mib) => {
+                self.state.undo_budget_mib = mib;
+                self.history.set_budget(mib as usize * 1024 * 1024);
                 Ok(())
             }
             Command::Save => {
@@ -443,7 +466,7 @@ impl AtelierApp {
                 Ok(())
             }
             Command::ShowShortcuts => {
-                self.show_shortcuts = true;
+                self.windows.show_shortcuts = true;
                 Ok(())
             }
             Command::Quit => {
@@ -623,7 +646,13 @@ impl AtelierApp {
         egui::CentralPanel::default()
             .frame(central)
             .show(ui, |ui| super::canvas::show(self, ui));
-        super::dialogs::windows(self, &ctx, &mut commands);
+        let shown = super::dialogs::Shown {
+            offer_recovery: self.offer_recovery.as_deref(),
+            asking: self.guard.asking(),
+            name: self.path.as_deref().map_or("Untitled".into(), display_name),
+            undo_budget_mib: self.state.undo_budget_mib,
+        };
+        super::dialogs::windows(&mut self.windows, shown, &ctx, &mut commands);
         file_choice::window(self, &ctx, &mut commands);
         super::history_window::show(
             &mut self.history_window,

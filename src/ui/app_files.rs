@@ -129,7 +129,7 @@ impl AtelierApp {
             // Asked at the next frame: this may run between frames.
             Replacing::Open => self.deferred.push(Command::AskFile(Ask::OpenProject)),
             Replacing::OpenRecent(path) => self.open(path),
-            Replacing::NewCanvas => self.new_canvas = Some(NewCanvasDialog::default()),
+            Replacing::NewCanvas => self.windows.new_canvas = Some(NewCanvasDialog::default()),
         }
     }
 

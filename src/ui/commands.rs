@@ -106,6 +106,19 @@ pub enum Command {
     AskFile(super::file_choice::Ask),
     /// The artist chose these paths for what was asked.
     Chosen(super::file_choice::Ask, Vec<std::path::PathBuf>),
+    /// Save, then carry out the action the unsaved-changes question held back.
+    SaveThen(super::guard::Replacing),
+    /// Close the unsaved-changes question and do nothing.
+    CancelQuestion,
+    /// Replace the document by a new canvas (width, height, straight RGBA
+    /// background): the New canvas dialog's Create.
+    NewDocument(u32, u32, [u8; 4]),
+    /// Open the autosaved work a crashed session left.
+    Recover(std::path::PathBuf),
+    /// Delete the autosaved work a crashed session left.
+    DiscardRecovery,
+    /// Set the undo memory budget (MiB).
+    SetUndoBudget(u32),
     /// Carry out an action the unsaved-changes question held back (the
     /// artist chose to discard the changes).
     Proceed(super::guard::Replacing),
@@ -164,6 +177,12 @@ impl Command {
             Command::Quit => "Quit".into(),
             Command::Proceed(action) => action.discard_label().into(),
             Command::AskFile(_) | Command::Chosen(..) => "Choose a file".into(),
+            Command::SaveThen(_) => "Save".into(),
+            Command::CancelQuestion => "Cancel".into(),
+            Command::NewDocument(..) => "New canvas".into(),
+            Command::Recover(_) => "Recover".into(),
+            Command::DiscardRecovery => "Discard the autosaved work".into(),
+            Command::SetUndoBudget(_) => "Undo memory".into(),
         }
     }
 

@@ -1,10 +1,14 @@
-//! Windows: New canvas, Help → Shortcuts, Settings.
+//! Windows: New canvas, the recovery offer, the unsaved-changes question,
+//! Help → Shortcuts, Settings. They read what they show and emit commands;
+//! only their own fields (which window is open, the New canvas form) change
+//! here.
+use std::path::Path;
+
 use eframe::egui;
 
-use super::app::AtelierApp;
 use super::commands::{CANDIDATE_SHORTCUTS, Command, POINTER_SHORTCUTS};
-use super::guard::Guard;
-use crate::document::{Document, MAX_SIDE};
+use super::guard::Replacing;
+use crate::document::MAX_SIDE;
 
 /// Canvas size presets offered by the New canvas dialog.
 pub const PRESETS: [(&str, u32, u32); 6] = [
@@ -37,10 +41,33 @@ impl Default for NewCanvasDialog {
     }
 }
 
+/// Which windows are open, and the New canvas form.
+#[derive(Default)]
+pub struct Dialogs {
+    /// The New canvas dialog, while it is open.
+    pub new_canvas: Option<NewCanvasDialog>,
+    /// Help → Shortcuts is open.
+    pub show_shortcuts: bool,
+    /// Edit → Settings is open.
+    pub show_settings: bool,
+}
+
+/// What the windows show, read from the app.
+pub struct Shown<'a> {
+    /// A recovery file left by a session that did not exit cleanly.
+    pub offer_recovery: Option<&'a Path>,
+    /// The action whose unsaved-changes question is showing.
+    pub asking: Option<&'a Replacing>,
+    /// The document's file name (or "Untitled").
+    pub name: String,
+    /// The undo memory budget in MiB.
+    pub undo_budget_mib: u32,
+}
+
 /// Shows whichever windows are open.
-pub fn windows(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>) {
-    new_canvas(app, ctx);
-    if let Some(path) = app.offer_recovery.clone() {
+pub fn windows(d: &mut Dialogs, shown: Shown<'_>, ctx: &egui::Context, out: &mut Vec<Command>) {
+    new_canvas(d, ctx, out);
+    if let Some(path) = shown.offer_recovery {
         egui::Window::new("Recover unsaved work?")
             .collapsible(false)
             .resizable(false)
@@ -48,41 +75,34 @@ pub fn windows(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>
                 ui.label("Atelier did not exit cleanly last time. Recover the autosaved work?");
                 ui.horizontal(|ui| {
                     if ui.button("Recover").clicked() {
-                        app.offer_recovery = None;
-                        app.recover(path);
+                        out.push(Command::Recover(path.to_path_buf()));
                     }
                     if ui.button("Discard").clicked() {
-                        app.offer_recovery = None;
-                        app.autosave.discard();
+                        out.push(Command::DiscardRecovery);
                     }
                 });
             });
     }
-    if let Some(action) = app.guard.asking().cloned() {
-        let name = app
-            .path
-            .as_deref()
-            .map_or("Untitled".into(), super::files::display_name);
+    if let Some(action) = shown.asking {
         egui::Window::new("Unsaved changes")
             .collapsible(false)
             .resizable(false)
             .show(ctx, |ui| {
-                ui.label(action.question(&name));
+                ui.label(action.question(&shown.name));
                 ui.horizontal(|ui| {
                     if ui.button("Save").clicked() {
-                        app.guard = Guard::SavingThen(action.clone());
-                        out.push(Command::Save);
+                        out.push(Command::SaveThen(action.clone()));
                     }
                     if ui.button(action.discard_label()).clicked() {
                         out.push(Command::Proceed(action.clone()));
                     }
                     if ui.button("Cancel").clicked() {
-                        app.guard = Guard::Idle;
+                        out.push(Command::CancelQuestion);
                     }
                 });
             });
     }
-    if app.show_shortcuts {
+    if d.show_shortcuts {
         let mut open = true;
         egui::Window::new("Shortcuts")
             .open(&mut open)
@@ -102,30 +122,29 @@ pub fn windows(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>
                     }
                 });
             });
-        app.show_shortcuts = open;
+        d.show_shortcuts = open;
     }
-    if app.show_settings {
+    if d.show_settings {
         let mut open = true;
         egui::Window::new("Settings")
             .open(&mut open)
             .show(ctx, |ui| {
-                let mut mib = app.state.undo_budget_mib;
+                let mut mib = shown.undo_budget_mib;
                 ui.add(
                     egui::Slider::new(&mut mib, 16..=8192)
                         .logarithmic(true)
                         .text("Undo memory (MiB)"),
                 );
-                if mib != app.state.undo_budget_mib {
-                    app.state.undo_budget_mib = mib;
-                    app.history.set_budget(mib as usize * 1024 * 1024);
+                if mib != shown.undo_budget_mib {
+                    out.push(Command::SetUndoBudget(mib));
                 }
             });
-        app.show_settings = open;
+        d.show_settings = open;
     }
 }
 
-fn new_canvas(app: &mut AtelierApp, ctx: &egui::Context) {
-    let Some(mut dialog) = app.new_canvas.take() else {
+fn new_canvas(d: &mut Dialogs, ctx: &egui::Context, out: &mut Vec<Command>) {
+    let Some(mut dialog) = d.new_canvas.take() else {
         return;
     };
     let mut keep_open = true;
@@ -191,15 +210,14 @@ fn new_canvas(app: &mut AtelierApp, ctx: &egui::Context) {
             });
         });
     if create {
-        match Document::new(dialog.width, dialog.height, dialog.background) {
-            Ok(doc) => {
-                app.replace_document(doc);
-                keep_open = false;
-            }
-            Err(err) => app.notify.error(format!("New canvas: {err}")),
-        }
+        out.push(Command::NewDocument(
+            dialog.width,
+            dialog.height,
+            dialog.background,
+        ));
+        keep_open = false;
     }
     if keep_open {
-        app.new_canvas = Some(dialog);
+        d.new_canvas = Some(dialog);
     }
 }

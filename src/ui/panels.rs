@@ -71,7 +71,7 @@ pub fn menu_bar(app: &mut AtelierApp, ui: &mut egui::Ui, out: &mut Vec<Command>)
             command_button(ui, Command::Deselect, out);
             ui.separator();
             if ui.button("Settings…").clicked() {
-                app.show_settings = true;
+                app.windows.show_settings = true;
             }
         });
         ui.menu_button("View", |ui| {
