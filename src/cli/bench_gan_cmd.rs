@@ -1,7 +1,7 @@
 //! `atelier bench gan` (inference and training-step speed) and `atelier bench
 //! gan-quality` (the held-out quality metrics of a model).
 use super::gan_args::{DeviceArg, folder_list, levels, load_model, margin_parser};
-use crate::gan::device::{CpuFeatures, DeviceChoice};
+use crate::gan::device::CpuFeatures;
 use crate::gan::{Precision, TrainConfig, bench, eval};
 use anyhow::{Result, bail};
 use clap::Args;
@@ -202,7 +202,7 @@ pub fn run_bench_gan_quality(a: BenchGanQualityArgs) -> Result<()> {
     if let Some(t) = a.threads {
         tch::set_num_threads(t as i32);
     }
-    let device = crate::gan::device::choose(DeviceChoice::Auto)?;
+    let device = crate::gan::device::auto();
     let mut model = load_model(a.model.as_deref(), device)?;
     if let Some(m) = a.margin {
         model.info_mut().arch.margin = m;

@@ -23,7 +23,6 @@ use serde::Serialize;
 use super::vary_cmd::read_input;
 use crate::decisions::history::{Decision, encode_png};
 use crate::document::{CanvasRect, Document};
-use crate::gan::device::DeviceChoice;
 use crate::project::{ProjectMeta, ProjectSettings};
 use crate::refine::job::{RefineConfig, RefineData, refine};
 use crate::refine::versions::ModelStore;
@@ -221,7 +220,7 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
         .collect();
     doc.add_layer_with_pixels("Canvas", CanvasRect::new(0, 0, w, h), &rgba);
 
-    let device = crate::gan::device::choose(DeviceChoice::Auto)?;
+    let device = crate::gan::device::auto();
     let mut store = ModelStore::open(&args.out.join("profile"))?;
     let mut model = match &args.model {
         Some(p) => crate::gan::VariationModel::load(p, device)
@@ -277,7 +276,9 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
                     input: &input_key,
                     rect: CanvasRect::new(0, 0, w, h),
                     selection: None,
-                    made: m,
+                    seed: m.seed,
+                    z: &m.z,
+                    critic: m.critic,
                     model: &version,
                     strength: args.strength,
                 },

@@ -20,10 +20,15 @@ pub enum DeviceChoice {
     Cuda,
 }
 
+/// A CUDA GPU when one is available, else the CPU (never fails).
+pub fn auto() -> Device {
+    Device::cuda_if_available()
+}
+
 /// The device for `choice`.
 pub fn choose(choice: DeviceChoice) -> Result<Device, GanError> {
     match choice {
-        DeviceChoice::Auto => Ok(Device::cuda_if_available()),
+        DeviceChoice::Auto => Ok(auto()),
         DeviceChoice::Cpu => Ok(Device::Cpu),
         DeviceChoice::Cuda if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
         DeviceChoice::Cuda => Err(GanError::InvalidRequest(

@@ -22,25 +22,18 @@ pub struct Job<T> {
 
 impl<T: Send + 'static> Job<T> {
     /// Runs `work` on a new thread named `name`. Where no thread can be
-    /// started, the work runs here (slower, but nothing is lost).
+    /// started, the job ends at once as lost (its sender is gone), which the
+    /// caller reports like any other failure.
     pub fn spawn(name: &str, work: impl FnOnce() -> T + Send + 'static) -> Self {
         let (tx, rx) = channel();
-        let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
-        let inner = (tx.clone(), work.clone());
         let spawned = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
-                let (tx, work) = inner;
-                if let Some(work) = work.lock().ok().and_then(|mut w| w.take()) {
-                    // The UI may have closed meanwhile; nobody needs the value then.
-                    let _ = tx.send(work());
-                }
+                // The UI may have closed meanwhile; nobody needs the value then.
+                let _ = tx.send(work());
             });
         if let Err(e) = spawned {
-            tracing::warn!("cannot start the {name} thread ({e}); running it here");
-            if let Some(work) = work.lock().ok().and_then(|mut w| w.take()) {
-                let _ = tx.send(work());
-            }
+            tracing::warn!("cannot start the {name} thread: {e}");
         }
         Self { rx }
     }

@@ -143,10 +143,7 @@ pub fn start(app: &mut AtelierApp, ctx: &egui::Context) {
             let result = (|| -> Result<String, String> {
                 let mut store = ModelStore::open(&profile).map_err(|e| e.to_string())?;
                 let base = store
-                    .load_current(
-                        crate::gan::device::choose(crate::gan::device::DeviceChoice::Auto)
-                            .unwrap_or(tch::Device::Cpu),
-                    )
+                    .load_current(crate::gan::device::auto())
                     .map_err(|e| e.to_string())?;
                 let mut data = RefineData::from_decisions(&history);
                 let paths = crate::gan::data::scan(&portfolio_dir(&profile)).unwrap_or_default();

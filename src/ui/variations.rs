@@ -25,7 +25,7 @@ use crate::decisions::{CandidateHistory, LatentSteering};
 use crate::document::{CanvasRect, Document};
 use crate::gan::VariationModel;
 use crate::vary::decisions::{Decisions, NewCandidate, Placement, rgba_with_alpha};
-use crate::vary::pipeline::{Made, Options, Prepared};
+use crate::vary::pipeline::{Options, Prepared};
 
 /// Side of a candidate's thumbnail in the grid.
 pub const THUMB_SIDE: u32 = 160;
@@ -67,8 +67,6 @@ pub struct Candidate {
     pub(super) thumb_key: u64,
     pub(super) thumb: Option<egui::TextureHandle>,
     pub(super) full: Option<egui::TextureHandle>,
-    /// What the pipeline made (for the history record).
-    made: Made,
 }
 
 impl Candidate {
@@ -233,8 +231,7 @@ fn model_for<'a>(
     path: &Option<PathBuf>,
 ) -> &'a Result<VariationModel, String> {
     if loaded.as_ref().is_none_or(|(p, _)| p != path) {
-        let device = crate::gan::device::choose(crate::gan::device::DeviceChoice::Auto)
-            .unwrap_or(tch::Device::Cpu);
+        let device = crate::gan::device::auto();
         let model = match path {
             Some(p) => VariationModel::load(p, device),
             None => VariationModel::load_default(device),
@@ -298,12 +295,12 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
                 number: 0,
                 thumb_image: Arc::new(thumbnail(&made.image)),
                 thumb_key: next_thumb_key(),
-                image: made.image.clone(),
+                image: made.image,
                 alpha: prepared.alpha.clone(),
                 rect: prepared.rect,
                 selection: prepared.selection,
-                seed: job.seed.wrapping_add(made.index as u64),
-                z: made.z.clone(),
+                seed: made.seed,
+                z: made.z,
                 critic: made.critic,
                 model: version.clone(),
                 strength: request.strength,
@@ -311,7 +308,6 @@ fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
                 favourite: false,
                 thumb: None,
                 full: None,
-                made,
             };
             // Lossless copy for the history; encoding here keeps it off the UI thread.
             let png = encode_png(&candidate.image).unwrap_or_default();
@@ -378,7 +374,7 @@ impl Variations {
         show: usize,
     ) {
         // A batch still running keeps what it made (and its best so far).
-        self.stop();
+        self.cancel();
         self.cancel = Arc::new(AtomicBool::new(false));
         if self.to_worker.is_none() {
             let (tx, rx) = channel();
@@ -423,15 +419,10 @@ impl Variations {
             .is_some_and(|tx| tx.send(job).is_ok());
     }
 
-    /// Stops the batch in progress: what has arrived stays, nothing arrives
-    /// after this.
+    /// Stops the batch in progress: what has arrived stays (it is taken in
+    /// now), and the batch's later reports belong to a batch that no longer
+    /// exists and are dropped, so nothing arrives after this.
     pub fn cancel(&mut self) {
-        self.stop();
-    }
-
-    /// Takes in what the worker has sent, then ends the batch: its later
-    /// reports belong to a batch that no longer exists and are dropped.
-    fn stop(&mut self) {
         self.cancel.store(true, Ordering::Relaxed);
         self.collect();
         self.batch += 1;
@@ -532,7 +523,9 @@ impl Variations {
                             input: &self.input_key,
                             rect: c.rect,
                             selection: c.selection,
-                            made: &c.made,
+                            seed: c.seed,
+                            z: &c.z,
+                            critic: c.critic,
                             model: &c.model,
                             strength: c.strength,
                         },

@@ -10,7 +10,6 @@
 //! it back.
 use image::RgbImage;
 
-use super::pipeline::Made;
 use super::region;
 use crate::decisions::history::{CandidateRecord, Decision, HistoryImageError, now};
 use crate::decisions::{CandidateHistory, LatentSteering};
@@ -145,11 +144,11 @@ impl Decisions {
                 output: String::new(),
                 rect: [r.x, r.y, r.w, r.h],
                 selection: candidate.selection.map(|s| [s.x, s.y, s.w, s.h]),
-                seed: candidate.made.seed,
-                z: candidate.made.z.clone(),
+                seed: candidate.seed,
+                z: candidate.z.to_vec(),
                 model: candidate.model.to_string(),
                 strength: candidate.strength,
-                critic: candidate.made.critic,
+                critic: candidate.critic,
                 decision: Decision::Pending,
                 favourite: false,
                 time: now(),
@@ -291,8 +290,12 @@ pub struct NewCandidate<'a> {
     pub rect: CanvasRect,
     /// The selection it regenerates, if any.
     pub selection: Option<CanvasRect>,
-    /// What the pipeline made.
-    pub made: &'a Made,
+    /// The seed that made its code.
+    pub seed: u64,
+    /// Its latent code.
+    pub z: &'a [f32],
+    /// The critic's score.
+    pub critic: f32,
     /// Model version id.
     pub model: &'a str,
     /// Strength used.
@@ -360,6 +363,7 @@ fn paint_into_active_layer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vary::pipeline::Made;
 
     fn made(z: f32) -> Made {
         Made {
@@ -384,7 +388,9 @@ mod tests {
                         input: &input,
                         rect: CanvasRect::new(0, 0, 8, 8),
                         selection: None,
-                        made: &m,
+                        seed: m.seed,
+                        z: &m.z,
+                        critic: m.critic,
                         model: "m1",
                         strength: 0.8,
                     },
