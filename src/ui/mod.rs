@@ -6,6 +6,7 @@
 //! machines ([`tools`]) whose gestures are undo transactions.
 pub mod app;
 mod app_files;
+mod app_input;
 pub mod autosave;
 pub mod background;
 pub mod canvas;
@@ -25,6 +26,7 @@ pub mod state;
 pub mod tools;
 pub mod variations;
 pub mod variations_panel;
+mod vary_worker;
 
 pub use app::AtelierApp;
 
