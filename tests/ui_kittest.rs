@@ -24,7 +24,7 @@ fn brush_stroke_changes_only_pixels_along_its_path_and_undo_restores_them() {
     drag(&mut h, &path);
     let app = h.state();
     let after = active_pixels(app);
-    let w = app.doc.width() as usize;
+    let w = app.editor.doc.width() as usize;
     let changed: Vec<(usize, usize)> = after
         .chunks_exact(4)
         .zip(before.chunks_exact(4))
@@ -68,9 +68,9 @@ fn layers_are_added_reordered_and_hidden_through_their_widgets() {
     let mut h = harness(white(256, 256));
     h.get_by_label("Add layer").click();
     h.run_steps(2);
-    assert_eq!(h.state().doc.layers().len(), 2);
-    let added = h.state().doc.active();
-    assert_eq!(h.state().doc.index_of(added), Some(1));
+    assert_eq!(h.state().editor.doc.layers().len(), 2);
+    let added = h.state().editor.doc.active();
+    assert_eq!(h.state().editor.doc.index_of(added), Some(1));
     // Rows are listed top first: the new layer's "Down" button is the first one.
     h.get_all_by_label("Down")
         .next()
@@ -78,7 +78,7 @@ fn layers_are_added_reordered_and_hidden_through_their_widgets() {
         .click();
     h.run_steps(2);
     assert_eq!(
-        h.state().doc.index_of(added),
+        h.state().editor.doc.index_of(added),
         Some(0),
         "moved below the background"
     );
@@ -88,14 +88,21 @@ fn layers_are_added_reordered_and_hidden_through_their_widgets() {
         .expect("a Visible checkbox")
         .click();
     h.run_steps(2);
-    let top = h.state().doc.layers().last().expect("layers").clone();
+    let top = h
+        .state()
+        .editor
+        .doc
+        .layers()
+        .last()
+        .expect("layers")
+        .clone();
     assert!(!top.props.visible);
     // All three edits undo.
     for _ in 0..3 {
         h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
         h.run_steps(1);
     }
-    assert_eq!(h.state().doc.layers().len(), 1);
+    assert_eq!(h.state().editor.doc.layers().len(), 1);
 }
 
 #[test]
@@ -124,13 +131,18 @@ fn fill_and_picker_tools_work_from_the_toolbar() {
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    let g = h.state().doc.grid(id).expect("layer");
+    let g = h.state().editor.doc.grid(id).expect("layer");
     assert_eq!(g.pixel(100, 100), [200, 30, 30, 255]);
     assert_eq!(g.pixel(15, 15), [0, 0, 0, 255], "fill stops at the square");
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
     h.run_steps(1);
     assert_eq!(
-        h.state().doc.grid(id).expect("layer").pixel(100, 100),
+        h.state()
+            .editor
+            .doc
+            .grid(id)
+            .expect("layer")
+            .pixel(100, 100),
         [255, 255, 255, 255],
         "fill undoes"
     );
@@ -141,7 +153,7 @@ fn shortcuts_change_tools_and_brush_size() {
     let mut h = harness(white(256, 256));
     h.key_press(egui::Key::E);
     h.run_steps(1);
-    assert_eq!(h.state().tool(), atelier::ui::tools::Tool::Eraser);
+    assert_eq!(h.state().tool(), atelier::editor::tools::Tool::Eraser);
     let r = h.state().state.brush.radius;
     h.key_press(egui::Key::CloseBracket);
     h.run_steps(1);
@@ -216,10 +228,10 @@ fn new_canvas_dialog_and_layer_stack_snapshot() {
     h.get_by_label("Create").click();
     h.run_steps(2);
     assert_eq!(
-        (h.state().doc.width(), h.state().doc.height()),
+        (h.state().editor.doc.width(), h.state().editor.doc.height()),
         (1024, 1024)
     );
-    assert_eq!(h.state().doc.layers().len(), 1);
+    assert_eq!(h.state().editor.doc.layers().len(), 1);
 }
 
 #[test]
@@ -243,9 +255,9 @@ fn save_as_then_open_shows_the_same_layers() {
     let saved = path.with_extension("atelier");
     assert!(saved.exists(), "status: {}", h.state().status());
     assert!(!h.state().is_dirty());
-    let painted = h.state().doc.layers()[1]
+    let painted = h.state().editor.doc.layers()[1]
         .grid
-        .read_rect(h.state().doc.bounds());
+        .read_rect(h.state().editor.doc.bounds());
 
     // A fresh app opens it through File → Open.
     let mut h = harness(white(64, 64));
@@ -255,12 +267,13 @@ fn save_as_then_open_shows_the_same_layers() {
     wait_for_file_job(&mut h);
     let app = h.state();
     assert_eq!(
-        (app.doc.width(), app.doc.height()),
+        (app.editor.doc.width(), app.editor.doc.height()),
         (200, 150),
         "status: {}",
         app.status()
     );
     let names: Vec<&str> = app
+        .editor
         .doc
         .layers()
         .iter()
@@ -268,7 +281,10 @@ fn save_as_then_open_shows_the_same_layers() {
         .collect();
     assert_eq!(names, ["Background", "Layer 2"]);
     assert!(
-        app.doc.layers()[1].grid.read_rect(app.doc.bounds()) == painted,
+        app.editor.doc.layers()[1]
+            .grid
+            .read_rect(app.editor.doc.bounds())
+            == painted,
         "the stroke came back"
     );
     // The layers panel lists them.
@@ -286,7 +302,12 @@ fn save_as_then_open_shows_the_same_layers() {
         "status: {}",
         app.status()
     );
-    assert!(app.doc.layers()[1].grid.read_rect(app.doc.bounds()) == painted);
+    assert!(
+        app.editor.doc.layers()[1]
+            .grid
+            .read_rect(app.editor.doc.bounds())
+            == painted
+    );
 }
 
 /// A dropped file, as the windowing integration hands it over.
@@ -318,8 +339,12 @@ fn dropped_images_and_pasted_images_become_layers() {
     h.run_steps(1);
     {
         let app = h.state();
-        assert_eq!(app.doc.layers().len(), 2, "status: {}", app.status());
-        let layer = app.doc.layer(app.doc.active()).expect("layer");
+        assert_eq!(app.editor.doc.layers().len(), 2, "status: {}", app.status());
+        let layer = app
+            .editor
+            .doc
+            .layer(app.editor.doc.active())
+            .expect("layer");
         assert_eq!(layer.props.name, "dropped");
         assert_eq!(layer.grid.pixel(29, 19), [200, 10, 10, 255]);
     }
@@ -328,8 +353,12 @@ fn dropped_images_and_pasted_images_become_layers() {
     h.event(egui::Event::PasteImage(std::sync::Arc::new(img)));
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.doc.layers().len(), 3);
-    let layer = app.doc.layer(app.doc.active()).expect("layer");
+    assert_eq!(app.editor.doc.layers().len(), 3);
+    let layer = app
+        .editor
+        .doc
+        .layer(app.editor.doc.active())
+        .expect("layer");
     assert_eq!(layer.props.name, "Pasted");
     assert_eq!(layer.grid.pixel(3, 2), [10, 200, 30, 255]);
     assert_eq!(layer.grid.pixel(4, 2), [0, 0, 0, 0]);
@@ -337,7 +366,7 @@ fn dropped_images_and_pasted_images_become_layers() {
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
     h.run_steps(2);
-    assert_eq!(h.state().doc.layers().len(), 1);
+    assert_eq!(h.state().editor.doc.layers().len(), 1);
 }
 
 #[test]
@@ -359,7 +388,12 @@ fn saved_and_opened_files_are_listed_under_open_recent() {
     h.run_steps(2);
     h.get_by_label("recent.atelier").click();
     wait_for_file_job(&mut h);
-    assert_eq!(h.state().doc.width(), 32, "status: {}", h.state().status());
+    assert_eq!(
+        h.state().editor.doc.width(),
+        32,
+        "status: {}",
+        h.state().status()
+    );
 }
 
 /// Export and import go through the same dialog trait as Save and Open.
@@ -386,9 +420,14 @@ fn export_and_import_as_layers_from_the_file_menu() {
     wait_for_file_job(&mut h);
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.doc.layers().len(), 2, "status: {}", app.status());
+    assert_eq!(app.editor.doc.layers().len(), 2, "status: {}", app.status());
     assert_eq!(
-        app.doc.layer(app.doc.active()).expect("layer").props.name,
+        app.editor
+            .doc
+            .layer(app.editor.doc.active())
+            .expect("layer")
+            .props
+            .name,
         "piece"
     );
 }
@@ -445,12 +484,12 @@ fn autosaved_work_is_offered_back_after_a_crash() {
     wait_for_file_job(&mut h);
     let app = h.state();
     assert_eq!(
-        (app.doc.width(), app.doc.height()),
+        (app.editor.doc.width(), app.editor.doc.height()),
         (80, 60),
         "status: {}",
         app.status()
     );
-    assert_eq!(app.doc.layers().len(), 2);
+    assert_eq!(app.editor.doc.layers().len(), 2);
     assert!(app.is_dirty(), "recovered work is not saved yet");
     assert!(app.path.is_none());
 }
@@ -490,7 +529,7 @@ fn open_open_recent_and_new_canvas_ask_before_replacing_unsaved_work() {
     assert!(h.state().is_dirty());
     let unchanged = |h: &Harness<'static, AtelierApp>| {
         let app = h.state();
-        app.doc.width() == 100 && app.doc.layers().len() == 2
+        app.editor.doc.width() == 100 && app.editor.doc.layers().len() == 2
     };
 
     // Open asks; Cancel keeps the work.
@@ -543,7 +582,11 @@ fn open_open_recent_and_new_canvas_ask_before_replacing_unsaved_work() {
     wait_for_file_job(&mut h);
     let saved = atelier::project::load(&mine).expect("the work was saved first");
     assert_eq!(saved.doc.layers().len(), 2);
-    assert_eq!(h.state().doc.width(), 32, "then the other file opened");
+    assert_eq!(
+        h.state().editor.doc.width(),
+        32,
+        "then the other file opened"
+    );
     assert!(!h.state().is_dirty());
 }
 

@@ -41,8 +41,12 @@ fn vary_accept_reject_and_undo() {
     h.get_by_label("Accept 1").click();
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.doc.layers().len(), 2);
-    let layer = app.doc.layer(app.doc.active()).expect("accepted layer");
+    assert_eq!(app.editor.doc.layers().len(), 2);
+    let layer = app
+        .editor
+        .doc
+        .layer(app.editor.doc.active())
+        .expect("accepted layer");
     assert!(layer.props.name.contains("seed"), "{}", layer.props.name);
     for (x, y, p) in expected.enumerate_pixels() {
         assert_eq!(layer.grid.pixel(x, y), [p[0], p[1], p[2], 255]);
@@ -97,7 +101,7 @@ fn vary_accept_reject_and_undo() {
         app2.status()
     );
     assert_eq!(*app2.variations.decisions.steering(), steering);
-    let reopened = app2.doc.layers().last().expect("layer");
+    let reopened = app2.editor.doc.layers().last().expect("layer");
     assert_eq!(reopened.props.provenance, Some(provenance));
     let first = &history.records[0];
     assert_eq!(
@@ -111,7 +115,11 @@ fn vary_accept_reject_and_undo() {
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.doc.layers().len(), 1, "undo removes the accepted layer");
+    assert_eq!(
+        app.editor.doc.layers().len(),
+        1,
+        "undo removes the accepted layer"
+    );
     // …and the decision: the history, the steering (only the reject is left)
     // and what Refine would train on.
     let history = app.variations.history();
@@ -135,7 +143,7 @@ fn vary_accept_reject_and_undo() {
     );
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.doc.layers().len(), 2);
+    assert_eq!(app.editor.doc.layers().len(), 2);
     assert_eq!(
         app.variations.history().records[0].decision,
         Decision::Accepted
@@ -160,7 +168,9 @@ fn keyboard_picks_previews_accepts_and_rejects_candidates() {
     assert_eq!(h.state().variations.selected, Some(2));
     assert_eq!(h.state().view.rotation, 0.0);
     assert!(
-        h.state().variations.candidates[1].full_preview_shown(),
+        h.state()
+            .variations_panel
+            .preview_made_for(h.state().variations.candidates[1].id),
         "the preview texture is made"
     );
     // Enter accepts it.
@@ -168,8 +178,12 @@ fn keyboard_picks_previews_accepts_and_rejects_candidates() {
     h.key_press(egui::Key::Enter);
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.doc.layers().len(), 2);
-    let layer = app.doc.layer(app.doc.active()).expect("layer");
+    assert_eq!(app.editor.doc.layers().len(), 2);
+    let layer = app
+        .editor
+        .doc
+        .layer(app.editor.doc.active())
+        .expect("layer");
     assert_eq!(layer.grid.pixel(5, 5)[..3], expected.get_pixel(5, 5).0);
     assert_eq!(
         app.variations.selected, None,
@@ -305,7 +319,7 @@ fn painting_on_the_canvas_dismisses_the_preview_but_keeps_the_candidate() {
     h.run_steps(2);
     assert_eq!(h.state().variations.selected, Some(1));
     let before = active_pixels(h.state());
-    let size = h.state().doc.width() as f32;
+    let size = h.state().editor.doc.width() as f32;
     drag(
         &mut h,
         &[pos2(size * 0.2, size * 0.5), pos2(size * 0.8, size * 0.5)],
@@ -320,7 +334,7 @@ fn painting_on_the_canvas_dismisses_the_preview_but_keeps_the_candidate() {
 fn a_varied_selection_blends_back_with_a_feathered_edge() {
     let mut h = vary_harness();
     h.state_mut().variations.count = 1;
-    h.state_mut().selection = Some(CanvasRect::new(30, 20, 30, 24));
+    h.state_mut().editor.selection = Some(CanvasRect::new(30, 20, 30, 24));
     vary_and_wait(&mut h);
     let c = &h.state().variations.candidates[0];
     assert_eq!(c.selection, Some(CanvasRect::new(30, 20, 30, 24)));
@@ -332,7 +346,11 @@ fn a_varied_selection_blends_back_with_a_feathered_edge() {
     h.get_by_label("Accept 1").click();
     h.run_steps(2);
     let app = h.state();
-    let layer = app.doc.layer(app.doc.active()).expect("layer");
+    let layer = app
+        .editor
+        .doc
+        .layer(app.editor.doc.active())
+        .expect("layer");
     // Inside the selection: the candidate, opaque.
     let p = layer.grid.pixel(45, 32);
     assert_eq!(p[3], 255);
@@ -478,8 +496,12 @@ fn the_history_window_filters_and_reapplies() {
     h.get_by_label(&format!("Re-apply #{id}")).click();
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.doc.layers().len(), 2, "status: {}", app.status());
-    let layer = app.doc.layer(app.doc.active()).expect("layer");
+    assert_eq!(app.editor.doc.layers().len(), 2, "status: {}", app.status());
+    let layer = app
+        .editor
+        .doc
+        .layer(app.editor.doc.active())
+        .expect("layer");
     assert_eq!(
         layer.props.provenance.as_ref().and_then(|p| p.candidate),
         Some(id)

@@ -10,40 +10,39 @@ use super::files::{FileDialogs, FileJob, NativeDialogs, SaveState, display_name}
 use super::guard::{Guard, Replacing};
 use super::notify::Notifications;
 use super::state::AppState;
-use super::tools::{self, Gesture, Tool};
-use crate::brush::raster::MaskCache;
-use crate::document::{CanvasRect, Document, History};
+use crate::document::Document;
+use crate::editor::tools::Tool;
+use crate::editor::{Editor, FillState};
 use crate::render::gpu::CanvasView;
 
 /// The painting studio.
 pub struct AtelierApp {
     /// Preferences and choices (serde).
     pub state: AppState,
-    /// The open document.
-    pub doc: Document,
-    /// Its undo history.
-    pub history: History,
+    /// The document, its history, the selection and the gesture in progress.
+    pub editor: Editor,
     /// How the canvas is shown.
     pub view: CanvasView,
-    /// The active rectangular selection, in canvas space.
-    pub selection: Option<CanvasRect>,
     /// Message for the status bar (errors shown to the user).
     pub notify: Notifications,
-    pub(super) gesture: Gesture,
-    pub(super) mask_cache: MaskCache,
     /// Which windows are open, and the New canvas form.
     pub(super) windows: super::dialogs::Dialogs,
     pub(super) fit_pending: bool,
     pub(super) canvas_input: CanvasInput,
     /// The layers panel's thumbnails and rename in progress.
     pub(super) layers_panel: super::layers_panel::LayersPanel,
-    pub(super) hex_text: String,
+    /// The colour panel's hex entry.
+    pub(super) colour_panel: super::panels::ColourPanel,
+    /// The variations panel's textures.
+    pub variations_panel: super::variations_panel::VariationsPanel,
+    /// The model versions window.
+    pub(super) models_window: super::refine_panel::ModelsWindow,
     /// Whether the wgpu canvas compositor is available.
     pub(super) gpu: bool,
     /// The GAN worker and the candidates waiting for a decision.
     pub variations: super::variations::Variations,
     /// Refinement jobs, the portfolio and model versions.
-    pub refinement: super::refine_panel::Refinement,
+    pub refinement: super::refinement::Refinement,
     /// The candidate history window.
     pub history_window: super::history_window::HistoryWindow,
     /// Frame timing for benchmarks (`ATELIER_FRAME_STATS`).
@@ -62,8 +61,6 @@ pub struct AtelierApp {
     pub autosave: super::autosave::Autosave,
     /// A recovery file from a session that did not exit cleanly.
     pub(super) offer_recovery: Option<std::path::PathBuf>,
-    /// A flood fill being computed.
-    pub(super) fill_job: Option<super::tools::FillJob>,
     /// File and folder pickers (a test double in tests).
     pub(super) dialogs: Box<dyn FileDialogs>,
     /// Atelier's own file dialog, open where the system has none.
@@ -72,7 +69,6 @@ pub struct AtelierApp {
     /// the start of the next frame.
     pub(super) deferred: Vec<Command>,
     pub(super) title: String,
-    stroke_seed: u64,
 }
 
 impl AtelierApp {
@@ -95,14 +91,15 @@ impl AtelierApp {
     /// Vary uses its current version.
     pub fn set_profile_dir(&mut self, dir: std::path::PathBuf) {
         self.refinement.profile = Some(dir);
-        super::refine_panel::sync_models(self);
+        super::refinement::sync_models(self);
     }
 
     /// Reads preferences from `path` and writes them back there on changes
     /// and at exit (without it, as in tests, nothing is persisted).
     pub fn load_settings(&mut self, path: std::path::PathBuf) {
         let (state, message) = AppState::load(&path);
-        self.history
+        self.editor
+            .history
             .set_budget(state.undo_budget_mib as usize * 1024 * 1024);
         self.state = state;
         self.settings_path = Some(path);
@@ -114,22 +111,19 @@ impl AtelierApp {
     /// The app around a document, without a window (tests, headless use).
     pub fn with_document(doc: Document, gpu: bool) -> Self {
         let state = AppState::default();
-        let mut history = History::default();
-        history.set_budget(state.undo_budget_mib as usize * 1024 * 1024);
+        let editor = Editor::new(doc, state.undo_budget_mib as usize * 1024 * 1024);
         Self {
             state,
-            doc,
-            history,
+            editor,
             view: CanvasView::default(),
-            selection: None,
             notify: Notifications::default(),
-            gesture: Gesture::Idle,
-            mask_cache: MaskCache::default(),
             windows: Default::default(),
             fit_pending: true,
             canvas_input: CanvasInput::default(),
             layers_panel: Default::default(),
-            hex_text: String::new(),
+            colour_panel: Default::default(),
+            variations_panel: Default::default(),
+            models_window: Default::default(),
             gpu,
             variations: Default::default(),
             refinement: Default::default(),
@@ -142,33 +136,23 @@ impl AtelierApp {
             file_job: None,
             autosave: super::autosave::Autosave::new(None, std::time::Duration::from_secs(180)),
             offer_recovery: None,
-            fill_job: None,
             dialogs: Box::new(NativeDialogs),
             file_chooser: None,
             deferred: Vec::new(),
             title: String::new(),
-            stroke_seed: 0,
         }
-    }
-
-    /// A new seed for each stroke's jitter, so replays are exact.
-    pub(super) fn next_seed(&mut self) -> u64 {
-        self.stroke_seed += 1;
-        self.stroke_seed
     }
 
     /// Ends any gesture in progress (recording it) before another edit.
     pub(super) fn settle(&mut self) {
-        let g = std::mem::take(&mut self.gesture);
-        tools::finish(g, &mut self.doc, &mut self.history, &mut self.mask_cache);
+        self.editor.settle();
     }
 
     /// Carries out a command. The only place commands change the app.
     pub fn apply(&mut self, ctx: &egui::Context, cmd: Command) {
         let result = match cmd.clone() {
             Command::Undo => {
-                self.settle();
-                if let Some(step) = self.history.undo(&mut self.doc) {
+                if let Some(step) = self.editor.undo() {
                     if let Some(id) = step.decision {
                         self.variations.undo_accept(id);
                     }
@@ -177,8 +161,7 @@ impl AtelierApp {
                 Ok(())
             }
             Command::Redo => {
-                self.settle();
-                if let Some(step) = self.history.redo(&mut self.doc) {
+                if let Some(step) = self.editor.redo() {
                     if let Some(id) = step.decision {
                         self.variations.redo_accept(id);
                     }
@@ -222,7 +205,7 @@ impl AtelierApp {
             }
             Command::SetUndoBudget(mib) => {
                 self.state.undo_budget_mib = mib;
-                self.history.set_budget(mib as usize * 1024 * 1024);
+                self.editor.history.set_budget(mib as usize * 1024 * 1024);
                 Ok(())
             }
             Command::Save => {
@@ -246,7 +229,7 @@ impl AtelierApp {
                     .as_deref()
                     .and_then(|p| p.file_stem())
                     .map_or("Untitled".into(), |s| s.to_string_lossy().into_owned());
-                let rect = self.doc.bounds();
+                let rect = self.editor.doc.bounds();
                 file_choice::ask(self, Ask::ExportImage(format!("{stem}.png"), rect), ctx);
                 Ok(())
             }
@@ -266,7 +249,7 @@ impl AtelierApp {
                 self.guarded(Replacing::OpenRecent(path));
                 Ok(())
             }
-            Command::ExportSelection => match self.selection.filter(|r| !r.is_empty()) {
+            Command::ExportSelection => match self.editor.selection.filter(|r| !r.is_empty()) {
                 None => {
                     self.notify
                         .info("Export selection: select a rectangle first");
@@ -332,59 +315,70 @@ impl AtelierApp {
             }
             Command::AddLayer => {
                 self.settle();
-                let name = format!("Layer {}", self.doc.layers().len() + 1);
-                self.history
-                    .edit_stack(&mut self.doc, "Add layer", None, |d| {
+                let name = format!("Layer {}", self.editor.doc.layers().len() + 1);
+                self.editor
+                    .history
+                    .edit_stack(&mut self.editor.doc, "Add layer", None, |d| {
                         d.add_layer(&name);
                         Ok(())
                     })
             }
             Command::DeleteLayer(id) => {
                 self.settle();
-                self.history
-                    .edit_stack(&mut self.doc, "Delete layer", None, |d| d.delete_layer(id))
+                self.editor
+                    .history
+                    .edit_stack(&mut self.editor.doc, "Delete layer", None, |d| {
+                        d.delete_layer(id)
+                    })
             }
             Command::DuplicateLayer(id) => {
                 self.settle();
-                self.history
-                    .edit_stack(&mut self.doc, "Duplicate layer", None, |d| {
+                self.editor
+                    .history
+                    .edit_stack(&mut self.editor.doc, "Duplicate layer", None, |d| {
                         d.duplicate_layer(id).map(|_| ())
                     })
             }
             Command::MergeDown(id) => {
                 self.settle();
-                self.history
-                    .edit_stack(&mut self.doc, "Merge down", None, |d| d.merge_down(id))
+                self.editor
+                    .history
+                    .edit_stack(&mut self.editor.doc, "Merge down", None, |d| {
+                        d.merge_down(id)
+                    })
             }
             Command::MoveLayer(id, to) => {
                 self.settle();
-                self.history
-                    .edit_stack(&mut self.doc, "Reorder layers", None, |d| {
+                self.editor
+                    .history
+                    .edit_stack(&mut self.editor.doc, "Reorder layers", None, |d| {
                         d.move_layer(id, to)
                     })
             }
             Command::ActivateLayer(id) => {
                 self.settle();
-                self.doc.set_active(id)
+                self.editor.doc.set_active(id)
             }
             Command::SetLayerProps(id, props, continuous) => {
                 self.settle();
                 let key = continuous.then(|| format!("props-{}", id.0));
                 if !continuous {
-                    self.history.seal();
+                    self.editor.history.seal();
                 }
-                self.history
-                    .edit_stack(&mut self.doc, "Layer properties", key, |d| {
+                self.editor
+                    .history
+                    .edit_stack(&mut self.editor.doc, "Layer properties", key, |d| {
                         d.set_props(id, props)
                     })
             }
             Command::Deselect => {
-                self.selection = None;
+                self.editor.selection = None;
                 Ok(())
             }
             Command::Vary => {
                 self.settle();
-                self.variations.start(ctx, &self.doc, self.selection);
+                self.variations
+                    .start(ctx, &self.editor.doc, self.editor.selection);
                 Ok(())
             }
             Command::SelectCandidate(n) => {
@@ -421,7 +415,7 @@ impl AtelierApp {
             }
             Command::MoreLike(i) => {
                 self.settle();
-                self.variations.more_like(ctx, &self.doc, i);
+                self.variations.more_like(ctx, &self.editor.doc, i);
                 Ok(())
             }
             Command::CancelVary => {
@@ -438,15 +432,15 @@ impl AtelierApp {
             }
             Command::ShowModels => {
                 self.refinement.refresh();
-                self.refinement.models_open = true;
+                self.models_window.open = true;
                 Ok(())
             }
             Command::Refine => {
-                super::refine_panel::start(self, ctx);
+                super::refinement::start(self, ctx);
                 Ok(())
             }
             Command::CancelRefine => {
-                super::refine_panel::cancel(self);
+                super::refinement::cancel(self);
                 Ok(())
             }
             Command::ImportPortfolio => {
@@ -473,6 +467,69 @@ impl AtelierApp {
                 self.guarded(Replacing::Quit);
                 Ok(())
             }
+            Command::SetColour(c) => {
+                self.state.primary = c;
+                Ok(())
+            }
+            Command::UseColour(c) => {
+                self.state.primary = c;
+                self.state.push_recent(c);
+                Ok(())
+            }
+            Command::SetBrush(b) => {
+                self.state.brush = b.sanitized();
+                Ok(())
+            }
+            Command::ChoosePreset(n) => {
+                if let Some(preset) = self.state.presets.get(n).cloned() {
+                    self.state.brush = preset;
+                    if !matches!(self.state.tool, Tool::Brush | Tool::Eraser) {
+                        self.settle();
+                        self.state.tool = Tool::Brush;
+                    }
+                }
+                Ok(())
+            }
+            Command::SetFillTolerance(t) => {
+                self.state.fill_tolerance = t;
+                Ok(())
+            }
+            Command::SetZoom(z) => {
+                self.view.zoom = z.clamp(0.01, 32.0);
+                Ok(())
+            }
+            Command::SetRotation(deg) => {
+                self.view.rotation = deg.to_radians();
+                Ok(())
+            }
+            Command::ShowSettings => {
+                self.windows.show_settings = true;
+                Ok(())
+            }
+            Command::SetVary(setting) => {
+                self.variations.set(setting);
+                Ok(())
+            }
+            Command::ResetSteering => {
+                self.variations.decisions.reset_steering();
+                Ok(())
+            }
+            Command::SetRefineSteps(n) => {
+                self.state.refine_steps = n.max(1);
+                Ok(())
+            }
+            Command::SetAutoRefine(n) => {
+                self.state.auto_refine_every = n;
+                Ok(())
+            }
+            Command::Model(action) => {
+                super::refinement::apply_model_action(self, action);
+                Ok(())
+            }
+            Command::Warn(message) => {
+                self.notify.warn(message);
+                Ok(())
+            }
         };
         if let Err(err) = result {
             self.notify.error(format!("{}: {err}", cmd.label()));
@@ -488,12 +545,12 @@ impl AtelierApp {
             self.refinement.activity.touch();
         }
         self.poll_file_job(&ctx);
-        if let Some(job) = &self.fill_job {
-            if job.apply_if_done(&mut self.doc, &mut self.history) {
-                self.fill_job = None;
-            } else {
-                ctx.request_repaint_after(std::time::Duration::from_millis(16));
-            }
+        match self.editor.poll_fill() {
+            FillState::Running => ctx.request_repaint_after(std::time::Duration::from_millis(16)),
+            FillState::Lost => self
+                .notify
+                .error("The fill stopped unexpectedly; nothing changed"),
+            FillState::Idle | FillState::Landed => {}
         }
         // Closing the window with unsaved changes asks first.
         if ctx.input(|i| i.viewport().close_requested()) {
@@ -515,7 +572,7 @@ impl AtelierApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         let (state, dirty) = (self.save_state(), self.is_dirty());
-        let (doc, variations, active) = (&self.doc, &self.variations, self.active_index());
+        let (doc, variations, active) = (&self.editor.doc, &self.variations, self.active_index());
         let snapshot = || (doc.clone(), variations.project_meta(active));
         if let Some(message) = self.autosave.tick(snapshot, state, dirty) {
             self.notify.warn(message);
@@ -532,32 +589,62 @@ impl AtelierApp {
         self.handle_shortcuts(&ctx);
         self.handle_drops_and_paste(&ctx);
         let mut commands = Vec::new();
-        egui::Panel::top("menu").show(ui, |ui| super::panels::menu_bar(self, ui, &mut commands));
-        egui::Panel::top("toolbar").show(ui, |ui| super::panels::toolbar(self, ui, &mut commands));
-        egui::Panel::bottom("status").show(ui, |ui| super::panels::status_bar(self, ui));
+        egui::Panel::top("menu").show(ui, |ui| {
+            super::panels::menu_bar(&self.state, &self.editor, ui, &mut commands)
+        });
+        egui::Panel::top("toolbar").show(ui, |ui| {
+            super::panels::toolbar(&self.state, &self.view, ui, &mut commands)
+        });
+        let status = super::panels::Status {
+            editor: &self.editor,
+            view: &self.view,
+            hover: self.canvas_input.hover,
+            file_job: self.file_job.as_ref().map(|j| j.label.as_str()),
+            notify: &self.notify,
+        };
+        egui::Panel::bottom("status").show(ui, |ui| super::panels::status_bar(status, ui));
         egui::Panel::left("left")
             .default_size(230.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    super::panels::brush_panel(self, ui);
+                    super::panels::brush_panel(&self.state, ui, &mut commands);
                     ui.separator();
-                    super::panels::color_panel(self, ui);
+                    self.colour_panel.show(&self.state, ui, &mut commands);
                 });
             });
-        super::refine_panel::poll(self, &ctx);
+        super::refinement::poll(self, &ctx);
+        if let Some(message) = self.variations.poll() {
+            self.notify.error(message);
+        }
+        let vary_cx = super::variations_panel::Context {
+            refinement: &self.refinement,
+            has_selection: self.editor.selection.is_some(),
+            gpu: self.gpu,
+        };
         egui::Panel::right("variations")
             .default_size(220.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical()
                     .id_salt("variations-panel")
                     .show(ui, |ui| {
-                        super::variations_panel::show(self, ui, &mut commands)
+                        super::variations_panel::show(
+                            &mut self.variations_panel,
+                            &self.variations,
+                            vary_cx,
+                            ui,
+                            &mut commands,
+                        )
                     })
             });
         egui::Panel::right("right")
             .default_size(240.0)
             .show(ui, |ui| {
-                super::layers_panel::show(&mut self.layers_panel, &self.doc, ui, &mut commands)
+                super::layers_panel::show(
+                    &mut self.layers_panel,
+                    &self.editor.doc,
+                    ui,
+                    &mut commands,
+                )
             });
         // The canvas view paints every pixel of the central panel itself, so
         // a fill under it would only cost a full-area pass (tens of ms a frame
@@ -567,9 +654,21 @@ impl AtelierApp {
         } else {
             egui::Frame::NONE.fill(egui::Color32::from_gray(48))
         };
+        let preview = self.variations_panel.preview(&self.variations, &ctx);
+        let canvas = super::canvas::Canvas {
+            editor: &mut self.editor,
+            view: &mut self.view,
+            input: &mut self.canvas_input,
+            state: &self.state,
+            fit_pending: &mut self.fit_pending,
+            preview,
+            gpu: self.gpu,
+            notify: &mut self.notify,
+            out: &mut commands,
+        };
         egui::CentralPanel::default()
             .frame(central)
-            .show(ui, |ui| super::canvas::show(self, ui));
+            .show(ui, |ui| super::canvas::show(canvas, ui));
         let shown = super::dialogs::Shown {
             offer_recovery: self.offer_recovery.as_deref(),
             asking: self.guard.asking(),
@@ -577,14 +676,20 @@ impl AtelierApp {
             undo_budget_mib: self.state.undo_budget_mib,
         };
         super::dialogs::windows(&mut self.windows, shown, &ctx, &mut commands);
-        file_choice::window(self, &ctx, &mut commands);
+        file_choice::window(&mut self.file_chooser, &ctx, &mut commands);
         super::history_window::show(
             &mut self.history_window,
             self.variations.history(),
             &ctx,
             &mut commands,
         );
-        super::refine_panel::models_window(self, &ctx, &mut commands);
+        super::refine_panel::models_window(
+            &mut self.models_window,
+            &self.refinement,
+            &self.state,
+            &ctx,
+            &mut commands,
+        );
         for cmd in commands {
             self.apply(&ctx, cmd);
         }
@@ -596,7 +701,7 @@ impl AtelierApp {
 
     /// Screen position of a canvas position in the last frame's layout.
     pub fn screen_from_canvas(&self, p: egui::Pos2) -> egui::Pos2 {
-        super::canvas::transform(self, self.canvas_input.viewport)
+        super::canvas::transform(&self.view, &self.editor.doc, self.canvas_input.viewport)
             .screen_from_canvas(p.into())
             .into()
     }

@@ -10,9 +10,7 @@ use super::dialogs::NewCanvasDialog;
 use super::file_choice::Ask;
 use super::files::{FileDialogs, FileJob, FileOutcome, SaveState, display_name};
 use super::guard::{Guard, Replacing};
-use super::tools::Gesture;
 use crate::document::Document;
-use crate::document::History;
 
 impl AtelierApp {
     /// Autosaves to `path` (none: off) every `interval`, and offers to recover
@@ -44,15 +42,16 @@ impl AtelierApp {
     /// The state a save now would record.
     pub(super) fn save_state(&self) -> SaveState {
         (
-            self.history.state_id(),
+            self.editor.history.state_id(),
             self.variations.decisions.revision(),
         )
     }
 
     /// Index (bottom first) of the active layer.
     pub(super) fn active_index(&self) -> usize {
-        let active = self.doc.active();
-        self.doc
+        let active = self.editor.doc.active();
+        self.editor
+            .doc
             .layers()
             .iter()
             .position(|l| l.id == active)
@@ -64,7 +63,7 @@ impl AtelierApp {
         if let Some(path) = self.settings_path.clone() {
             let state = self.state.clone();
             // Nothing waits for it: a failure is only logged.
-            let _ = super::job::Job::spawn("preferences", move || {
+            let _ = crate::job::Job::spawn("preferences", move || {
                 if let Err(e) = state.save(&path) {
                     tracing::warn!("could not save preferences: {e}");
                 }
@@ -84,13 +83,13 @@ impl AtelierApp {
 
     /// Whether any background work (file, fill) is still running.
     pub fn busy(&self) -> bool {
-        self.file_job.is_some() || self.fill_job.is_some()
+        self.file_job.is_some() || self.editor.is_filling()
     }
 
     pub(super) fn save_to(&mut self, path: std::path::PathBuf) {
         self.settle();
         let meta = self.variations.project_meta(self.active_index());
-        let job = FileJob::save(self.doc.clone(), meta, path, self.save_state());
+        let job = FileJob::save(self.editor.doc.clone(), meta, path, self.save_state());
         self.start_file_job(job);
     }
 
@@ -158,8 +157,8 @@ impl AtelierApp {
                 let active = project.meta.settings.active_layer;
                 self.replace_document(project.doc);
                 self.variations.restore(project.meta);
-                if let Some(id) = self.doc.layers().get(active).map(|l| l.id) {
-                    let _ = self.doc.set_active(id);
+                if let Some(id) = self.editor.doc.layers().get(active).map(|l| l.id) {
+                    let _ = self.editor.doc.set_active(id);
                 }
                 let is_project = crate::project::is_project_path(&path);
                 if self.autosave.path.as_ref() == Some(&path) {
@@ -192,8 +191,8 @@ impl AtelierApp {
                 self.settle();
                 for (props, img) in images {
                     if let Err(e) = crate::project::import::add_layer_with_props(
-                        &mut self.doc,
-                        &mut self.history,
+                        &mut self.editor.doc,
+                        &mut self.editor.history,
                         props,
                         &img,
                     ) {
@@ -239,15 +238,12 @@ impl AtelierApp {
 
     /// Replaces the document (New canvas); undo and candidate history start over.
     pub fn replace_document(&mut self, doc: Document) {
-        self.gesture = Gesture::Idle;
-        self.doc = doc;
-        self.history = History::with_budget(self.history.budget());
+        self.editor.replace(doc);
         self.variations
             .restore(crate::project::ProjectMeta::default());
         self.history_window.clear();
         self.saved_state = self.save_state();
         self.path = None;
-        self.selection = None;
         self.fit_pending = true;
     }
 
@@ -300,8 +296,8 @@ impl AtelierApp {
             match image::RgbaImage::from_raw(w as u32, h as u32, rgba) {
                 Some(img) => {
                     if let Err(e) = crate::project::add_image_layer(
-                        &mut self.doc,
-                        &mut self.history,
+                        &mut self.editor.doc,
+                        &mut self.editor.history,
                         "Pasted",
                         &img,
                     ) {

@@ -5,7 +5,6 @@ use eframe::egui;
 
 use super::app::AtelierApp;
 use super::commands::Command;
-use super::tools::{self, Gesture};
 
 impl AtelierApp {
     pub(super) fn handle_shortcuts(&mut self, ctx: &egui::Context) {
@@ -77,9 +76,7 @@ impl AtelierApp {
             }
         });
         for cmd in fired {
-            if cmd == Command::Deselect && !matches!(self.gesture, Gesture::Idle) {
-                let g = std::mem::take(&mut self.gesture);
-                tools::cancel(g, &mut self.doc);
+            if cmd == Command::Deselect && self.editor.cancel() {
                 continue;
             }
             self.apply(ctx, cmd);

@@ -2,7 +2,7 @@
 //! changes, a snapshot of the document is written (atomically, on a worker
 //! thread) to a recovery file in the user's data folder. A clean exit removes
 //! it; if it is still there at the next start, the app offers to recover it.
-use super::job::Job;
+use crate::job::Job;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

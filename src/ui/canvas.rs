@@ -2,12 +2,37 @@
 //! pointer input (in screen space) into tool gestures (in canvas space).
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, Vec2, vec2};
 
-use super::app::AtelierApp;
-use super::tools::{self, Gesture, Tool};
-use crate::brush::StrokeSample;
-use crate::document::CanvasRect;
-use crate::render::cpu;
+use super::commands::Command;
+use super::notify::Notifications;
+use super::state::AppState;
+use crate::document::{CanvasRect, Document};
+use crate::editor::tools::Tool;
+use crate::editor::{Began, Editor, ToolInput};
 use crate::render::gpu::{CanvasPaintCallback, CanvasView, ViewTransform};
+
+/// What the canvas view reads and changes this frame. It edits the
+/// document only through the [`Editor`]'s gestures; everything else it
+/// wants (a picked colour, closing the preview) goes out as [`Command`]s.
+pub struct Canvas<'a> {
+    /// The document and the gesture in progress.
+    pub editor: &'a mut Editor,
+    /// Zoom, pan and rotation (the canvas pans and zooms itself).
+    pub view: &'a mut CanvasView,
+    /// Pointer state kept between frames.
+    pub input: &'a mut CanvasInput,
+    /// The tool, brush and colours.
+    pub state: &'a AppState,
+    /// Whether the view should be fitted to the viewport.
+    pub fit_pending: &'a mut bool,
+    /// The previewed candidate: its texture and where it goes on the canvas.
+    pub preview: Option<(egui::TextureHandle, CanvasRect)>,
+    /// Whether the wgpu compositor draws the document.
+    pub gpu: bool,
+    /// Where warnings go.
+    pub notify: &'a mut Notifications,
+    /// Commands for the app to apply after the frame.
+    pub out: &'a mut Vec<Command>,
+}
 
 /// Pointer state the canvas keeps between frames.
 pub struct CanvasInput {
@@ -17,8 +42,6 @@ pub struct CanvasInput {
     pub hover: Option<Pos2>,
     /// Where the canvas view was laid out last frame, in screen space.
     pub viewport: Rect,
-    /// Stroke start time, for sample timestamps.
-    stroke_start: f64,
     /// Pressure from the latest touch/pen event (mouse: 1).
     pressure: f32,
 }
@@ -29,50 +52,45 @@ impl Default for CanvasInput {
             fitted_for: None,
             hover: None,
             viewport: Rect::NOTHING,
-            stroke_start: 0.0,
             pressure: 1.0,
         }
     }
 }
 
 /// The canvas size as a vector.
-fn canvas_size(app: &AtelierApp) -> Vec2 {
-    vec2(app.doc.width() as f32, app.doc.height() as f32)
+fn canvas_size(doc: &Document) -> Vec2 {
+    vec2(doc.width() as f32, doc.height() as f32)
 }
 
 /// This frame's screen ↔ canvas mapping for a canvas shown in `viewport`:
 /// `pos_in_canvas = transform(..).canvas_from_screen(pos_in_screen)`.
-pub fn transform(app: &AtelierApp, viewport: Rect) -> ViewTransform {
-    app.view
-        .transform(viewport.center().into(), canvas_size(app).into())
+pub fn transform(view: &CanvasView, doc: &Document, viewport: Rect) -> ViewTransform {
+    view.transform(viewport.center().into(), canvas_size(doc).into())
 }
 
 /// Draws the canvas and handles its input.
-pub fn show(app: &mut AtelierApp, ui: &mut egui::Ui) {
+pub fn show(mut cv: Canvas, ui: &mut egui::Ui) {
     let viewport = ui.max_rect();
     let response = ui.allocate_rect(viewport, Sense::click_and_drag());
-    app.canvas_input.viewport = viewport;
-    let size = canvas_size(app);
+    cv.input.viewport = viewport;
+    let size = canvas_size(&cv.editor.doc);
     // A fitted view follows the viewport (side panels settle in the first
     // frames, the window is resized) until the artist zooms or pans.
     let fitted = |vp: Rect| CanvasView::fit(size.into(), (vp.size() - vec2(16.0, 16.0)).into());
-    let still_fitted = app
-        .canvas_input
-        .fitted_for
-        .is_some_and(|vp| app.view == fitted(vp));
-    if (app.fit_pending || still_fitted) && viewport.width() > 32.0 {
-        app.view = fitted(viewport);
-        app.canvas_input.fitted_for = Some(viewport);
-        app.fit_pending = false;
+    let still_fitted = cv.input.fitted_for.is_some_and(|vp| *cv.view == fitted(vp));
+    if (*cv.fit_pending || still_fitted) && viewport.width() > 32.0 {
+        *cv.view = fitted(viewport);
+        cv.input.fitted_for = Some(viewport);
+        *cv.fit_pending = false;
     }
-    handle_view_input(app, ui, &response, viewport);
-    handle_tool_input(app, ui, &response, viewport);
-    paint(app, ui, viewport);
-    paint_overlays(app, ui, viewport);
+    handle_view_input(cv.view, ui, &response, viewport);
+    handle_tool_input(&mut cv, ui, &response, viewport);
+    paint(&cv, ui, viewport);
+    paint_overlays(&cv, ui, viewport);
 }
 
 fn handle_view_input(
-    app: &mut AtelierApp,
+    view: &mut CanvasView,
     ui: &egui::Ui,
     response: &egui::Response,
     viewport: Rect,
@@ -90,14 +108,13 @@ fn handle_view_input(
         // Wheel and Ctrl+wheel (reported as zoom) both zoom about the pointer.
         let factor = zoom * (scroll * 0.0025).exp();
         if (factor - 1.0).abs() > 1e-4 {
-            app.view
-                .zoom_about(viewport.center().into(), anchor.into(), factor);
+            view.zoom_about(viewport.center().into(), anchor.into(), factor);
         }
     }
     let primary_pan = space && response.is_pointer_button_down_on();
     if primary_pan || (middle_down && response.hovered()) {
-        app.view.pan[0] += delta.x;
-        app.view.pan[1] += delta.y;
+        view.pan[0] += delta.x;
+        view.pan[1] += delta.y;
     }
 }
 
@@ -140,182 +157,75 @@ fn pointer_steps(ui: &egui::Ui) -> (Vec<PointerStep>, Option<f32>, bool, f64) {
     })
 }
 
-fn handle_tool_input(
-    app: &mut AtelierApp,
-    ui: &egui::Ui,
-    response: &egui::Response,
-    viewport: Rect,
-) {
-    let t = transform(app, viewport);
-    let to_canvas = |p: Pos2| -> Pos2 { t.canvas_from_screen(p.into()).into() };
-    app.canvas_input.hover = response.hover_pos().map(to_canvas);
+fn handle_tool_input(cv: &mut Canvas, ui: &egui::Ui, response: &egui::Response, viewport: Rect) {
+    let t = transform(cv.view, &cv.editor.doc, viewport);
+    let to_canvas = |p: Pos2| -> [f32; 2] { t.canvas_from_screen(p.into()) };
+    cv.input.hover = response.hover_pos().map(|p| to_canvas(p).into());
     // Space turns the primary button into panning (handled above).
     if ui.input(|i| i.key_down(egui::Key::Space)) {
         return;
     }
     let (steps, force, alt, time) = pointer_steps(ui);
     if let Some(f) = force {
-        app.canvas_input.pressure = f.clamp(0.0, 1.0);
+        cv.input.pressure = f.clamp(0.0, 1.0);
     }
     // Presses count only on the visible canvas (not under a window or panel).
     let can_start = response.hovered() || response.is_pointer_button_down_on();
     for step in steps {
         match step {
-            PointerStep::Press(p)
-                if can_start && viewport.contains(p) && matches!(app.gesture, Gesture::Idle) =>
-            {
-                app.canvas_input.pressure = force.unwrap_or(1.0);
-                app.canvas_input.stroke_start = time;
+            PointerStep::Press(p) if can_start && viewport.contains(p) && cv.editor.is_idle() => {
+                cv.input.pressure = force.unwrap_or(1.0);
                 // Working on the canvas dismisses a candidate's preview: it
                 // covers the canvas, so what the artist does would be hidden.
                 // The candidate stays in the grid.
-                app.variations.selected = None;
-                let tool = if alt && matches!(app.tool(), Tool::Brush | Tool::Eraser | Tool::Fill) {
+                if cv.preview.is_some() {
+                    cv.out.push(Command::ClosePreview);
+                }
+                let tool = cv.state.tool;
+                let tool = if alt && matches!(tool, Tool::Brush | Tool::Eraser | Tool::Fill) {
                     Tool::Picker
                 } else {
-                    app.tool()
+                    tool
                 };
-                begin(app, tool, to_canvas(p));
-                feed(app, to_canvas(p), time);
+                let input = ToolInput {
+                    brush: &cv.state.brush,
+                    color: cv.state.primary,
+                    fill_tolerance: cv.state.fill_tolerance,
+                };
+                match cv.editor.begin(tool, to_canvas(p), time, input) {
+                    Began::Started => {}
+                    Began::Picked(c) => cv.out.push(Command::UseColour(c)),
+                    Began::HiddenLayer => cv
+                        .notify
+                        .warn("The active layer is hidden: show it to paint on it"),
+                    Began::Busy => cv.notify.info("A fill is still being computed"),
+                }
+                cv.editor.feed(to_canvas(p), cv.input.pressure, time);
             }
-            PointerStep::Move(p) if !matches!(app.gesture, Gesture::Idle) => {
-                feed(app, to_canvas(p), time)
+            PointerStep::Move(p) if !cv.editor.is_idle() => {
+                cv.editor.feed(to_canvas(p), cv.input.pressure, time)
             }
-            PointerStep::Release(p) if !matches!(app.gesture, Gesture::Idle) => {
-                feed(app, to_canvas(p), time);
-                end_gesture(app, to_canvas(p));
+            PointerStep::Release(p) if !cv.editor.is_idle() => {
+                cv.editor.feed(to_canvas(p), cv.input.pressure, time);
+                if cv.editor.end(to_canvas(p)) && cv.state.tool == Tool::Brush {
+                    cv.out.push(Command::UseColour(cv.state.primary));
+                }
             }
             _ => {}
         }
     }
 }
 
-/// Finishes the gesture in progress at canvas position `end`.
-fn end_gesture(app: &mut AtelierApp, end: Pos2) {
-    if let Gesture::Selecting { start } = &app.gesture {
-        let rect =
-            CanvasRect::from_corners(*start, [end.x, end.y], app.doc.width(), app.doc.height());
-        app.selection = (!rect.is_empty()).then_some(rect);
-    }
-    let was_stroke = matches!(app.gesture, Gesture::Stroke { .. });
-    let g = std::mem::take(&mut app.gesture);
-    tools::finish(g, &mut app.doc, &mut app.history, &mut app.mask_cache);
-    if was_stroke && app.tool() == Tool::Brush {
-        let c = app.state.primary;
-        app.state.push_recent(c);
-    }
-}
-
-/// Starts a gesture for `tool` at canvas position `at`.
-fn begin(app: &mut AtelierApp, tool: Tool, at: Pos2) {
-    match tool {
-        Tool::Brush | Tool::Eraser => {
-            let mut brush = app.state.brush.clone();
-            // The colour's own alpha scales the brush opacity.
-            brush.opacity *= app.state.primary[3] as f32 / 255.0;
-            let c = app.state.primary;
-            let seed = app.next_seed();
-            match tools::begin_stroke(
-                &app.doc,
-                &brush,
-                [c[0], c[1], c[2]],
-                tool == Tool::Eraser,
-                seed,
-            ) {
-                Some(g) => app.gesture = g,
-                None => app
-                    .notify
-                    .warn("The active layer is hidden: show it to paint on it"),
-            }
-        }
-        Tool::Picker => {
-            if let Some(c) = pick(app, at) {
-                app.state.primary = c;
-                app.state.push_recent(c);
-            }
-        }
-        Tool::Fill => fill(app, at),
-        Tool::Select => {
-            app.gesture = Gesture::Selecting {
-                start: [at.x, at.y],
-            }
-        }
-        Tool::Move => {
-            if let Some(g) = tools::begin_move(&app.doc, [at.x, at.y]) {
-                app.gesture = g;
-            }
-        }
-    }
-}
-
-/// Feeds the pointer at canvas position `at` to the gesture in progress.
-fn feed(app: &mut AtelierApp, at: Pos2, time: f64) {
-    match app.gesture {
-        Gesture::Stroke { .. } => {
-            let sample = StrokeSample {
-                x: at.x,
-                y: at.y,
-                pressure: app.canvas_input.pressure,
-                time: (time - app.canvas_input.stroke_start) as f32,
-            };
-            tools::stroke_sample(&mut app.gesture, &mut app.doc, &mut app.mask_cache, sample);
-        }
-        Gesture::Moving { .. } => {
-            tools::move_to(&mut app.gesture, &mut app.doc, [at.x, at.y]);
-        }
-        Gesture::Selecting { .. } | Gesture::Idle => {}
-    }
-}
-
-/// The composite colour under a canvas position (straight RGBA).
-fn pick(app: &AtelierApp, at: Pos2) -> Option<[u8; 4]> {
-    if at.x < 0.0 || at.y < 0.0 {
-        return None;
-    }
-    let (x, y) = (at.x as u32, at.y as u32);
-    if x >= app.doc.width() || y >= app.doc.height() {
-        return None;
-    }
-    let px = cpu::composite_rect(&app.doc, CanvasRect::new(x, y, 1, 1));
-    let c = crate::document::blend::unpremultiply([px[0], px[1], px[2], px[3]]);
-    (c[3] > 0).then_some(c)
-}
-
-fn fill(app: &mut AtelierApp, at: Pos2) {
-    if at.x < 0.0 || at.y < 0.0 || at.x >= app.doc.width() as f32 || at.y >= app.doc.height() as f32
-    {
-        return;
-    }
-    let id = app.doc.active();
-    let Some(grid) = app.doc.grid(id).cloned() else {
-        return;
-    };
-    let (tol, color) = (app.state.fill_tolerance, app.state.primary);
-    // A fill may read the whole layer: compute it on a copy (tiles are shared,
-    // so the copy is cheap) off the UI thread; `apply_fill` lands it.
-    app.fill_job = Some(super::tools::FillJob::spawn(
-        id,
-        grid,
-        at.x as u32,
-        at.y as u32,
-        tol,
-        color,
-    ));
-}
-
-fn paint(app: &mut AtelierApp, ui: &mut egui::Ui, viewport: Rect) {
-    if app.gpu {
+fn paint(cv: &Canvas, ui: &mut egui::Ui, viewport: Rect) {
+    let t = transform(cv.view, &cv.editor.doc, viewport);
+    if cv.gpu {
         // The document clone is cheap (tiles are shared); the callback uploads
         // only tiles whose revision changed.
-        let cb = CanvasPaintCallback::with_transform(
-            app.doc.clone(),
-            transform(app, viewport),
-            viewport,
-        );
+        let cb = CanvasPaintCallback::with_transform(cv.editor.doc.clone(), t, viewport);
         ui.painter_at(viewport).add(cb.into_paint_callback());
     }
-    paint_preview(app, ui, viewport);
-    let corners = screen_corners(app, viewport, app.doc.bounds());
+    paint_preview(cv, ui, &t, viewport);
+    let corners = screen_corners(&t, cv.editor.doc.bounds());
     ui.painter_at(viewport).add(egui::Shape::closed_line(
         corners.to_vec(),
         Stroke::new(1.0, Color32::from_gray(20)),
@@ -324,14 +234,11 @@ fn paint(app: &mut AtelierApp, ui: &mut egui::Ui, viewport: Rect) {
 
 /// The selected candidate, full size over its place on the canvas (a
 /// textured quad, so it follows zoom, pan and rotation).
-fn paint_preview(app: &mut AtelierApp, ui: &egui::Ui, viewport: Rect) {
-    let Some(tex) = super::variations_panel::preview_texture(app, ui.ctx()) else {
+fn paint_preview(cv: &Canvas, ui: &egui::Ui, t: &ViewTransform, viewport: Rect) {
+    let Some((tex, rect)) = &cv.preview else {
         return;
     };
-    let Some(rect) = app.variations.previewed().map(|c| c.rect) else {
-        return;
-    };
-    let corners = screen_corners(app, viewport, rect);
+    let corners = screen_corners(t, *rect);
     let uv = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]].map(|[x, y]| egui::pos2(x, y));
     let mut mesh = egui::Mesh::with_texture(tex.id());
     for (p, t) in corners.iter().zip(uv) {
@@ -346,27 +253,21 @@ fn paint_preview(app: &mut AtelierApp, ui: &egui::Ui, viewport: Rect) {
 }
 
 /// Corners of a canvas rectangle on screen (rotation makes it a quad).
-fn screen_corners(app: &AtelierApp, viewport: Rect, r: CanvasRect) -> [Pos2; 4] {
-    let t = transform(app, viewport);
+fn screen_corners(t: &ViewTransform, r: CanvasRect) -> [Pos2; 4] {
     let (x0, y0, x1, y1) = (r.x as f32, r.y as f32, r.right() as f32, r.bottom() as f32);
     [[x0, y0], [x1, y0], [x1, y1], [x0, y1]].map(|p| t.screen_from_canvas(p).into())
 }
 
-fn paint_overlays(app: &AtelierApp, ui: &egui::Ui, viewport: Rect) {
+fn paint_overlays(cv: &Canvas, ui: &egui::Ui, viewport: Rect) {
     let painter = ui.painter_at(viewport);
-    let t = transform(app, viewport);
+    let t = transform(cv.view, &cv.editor.doc, viewport);
     let to_screen = |p: Pos2| -> Pos2 { t.screen_from_canvas(p.into()).into() };
-    let selection = match (&app.gesture, app.canvas_input.hover) {
-        (Gesture::Selecting { start }, Some(h)) => Some(CanvasRect::from_corners(
-            *start,
-            [h.x, h.y],
-            app.doc.width(),
-            app.doc.height(),
-        )),
-        _ => app.selection,
-    };
+    let hover = cv.input.hover;
+    let selection = hover
+        .and_then(|h| cv.editor.pending_selection([h.x, h.y]))
+        .or(cv.editor.selection);
     if let Some(r) = selection {
-        let pts = screen_corners(app, viewport, r).to_vec();
+        let pts = screen_corners(&t, r).to_vec();
         painter.add(egui::Shape::closed_line(
             pts.clone(),
             Stroke::new(2.0, Color32::BLACK),
@@ -378,16 +279,16 @@ fn paint_overlays(app: &AtelierApp, ui: &egui::Ui, viewport: Rect) {
             4.0,
         ));
     }
-    if let Some(h) = app.canvas_input.hover
-        && matches!(app.tool(), Tool::Brush | Tool::Eraser)
+    if let Some(h) = hover
+        && matches!(cv.state.tool, Tool::Brush | Tool::Eraser)
     {
         // Brush outline cursor at the brush's full-pressure size.
         let centre = to_screen(h);
-        let r = (app.state.brush.radius * app.view.zoom).max(1.5);
+        let r = (cv.state.brush.radius * cv.view.zoom).max(1.5);
         painter.circle_stroke(centre, r, Stroke::new(1.5, Color32::BLACK));
         painter.circle_stroke(centre, r + 1.0, Stroke::new(1.0, Color32::WHITE));
         ui.ctx().set_cursor_icon(egui::CursorIcon::None);
-    } else if app.canvas_input.hover.is_some() {
+    } else if hover.is_some() {
         ui.ctx().set_cursor_icon(egui::CursorIcon::Crosshair);
     }
 }

@@ -3,8 +3,9 @@
 //! place that carries them out.
 use eframe::egui::{Key, KeyboardShortcut, Modifiers};
 
-use super::tools::Tool;
+use crate::brush::BrushSettings;
 use crate::document::{LayerId, LayerProps};
+use crate::editor::tools::Tool;
 
 /// A user request.
 #[derive(Clone, Debug, PartialEq)]
@@ -122,6 +123,35 @@ pub enum Command {
     /// Carry out an action the unsaved-changes question held back (the
     /// artist chose to discard the changes).
     Proceed(super::guard::Replacing),
+    /// Make this the primary colour (straight sRGBA).
+    SetColour([u8; 4]),
+    /// Make this the primary colour and remember it among the recent ones
+    /// (the picker, a finished stroke).
+    UseColour([u8; 4]),
+    /// Replace the brush settings (the brush panel's sliders).
+    SetBrush(BrushSettings),
+    /// Take brush preset number `n` (and the brush, unless erasing).
+    ChoosePreset(usize),
+    /// Set the flood fill tolerance.
+    SetFillTolerance(u8),
+    /// Set the view's zoom (1 = 100 %).
+    SetZoom(f32),
+    /// Set the view's rotation in degrees.
+    SetRotation(f32),
+    /// Open the settings window.
+    ShowSettings,
+    /// Change one of the Vary controls.
+    SetVary(super::variations::VarySetting),
+    /// Forget what the decisions taught the sampler (history stays).
+    ResetSteering,
+    /// Set how many optimiser steps a refinement takes.
+    SetRefineSteps(u64),
+    /// Refine automatically after this many decisions (0: off).
+    SetAutoRefine(u32),
+    /// Act on the style profile's model versions.
+    Model(super::refinement::ModelAction),
+    /// Show a warning in the status bar (a panel found bad input).
+    Warn(String),
 }
 
 impl Command {
@@ -183,6 +213,19 @@ impl Command {
             Command::Recover(_) => "Recover".into(),
             Command::DiscardRecovery => "Discard the autosaved work".into(),
             Command::SetUndoBudget(_) => "Undo memory".into(),
+            Command::SetColour(_) | Command::UseColour(_) => "Colour".into(),
+            Command::SetBrush(_) => "Brush".into(),
+            Command::ChoosePreset(_) => "Brush preset".into(),
+            Command::SetFillTolerance(_) => "Tolerance".into(),
+            Command::SetZoom(_) => "Zoom".into(),
+            Command::SetRotation(_) => "Rotation".into(),
+            Command::ShowSettings => "Settings…".into(),
+            Command::SetVary(_) => "Vary settings".into(),
+            Command::ResetSteering => "Reset steering".into(),
+            Command::SetRefineSteps(_) => "Refine steps".into(),
+            Command::SetAutoRefine(_) => "Auto-refine".into(),
+            Command::Model(a) => a.label().into(),
+            Command::Warn(_) => "Warning".into(),
         }
     }
 
@@ -208,7 +251,7 @@ impl Command {
                 Modifiers::COMMAND | Modifiers::SHIFT,
                 Key::I,
             )),
-            Command::SelectTool(t) => plain(t.key()),
+            Command::SelectTool(t) => plain(tool_key(*t)),
             Command::BrushBigger => plain(Key::CloseBracket),
             Command::BrushSmaller => plain(Key::OpenBracket),
             Command::SwapColors => plain(Key::X),
@@ -262,6 +305,18 @@ impl Command {
             Command::Quit,
         ]);
         all
+    }
+}
+
+/// The key that selects a tool.
+fn tool_key(tool: Tool) -> Key {
+    match tool {
+        Tool::Brush => Key::B,
+        Tool::Eraser => Key::E,
+        Tool::Picker => Key::I,
+        Tool::Fill => Key::G,
+        Tool::Select => Key::M,
+        Tool::Move => Key::V,
     }
 }
 

@@ -113,9 +113,11 @@ pub fn ask(app: &mut AtelierApp, ask: Ask, ctx: &egui::Context) {
     app.file_chooser = Some(FileChooser::new(ask, &start));
 }
 
-/// Carries out the command that asked, with the artist's answer.
+/// Carries out the command that asked, with the artist's answer (no
+/// paths: the artist cancelled).
 pub fn chosen(app: &mut AtelierApp, ask: Ask, mut paths: Vec<PathBuf>, ctx: &egui::Context) {
     let Some(first) = paths.first().cloned() else {
+        app.notify.info(format!("{}: cancelled", ask.title()));
         return;
     };
     let with_extension = |mut p: PathBuf, ext: &str| {
@@ -130,7 +132,7 @@ pub fn chosen(app: &mut AtelierApp, ask: Ask, mut paths: Vec<PathBuf>, ctx: &egu
         Ask::ExportImage(_, rect) => {
             let path = with_extension(first, "png");
             app.settle();
-            app.start_file_job(FileJob::export(app.doc.clone(), rect, path));
+            app.start_file_job(FileJob::export(app.editor.doc.clone(), rect, path));
         }
         Ask::ImportImages => {
             paths.retain(|p| p.is_file());
@@ -142,16 +144,16 @@ pub fn chosen(app: &mut AtelierApp, ask: Ask, mut paths: Vec<PathBuf>, ctx: &egu
             let history = app.variations.history().clone();
             app.start_file_job(FileJob::export_candidates(history, first));
         }
-        Ask::ImportPortfolio => super::refine_panel::import_portfolio(app, first, ctx),
+        Ask::ImportPortfolio => super::refinement::import_portfolio(app, first, ctx),
         Ask::ExportModel(id) => {
             let dest = with_extension(first, "safetensors");
-            super::refine_panel::model_file_op(app, move |s| {
+            super::refinement::model_file_op(app, move |s| {
                 s.export(&id, &dest)
                     .map(|()| format!("Exported model version {id}"))
                     .map_err(|e| e.to_string())
             });
         }
-        Ask::ImportModel => super::refine_panel::model_file_op(app, move |s| {
+        Ask::ImportModel => super::refinement::model_file_op(app, move |s| {
             s.import(&first)
                 .map(|id| format!("Imported model version {id}; it is now in use"))
                 .map_err(|e| e.to_string())
@@ -214,20 +216,17 @@ impl FileChooser {
 }
 
 /// Shows Atelier's own dialog while one is open; the answer becomes a command.
-pub fn window(app: &mut AtelierApp, ctx: &egui::Context, out: &mut Vec<Command>) {
-    let Some(chooser) = app.file_chooser.as_mut() else {
+/// A cancelled dialog is a `Chosen` with no paths.
+pub fn window(open: &mut Option<FileChooser>, ctx: &egui::Context, out: &mut Vec<Command>) {
+    let Some(chooser) = open.as_mut() else {
         return;
     };
     if let Some(paths) = chooser.show(ctx) {
         let ask = chooser.asking().clone();
-        app.file_chooser = None;
-        if paths.is_empty() {
-            app.notify.info(format!("{}: cancelled", ask.title()));
-        } else {
-            let names: Vec<String> = paths.iter().map(|p| display_name(p)).collect();
-            tracing::info!("{}: {}", ask.title(), names.join(", "));
-            out.push(Command::Chosen(ask, paths));
-        }
+        *open = None;
+        let names: Vec<String> = paths.iter().map(|p| display_name(p)).collect();
+        tracing::info!("{}: {}", ask.title(), names.join(", "));
+        out.push(Command::Chosen(ask, paths));
     }
 }
 

@@ -3,7 +3,7 @@
 //! canvas never freezes.
 use std::path::{Path, PathBuf};
 
-use super::job::Job;
+use crate::job::Job;
 
 use crate::document::{CanvasRect, Document};
 use crate::project::{self, Project, ProjectMeta};

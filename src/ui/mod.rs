@@ -3,7 +3,7 @@
 //! [`app::AtelierApp`] holds the saved [`state::AppState`] beside the runtime
 //! objects (document, history, GPU resources). Panels emit
 //! [`commands::Command`]s that `AtelierApp::apply` carries out; tools are state
-//! machines ([`tools`]) whose gestures are undo transactions.
+//! machines (`editor::tools`) whose gestures are undo transactions.
 pub mod app;
 mod app_files;
 mod app_input;
@@ -17,13 +17,12 @@ pub mod files;
 pub mod frame_stats;
 pub mod guard;
 pub mod history_window;
-pub mod job;
 pub mod layers_panel;
 pub mod notify;
 pub mod panels;
 pub mod refine_panel;
+pub mod refinement;
 pub mod state;
-pub mod tools;
 pub mod variations;
 pub mod variations_panel;
 mod vary_worker;

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::tools::Tool;
 use crate::brush::{BrushSettings, presets};
+use crate::editor::tools::Tool;
 
 /// How many recent colours are remembered.
 pub const RECENT_COLORS: usize = 12;

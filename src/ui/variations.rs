@@ -65,20 +65,34 @@ pub struct Candidate {
     /// Key of `thumb_image` on the GPU: unique in the process (history ids
     /// restart with each project, and a stale texture must never show).
     pub(super) thumb_key: u64,
-    pub(super) thumb: Option<egui::TextureHandle>,
-    pub(super) full: Option<egui::TextureHandle>,
 }
 
 impl Candidate {
-    /// Whether its full-size preview texture has been made (tests).
-    pub fn full_preview_shown(&self) -> bool {
-        self.full.is_some()
-    }
-
     /// Straight RGBA over `rect`: the pixels with the feathered coverage.
     pub fn rgba(&self) -> Vec<u8> {
         rgba_with_alpha(&self.image, self.alpha.as_deref())
     }
+}
+
+/// One Vary control, as the variations panel changes it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum VarySetting {
+    /// Candidates per Vary (1–9).
+    Count(usize),
+    /// Generate this many and show the critic's best (0: off).
+    BestOf(usize),
+    /// How far from the canvas (0..1).
+    Strength(f32),
+    /// Reuse the same seed on every Vary.
+    LockSeed(bool),
+    /// The seed of the next Vary.
+    Seed(u64),
+    /// Keep thin strokes through a variation.
+    KeepLines(bool),
+    /// Accepting a region's candidate paints it into the active layer.
+    ReplaceSelection(bool),
+    /// Show the original instead of the previewed candidate.
+    Compare(bool),
 }
 
 /// The GAN worker thread and the variations panel's state.
@@ -313,6 +327,20 @@ impl Variations {
         }
     }
 
+    /// Changes one Vary control (values outside their range are clamped).
+    pub fn set(&mut self, setting: VarySetting) {
+        match setting {
+            VarySetting::Count(n) => self.count = n.clamp(1, 9),
+            VarySetting::BestOf(n) => self.best_of = n.min(64),
+            VarySetting::Strength(s) => self.strength = s.clamp(0.0, 1.0),
+            VarySetting::LockSeed(b) => self.lock_seed = b,
+            VarySetting::Seed(s) => self.seed = s,
+            VarySetting::KeepLines(b) => self.keep_lines = b,
+            VarySetting::ReplaceSelection(b) => self.replace_selection = b,
+            VarySetting::Compare(b) => self.compare = b,
+        }
+    }
+
     /// Collects what the worker finished; returns an error message to show.
     pub fn poll(&mut self) -> Option<String> {
         let (done, message) = self.collect();
@@ -456,10 +484,13 @@ pub fn accept(app: &mut AtelierApp, n: usize) {
     } else {
         "Accept variation"
     };
-    let result =
-        app.variations
-            .decisions
-            .accept_into(&mut app.doc, &mut app.history, c.id, place, label);
+    let result = app.variations.decisions.accept_into(
+        &mut app.editor.doc,
+        &mut app.editor.history,
+        c.id,
+        place,
+        label,
+    );
     // The artist wants to see the layer just accepted, not another
     // candidate's preview over it.
     app.variations.selected = None;
@@ -500,7 +531,7 @@ pub fn reapply(app: &mut AtelierApp, id: u64) {
     let result = app
         .variations
         .decisions
-        .reapply(&mut app.doc, &mut app.history, id);
+        .reapply(&mut app.editor.doc, &mut app.editor.history, id);
     if let Err(e) = result {
         app.notify.error(format!("Re-apply: {e}"));
     }

@@ -167,8 +167,6 @@ pub(super) fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Co
                 strength: request.strength,
                 id: 0,
                 favourite: false,
-                thumb: None,
-                full: None,
             };
             // Lossless copy for the history; encoding here keeps it off the UI thread.
             let png = encode_png(&candidate.image).unwrap_or_default();

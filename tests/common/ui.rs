@@ -39,10 +39,11 @@ pub fn drag(h: &mut Harness<'static, AtelierApp>, points: &[Pos2]) {
 }
 
 pub fn active_pixels(app: &AtelierApp) -> Vec<u8> {
-    app.doc
-        .grid(app.doc.active())
+    app.editor
+        .doc
+        .grid(app.editor.doc.active())
         .expect("active layer")
-        .read_rect(app.doc.bounds())
+        .read_rect(app.editor.doc.bounds())
 }
 
 /// Answers file dialogs with fixed paths.

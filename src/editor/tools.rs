@@ -50,19 +50,6 @@ impl Tool {
             Tool::Move => "Move",
         }
     }
-
-    /// Key that selects it.
-    pub fn key(self) -> eframe::egui::Key {
-        use eframe::egui::Key;
-        match self {
-            Tool::Brush => Key::B,
-            Tool::Eraser => Key::E,
-            Tool::Picker => Key::I,
-            Tool::Fill => Key::G,
-            Tool::Select => Key::M,
-            Tool::Move => Key::V,
-        }
-    }
 }
 
 /// What a gesture in progress holds.
@@ -237,7 +224,7 @@ pub fn move_to(gesture: &mut Gesture, doc: &mut Document, now: [f32; 2]) {
 /// A flood fill computed on a worker thread.
 pub struct FillJob {
     layer: LayerId,
-    job: super::job::Job<(crate::document::CanvasRect, crate::document::TileGrid)>,
+    job: crate::job::Job<(crate::document::CanvasRect, crate::document::TileGrid)>,
 }
 
 impl FillJob {
@@ -250,7 +237,7 @@ impl FillJob {
         tolerance: u8,
         color: [u8; 4],
     ) -> Self {
-        let job = super::job::Job::spawn("fill", move || {
+        let job = crate::job::Job::spawn("fill", move || {
             let rect = crate::brush::fill::flood_fill(&mut grid, x, y, tolerance, color);
             (rect, grid)
         });
@@ -258,15 +245,15 @@ impl FillJob {
     }
 
     /// When finished, copies the filled tiles into the layer as one undo
-    /// step and returns true (also when the fill was lost: nothing changes).
-    pub fn apply_if_done(&self, doc: &mut Document, history: &mut History) -> bool {
-        let (rect, filled) = match self.job.poll() {
-            None => return false,
-            Some(Err(e)) => {
+    /// step: `None` while it runs, `Some(true)` once landed, `Some(false)`
+    /// when the fill was lost (nothing changes).
+    pub fn apply_if_done(&self, doc: &mut Document, history: &mut History) -> Option<bool> {
+        let (rect, filled) = match self.job.poll()? {
+            Err(e) => {
                 tracing::warn!("fill: {e}");
-                return true;
+                return Some(false);
             }
-            Some(Ok(done)) => done,
+            Ok(done) => done,
         };
         let mut edit = PixelEdit::new(self.layer);
         if let Some(grid) = doc.grid_mut(self.layer) {
@@ -276,6 +263,6 @@ impl FillJob {
             }
         }
         history.record_pixels(doc, edit, "Fill");
-        true
+        Some(true)
     }
 }
