@@ -122,7 +122,7 @@ pub struct LayerStroke {
     pub stroke: Stroke,
 }
 
-fn parse_size(s: &str) -> Result<(u32, u32), String> {
+pub(super) fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let (w, h) = s
         .split_once(['x', 'X', '×'])
         .ok_or_else(|| format!("`{s}` is not WIDTHxHEIGHT"))?;

@@ -234,6 +234,7 @@ pub fn run_loop(args: LoopArgs) -> Result<()> {
     let options = Options {
         keep_lines: args.keep_lines,
         full_res: false,
+        ..Options::default()
     };
     let prepared = Prepared::from_image(input, None, options);
     let input_key = decisions.add_input(encode_png(&prepared.input)?);

@@ -13,6 +13,7 @@ macro_rules! outln {
 
 mod bench;
 mod bench_gan_cmd;
+mod bench_live_cmd;
 mod doc_cmds;
 mod gan_args;
 pub mod loop_cmd;
@@ -86,6 +87,8 @@ pub enum BenchWhich {
     Gan(BenchGanArgs),
     /// GAN quality metrics on held-out images.
     GanQuality(BenchGanQualityArgs),
+    /// Live: latency and what it costs the painting, replaying strokes.
+    Live(bench_live_cmd::BenchLiveArgs),
 }
 
 /// Runs one subcommand.
@@ -104,6 +107,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
             BenchWhich::Memory(args) => bench::memory(args),
             BenchWhich::Gan(args) => bench_gan_cmd::run_bench_gan(args),
             BenchWhich::GanQuality(args) => bench_gan_cmd::run_bench_gan_quality(args),
+            BenchWhich::Live(args) => bench_live_cmd::run_bench_live(args),
         },
     }
 }

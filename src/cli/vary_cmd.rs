@@ -108,6 +108,7 @@ pub fn run_vary(a: VaryArgs) -> Result<()> {
     let options = Options {
         keep_lines: a.keep_lines,
         full_res: a.full_res,
+        ..Options::default()
     };
     let prepared = Prepared::from_image(canvas, mask, options);
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;

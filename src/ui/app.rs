@@ -41,6 +41,8 @@ pub struct AtelierApp {
     pub(super) gpu: bool,
     /// The GAN worker and the candidates waiting for a decision.
     pub variations: super::variations::Variations,
+    /// Live: the GAN's rendition following the painting.
+    pub live: super::live::Live,
     /// Refinement jobs, the portfolio and model versions.
     pub refinement: super::refinement::Refinement,
     /// The candidate history window.
@@ -126,6 +128,7 @@ impl AtelierApp {
             models_window: Default::default(),
             gpu,
             variations: Default::default(),
+            live: Default::default(),
             refinement: Default::default(),
             history_window: Default::default(),
             frame_stats: None,
@@ -375,90 +378,6 @@ impl AtelierApp {
                 self.editor.selection = None;
                 Ok(())
             }
-            Command::Vary => {
-                self.settle();
-                self.variations
-                    .start(ctx, &self.editor.doc, self.editor.selection);
-                Ok(())
-            }
-            Command::SelectCandidate(n) => {
-                if self.variations.get(n).is_some() {
-                    let v = &mut self.variations;
-                    v.selected = (v.selected != Some(n)).then_some(n);
-                    v.compare = false;
-                }
-                Ok(())
-            }
-            Command::ClosePreview => {
-                self.variations.selected = None;
-                self.variations.compare = false;
-                Ok(())
-            }
-            Command::AcceptCandidate(n) => {
-                self.settle();
-                if self.variations.get(n).is_some() {
-                    super::variations::accept(self, n);
-                    self.refinement.decisions_since += 1;
-                }
-                Ok(())
-            }
-            Command::RejectCandidate(n) => {
-                if self.variations.get(n).is_some() {
-                    super::variations::reject(self, n);
-                    self.refinement.decisions_since += 1;
-                }
-                Ok(())
-            }
-            Command::FavouriteCandidate(i) => {
-                super::variations::toggle_favourite(self, i);
-                Ok(())
-            }
-            Command::MoreLike(i) => {
-                self.settle();
-                self.variations.more_like(ctx, &self.editor.doc, i);
-                Ok(())
-            }
-            Command::CancelVary => {
-                self.variations.cancel();
-                Ok(())
-            }
-            Command::ToggleCompare => {
-                self.variations.compare = !self.variations.compare;
-                Ok(())
-            }
-            Command::ShowHistory => {
-                self.history_window.open = true;
-                Ok(())
-            }
-            Command::ShowModels => {
-                self.refinement.refresh();
-                self.models_window.open = true;
-                Ok(())
-            }
-            Command::Refine => {
-                super::refinement::start(self, ctx);
-                Ok(())
-            }
-            Command::CancelRefine => {
-                super::refinement::cancel(self);
-                Ok(())
-            }
-            Command::ImportPortfolio => {
-                file_choice::ask(self, Ask::ImportPortfolio, ctx);
-                Ok(())
-            }
-            Command::ReapplyCandidate(id) => {
-                self.settle();
-                super::variations::reapply(self, id);
-                Ok(())
-            }
-            Command::FavouriteRecord(id) => {
-                let now = self.variations.decisions.toggle_favourite(id);
-                if let Some(c) = self.variations.candidates.iter_mut().find(|c| c.id == id) {
-                    c.favourite = now;
-                }
-                Ok(())
-            }
             Command::ShowShortcuts => {
                 self.windows.show_shortcuts = true;
                 Ok(())
@@ -506,28 +425,37 @@ impl AtelierApp {
                 self.windows.show_settings = true;
                 Ok(())
             }
-            Command::SetVary(setting) => {
-                self.variations.set(setting);
-                Ok(())
-            }
-            Command::ResetSteering => {
-                self.variations.decisions.reset_steering();
-                Ok(())
-            }
-            Command::SetRefineSteps(n) => {
-                self.state.refine_steps = n.max(1);
-                Ok(())
-            }
-            Command::SetAutoRefine(n) => {
-                self.state.auto_refine_every = n;
-                Ok(())
-            }
-            Command::Model(action) => {
-                super::refinement::apply_model_action(self, action);
-                Ok(())
-            }
             Command::Warn(message) => {
                 self.notify.warn(message);
+                Ok(())
+            }
+            cmd @ (Command::Vary
+            | Command::SelectCandidate(..)
+            | Command::ClosePreview
+            | Command::AcceptCandidate(..)
+            | Command::RejectCandidate(..)
+            | Command::FavouriteCandidate(..)
+            | Command::MoreLike(..)
+            | Command::CancelVary
+            | Command::ToggleCompare
+            | Command::ShowHistory
+            | Command::ShowModels
+            | Command::Refine
+            | Command::CancelRefine
+            | Command::ImportPortfolio
+            | Command::ReapplyCandidate(..)
+            | Command::FavouriteRecord(..)
+            | Command::SetVary(..)
+            | Command::ResetSteering
+            | Command::SetRefineSteps(..)
+            | Command::SetAutoRefine(..)
+            | Command::Model(..)
+            | Command::ToggleLive
+            | Command::ApplyLive
+            | Command::VaryFromLive
+            | Command::LiveNewSeed
+            | Command::SetLive(..)) => {
+                self.apply_vary(ctx, cmd);
                 Ok(())
             }
         };
@@ -616,6 +544,19 @@ impl AtelierApp {
         if let Some(message) = self.variations.poll() {
             self.notify.error(message);
         }
+        let tick = crate::vary::live::Tick {
+            doc: &self.editor.doc,
+            selection: self.editor.selection,
+            stroking: self.editor.is_stroking(),
+            steering: self.variations.decisions.steering(),
+            strength: self.variations.strength,
+            model: self.variations.model.clone(),
+            keep_lines: self.variations.keep_lines,
+            hidden: ctx.input(|i| i.viewport().minimized == Some(true)),
+        };
+        if let Some(message) = self.live.tick(tick, &ctx) {
+            self.notify.error(message);
+        }
         let vary_cx = super::variations_panel::Context {
             refinement: &self.refinement,
             has_selection: self.editor.selection.is_some(),
@@ -655,6 +596,13 @@ impl AtelierApp {
             egui::Frame::NONE.fill(egui::Color32::from_gray(48))
         };
         let preview = self.variations_panel.preview(&self.variations, &ctx);
+        let live_texture = self.live.texture(&ctx);
+        let overlay = match &live_texture {
+            Some((tex, rect)) if self.live.session.on && self.live.overlay => {
+                Some((tex.clone(), *rect, self.live.opacity))
+            }
+            _ => None,
+        };
         let canvas = super::canvas::Canvas {
             editor: &mut self.editor,
             view: &mut self.view,
@@ -662,6 +610,7 @@ impl AtelierApp {
             state: &self.state,
             fit_pending: &mut self.fit_pending,
             preview,
+            overlay,
             gpu: self.gpu,
             notify: &mut self.notify,
             out: &mut commands,
@@ -676,6 +625,15 @@ impl AtelierApp {
             undo_budget_mib: self.state.undo_budget_mib,
         };
         super::dialogs::windows(&mut self.windows, shown, &ctx, &mut commands);
+        let live_view = super::live::View {
+            texture: live_texture.as_ref().map(|(t, _)| t),
+            current: self
+                .live
+                .is_current(&self.editor.doc, self.editor.selection),
+            busy: self.live.session.busy(),
+            live: &self.live,
+        };
+        super::live::window(live_view, &ctx, &mut commands);
         file_choice::window(&mut self.file_chooser, &ctx, &mut commands);
         super::history_window::show(
             &mut self.history_window,

@@ -26,6 +26,8 @@ pub struct Canvas<'a> {
     pub fit_pending: &'a mut bool,
     /// The previewed candidate: its texture and where it goes on the canvas.
     pub preview: Option<(egui::TextureHandle, CanvasRect)>,
+    /// Live's rendition over the canvas: texture, place and opacity.
+    pub overlay: Option<(egui::TextureHandle, CanvasRect, f32)>,
     /// Whether the wgpu compositor draws the document.
     pub gpu: bool,
     /// Where warnings go.
@@ -224,7 +226,12 @@ fn paint(cv: &Canvas, ui: &mut egui::Ui, viewport: Rect) {
         let cb = CanvasPaintCallback::with_transform(cv.editor.doc.clone(), t, viewport);
         ui.painter_at(viewport).add(cb.into_paint_callback());
     }
-    paint_preview(cv, ui, &t, viewport);
+    if let Some((tex, rect, opacity)) = &cv.overlay {
+        paint_quad(ui, &t, viewport, tex, *rect, *opacity);
+    }
+    if let Some((tex, rect)) = &cv.preview {
+        paint_quad(ui, &t, viewport, tex, *rect, 1.0);
+    }
     let corners = screen_corners(&t, cv.editor.doc.bounds());
     ui.painter_at(viewport).add(egui::Shape::closed_line(
         corners.to_vec(),
@@ -232,20 +239,25 @@ fn paint(cv: &Canvas, ui: &mut egui::Ui, viewport: Rect) {
     ));
 }
 
-/// The selected candidate, full size over its place on the canvas (a
-/// textured quad, so it follows zoom, pan and rotation).
-fn paint_preview(cv: &Canvas, ui: &egui::Ui, t: &ViewTransform, viewport: Rect) {
-    let Some((tex, rect)) = &cv.preview else {
-        return;
-    };
-    let corners = screen_corners(t, *rect);
+/// An image over its place on the canvas (a textured quad, so it follows
+/// zoom, pan and rotation): the previewed candidate, or Live's overlay.
+fn paint_quad(
+    ui: &egui::Ui,
+    t: &ViewTransform,
+    viewport: Rect,
+    tex: &egui::TextureHandle,
+    rect: CanvasRect,
+    opacity: f32,
+) {
+    let corners = screen_corners(t, rect);
+    let tint = Color32::WHITE.gamma_multiply(opacity.clamp(0.0, 1.0));
     let uv = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]].map(|[x, y]| egui::pos2(x, y));
     let mut mesh = egui::Mesh::with_texture(tex.id());
     for (p, t) in corners.iter().zip(uv) {
         mesh.vertices.push(egui::epaint::Vertex {
             pos: *p,
             uv: t,
-            color: Color32::WHITE,
+            color: tint,
         });
     }
     mesh.indices.extend([0, 1, 2, 0, 2, 3]);

@@ -152,6 +152,16 @@ pub enum Command {
     Model(super::refinement::ModelAction),
     /// Show a warning in the status bar (a panel found bad input).
     Warn(String),
+    /// Turn Live on or off.
+    ToggleLive,
+    /// Copy the live frame into the document as a new layer (a decision).
+    ApplyLive,
+    /// Vary around the live frame's latent code: candidates near it.
+    VaryFromLive,
+    /// A new latent code for Live.
+    LiveNewSeed,
+    /// Change how Live is shown.
+    SetLive(super::live::LiveSetting),
 }
 
 impl Command {
@@ -226,6 +236,11 @@ impl Command {
             Command::SetAutoRefine(_) => "Auto-refine".into(),
             Command::Model(a) => a.label().into(),
             Command::Warn(_) => "Warning".into(),
+            Command::ToggleLive => "Live".into(),
+            Command::ApplyLive => "Apply".into(),
+            Command::VaryFromLive => "Vary from here".into(),
+            Command::LiveNewSeed => "New seed".into(),
+            Command::SetLive(_) => "Live settings".into(),
         }
     }
 
@@ -264,6 +279,8 @@ impl Command {
             Command::PasteImage => cmd(Key::V),
             Command::Vary => cmd(Key::G),
             Command::Refine => cmd(Key::R),
+            Command::ToggleLive => plain(Key::L),
+            Command::ApplyLive => plain(Key::A),
             Command::ShowShortcuts => plain(Key::F1),
             Command::Quit => cmd(Key::Q),
             _ => None,
@@ -300,6 +317,8 @@ impl Command {
             Command::ImportLayers,
             Command::PasteImage,
             Command::Vary,
+            Command::ToggleLive,
+            Command::ApplyLive,
             Command::Refine,
             Command::ShowShortcuts,
             Command::Quit,

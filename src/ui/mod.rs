@@ -7,6 +7,7 @@
 pub mod app;
 mod app_files;
 mod app_input;
+mod app_vary;
 pub mod autosave;
 pub mod background;
 pub mod canvas;
@@ -18,6 +19,7 @@ pub mod frame_stats;
 pub mod guard;
 pub mod history_window;
 pub mod layers_panel;
+pub mod live;
 pub mod notify;
 pub mod panels;
 pub mod refine_panel;

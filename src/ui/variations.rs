@@ -191,6 +191,19 @@ impl Variations {
         self.send(ctx, doc, selection, codes, count, count);
     }
 
+    /// Samples around a latent code (Live's "Vary from here"): the usual
+    /// candidates, near what the live view shows.
+    pub fn vary_around(
+        &mut self,
+        ctx: &egui::Context,
+        doc: &Document,
+        selection: Option<CanvasRect>,
+        z: Vec<f32>,
+    ) {
+        let count = self.count.clamp(1, 9);
+        self.send(ctx, doc, selection, Codes::Around(z), count, count);
+    }
+
     /// The candidate numbered `n`.
     pub fn get(&self, n: usize) -> Option<&Candidate> {
         self.candidates.iter().find(|c| c.number == n)
@@ -248,6 +261,7 @@ impl Variations {
             options: Options {
                 keep_lines: self.keep_lines,
                 full_res: false,
+                ..Options::default()
             },
         };
         self.progress = (0, count);
@@ -470,6 +484,11 @@ impl Variations {
 /// "replace selection", painted into the active layer), one undo step that
 /// carries the decision.
 pub fn accept(app: &mut AtelierApp, n: usize) {
+    accept_as(app, n, "Accept variation");
+}
+
+/// [`accept`] with the undo step's label for a new layer.
+fn accept_as(app: &mut AtelierApp, n: usize, new_layer: &'static str) {
     let Some(c) = app.variations.take(n) else {
         return;
     };
@@ -482,7 +501,7 @@ pub fn accept(app: &mut AtelierApp, n: usize) {
     let label = if place.into_active_layer {
         "Replace selection"
     } else {
-        "Accept variation"
+        new_layer
     };
     let result = app.variations.decisions.accept_into(
         &mut app.editor.doc,
@@ -502,6 +521,58 @@ pub fn accept(app: &mut AtelierApp, n: usize) {
             app.variations.put_back(c);
         }
     }
+}
+
+/// Applies a live frame: it is recorded in the candidate history like a
+/// candidate of its own batch and accepted through the same path, so it
+/// becomes an undoable layer with its provenance, steers sampling and is
+/// trained on by Refine. Returns the candidate's number while it was in
+/// the grid (for tests), or None when the history could not take it.
+pub fn apply_live(app: &mut AtelierApp, frame: &crate::vary::live::LiveFrame) -> Option<u64> {
+    use crate::decisions::history::encode_png;
+    let v = &mut app.variations;
+    let (input, image) = match (encode_png(&frame.input), encode_png(&frame.image)) {
+        (Ok(i), Ok(c)) => (i, c),
+        (Err(e), _) | (_, Err(e)) => {
+            app.notify.error(format!("Apply live: {e}"));
+            return None;
+        }
+    };
+    v.decisions.set_latent_dim(frame.z.len());
+    let input_key = v.decisions.add_input(input);
+    let id = v.decisions.record(
+        NewCandidate {
+            input: &input_key,
+            rect: frame.rect,
+            selection: frame.selection,
+            seed: frame.seed,
+            z: &frame.z,
+            critic: frame.critic,
+            model: &frame.model,
+            strength: frame.strength,
+        },
+        image,
+    );
+    let candidate = Candidate {
+        number: 0,
+        thumb_image: Arc::new(super::vary_worker::thumbnail(&frame.image)),
+        thumb_key: super::vary_worker::next_thumb_key(),
+        image: frame.image.clone(),
+        alpha: frame.alpha.clone(),
+        rect: frame.rect,
+        selection: frame.selection,
+        seed: frame.seed,
+        z: frame.z.clone(),
+        critic: frame.critic,
+        model: frame.model.clone(),
+        strength: frame.strength,
+        id,
+        favourite: false,
+    };
+    v.add(candidate);
+    let n = v.candidates.iter().find(|c| c.id == id)?.number;
+    accept_as(app, n, "Apply live");
+    Some(id)
 }
 
 /// Rejects candidate number `n`: it leaves the grid and steers sampling away.

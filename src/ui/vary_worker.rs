@@ -14,11 +14,11 @@ use super::variations::{Candidate, MORE_LIKE_SPREAD, THUMB_SIDE};
 use crate::decisions::LatentSteering;
 use crate::decisions::history::encode_png;
 use crate::document::{CanvasRect, Document};
-use crate::gan::VariationModel;
+use crate::vary::live::ModelCache;
 use crate::vary::pipeline::{Options, Prepared};
 
 /// A fresh [`Candidate::thumb_key`].
-fn next_thumb_key() -> u64 {
+pub(super) fn next_thumb_key() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
@@ -86,27 +86,10 @@ pub(super) struct Job {
     pub(super) options: Options,
 }
 
-/// The model for `path`, reusing the one already loaded when it matches.
-fn model_for<'a>(
-    loaded: &'a mut Option<(Option<PathBuf>, Result<VariationModel, String>)>,
-    path: &Option<PathBuf>,
-) -> &'a Result<VariationModel, String> {
-    if loaded.as_ref().is_none_or(|(p, _)| p != path) {
-        let device = crate::gan::device::auto();
-        let model = match path {
-            Some(p) => VariationModel::load(p, device),
-            None => VariationModel::load_default(device),
-        }
-        .map_err(|e| format!("The GAN could not be loaded: {e}"));
-        *loaded = Some((path.clone(), model));
-    }
-    &loaded.as_ref().expect("set above").1
-}
-
 /// A candidate's thumbnail: its long side [`THUMB_SIDE`], its shape the canvas's.
 /// (`imageops::thumbnail` fits both sides to the given size, which squeezed
 /// every candidate of a non-square canvas into a square.)
-fn thumbnail(image: &RgbImage) -> RgbaImage {
+pub(super) fn thumbnail(image: &RgbImage) -> RgbaImage {
     let (w, h) = image.dimensions();
     let scale = f64::from(THUMB_SIDE) / f64::from(w.max(h).max(1));
     let fit = |side: u32| ((f64::from(side) * scale).round() as u32).clamp(1, THUMB_SIDE);
@@ -117,14 +100,14 @@ fn thumbnail(image: &RgbImage) -> RgbaImage {
 /// The worker: loads a model when a job asks for a different one, then
 /// serves jobs through the Vary pipeline.
 pub(super) fn worker(jobs: Receiver<Job>, reports: Sender<Report>, ctx: egui::Context) {
-    let mut loaded = None;
+    let mut models = ModelCache::default();
     for job in jobs {
         let send = |r: Report| {
             let alive = reports.send(r).is_ok();
             ctx.request_repaint();
             alive
         };
-        let model = match model_for(&mut loaded, &job.model) {
+        let model = match models.get(&job.model) {
             Ok(m) => m,
             Err(e) => {
                 send(Report::Failed {

@@ -8,11 +8,16 @@
 //! - [`resolution`]: canvas ↔ work size, adding only what the GAN changed.
 //! - [`lines`]: finds thin strokes and keeps them through a variation.
 //! - [`region`]: a selection's context rectangle and feathered mask.
+//! - [`live`]: the rendition that follows the painting (newest request only,
+//!   frames tagged with the canvas state they were made from).
+//! - [`priority`]: the GAN workers run below the painting thread.
 //! - [`decisions`]: candidates waiting for a decision, and accept / reject /
 //!   re-apply over the document and its undo history.
 pub mod decisions;
 pub mod lines;
+pub mod live;
 pub mod pipeline;
+pub mod priority;
 pub mod region;
 pub mod resolution;
 

@@ -33,6 +33,9 @@ pub struct Options {
     /// Give the generator the canvas at its own size instead of the work size
     /// (memory grows with the area).
     pub full_res: bool,
+    /// The work size's long side ([`resolution::WORK_SIDE`] unless Live asks
+    /// for less while a stroke is in progress).
+    pub work_side: u32,
 }
 
 impl Default for Options {
@@ -40,6 +43,7 @@ impl Default for Options {
         Self {
             keep_lines: true,
             full_res: false,
+            work_side: resolution::WORK_SIDE,
         }
     }
 }
@@ -115,8 +119,9 @@ impl Prepared {
             (canvas.clone(), mask)
         } else {
             (
-                resolution::to_work(&canvas),
-                mask.as_ref().map(resolution::to_work),
+                resolution::to_side(&canvas, opts.work_side),
+                mask.as_ref()
+                    .map(|m| resolution::to_side(m, opts.work_side)),
             )
         };
         let lines = opts.keep_lines.then(|| LineWork::find(&canvas));
@@ -201,9 +206,20 @@ mod tests {
             Options {
                 full_res: true,
                 keep_lines: false,
+                ..Options::default()
             },
         );
         assert_eq!(full.input.dimensions(), (1600, 800));
+        let small = Prepared::from_document(
+            &doc(1600, 800),
+            None,
+            Options {
+                work_side: 256,
+                ..Options::default()
+            },
+        );
+        assert_eq!(small.input.dimensions(), (256, 128));
+        assert_eq!(small.canvas.dimensions(), (1600, 800));
     }
 
     #[test]
@@ -260,6 +276,7 @@ mod tests {
                 Options {
                     keep_lines,
                     full_res: false,
+                    ..Options::default()
                 },
             );
             let back = p.finish(p.input.clone());

@@ -16,7 +16,13 @@ pub const WORK_SIDE: u32 = 512;
 /// The size the GAN works at for a `w`×`h` canvas: the same when it fits in
 /// [`WORK_SIDE`], else scaled to fit (each side at least 16 px).
 pub fn work_size(w: u32, h: u32) -> (u32, u32) {
-    let scale = (WORK_SIDE as f32 / w.max(h) as f32).min(1.0);
+    work_size_at(w, h, WORK_SIDE)
+}
+
+/// The size of a `w`×`h` canvas with its long side at most `side` px (Live
+/// works smaller while a stroke is in progress).
+pub fn work_size_at(w: u32, h: u32, side: u32) -> (u32, u32) {
+    let scale = (side.max(16) as f32 / w.max(h).max(1) as f32).min(1.0);
     if scale < 1.0 {
         let side = |v: u32| ((v as f32 * scale).round() as u32).max(16);
         (side(w), side(h))
@@ -31,7 +37,19 @@ pub fn to_work<P>(img: &ImageBuffer<P, Vec<P::Subpixel>>) -> ImageBuffer<P, Vec<
 where
     P: Pixel + 'static,
 {
-    let (w, h) = work_size(img.width(), img.height());
+    to_side(img, WORK_SIDE)
+}
+
+/// An image with its long side at most `side` px (area-averaged), or a copy
+/// when it already fits.
+pub fn to_side<P>(
+    img: &ImageBuffer<P, Vec<P::Subpixel>>,
+    side: u32,
+) -> ImageBuffer<P, Vec<P::Subpixel>>
+where
+    P: Pixel + 'static,
+{
+    let (w, h) = work_size_at(img.width(), img.height(), side);
     if (w, h) == img.dimensions() {
         img.clone()
     } else {
