@@ -2,7 +2,7 @@
 # Installs the Debian packages headless rendering and the window test need, or,
 # when it cannot (not root, no apt), names exactly what to install and fails.
 set -euo pipefail
-PKGS=(mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri xvfb x11-utils xdotool imagemagick bc libxkbcommon-x11-0 libmypaint-dev pkg-config)
+PKGS=(mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri xvfb x11-utils xdotool imagemagick bc libxkbcommon-x11-0 libmypaint-dev pkg-config patchelf desktop-file-utils shared-mime-info strace libimage-exiftool-perl)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
