@@ -78,6 +78,9 @@ pub struct LiveReport {
     pub latency_ms: Percentiles,
     /// Strokes whose state was never shown (overtaken by the next stroke).
     pub missed: usize,
+    /// Request → frame of every rendition received (ms): the time one
+    /// rendition takes, waiting for the worker included.
+    pub render_ms: Percentiles,
     /// Renditions received per second of the Live-on run.
     pub frames_per_s: f64,
     /// Renditions asked for and dropped before the worker took them.
@@ -129,6 +132,7 @@ struct Run {
     frames: u64,
     dropped: u64,
     seconds: f64,
+    render_ms: Vec<f64>,
 }
 
 /// Live as the window drives it: the session, what it reads, and the
@@ -249,6 +253,11 @@ fn replay(
     if let Some(d) = &driver {
         run.frames = d.session.frames - frames_before;
         run.dropped = d.session.dropped();
+        let n = (run.frames as usize).min(d.session.latencies.len());
+        run.render_ms = d.session.latencies[d.session.latencies.len() - n..]
+            .iter()
+            .map(|l| l.as_secs_f64() * 1e3)
+            .collect();
     }
     drop(driver);
     run.latencies = latencies;
@@ -310,6 +319,7 @@ pub fn run_bench_live(args: BenchLiveArgs) -> anyhow::Result<()> {
         live_side: LIVE_SIDE,
         latency_ms: percentiles(on.latencies),
         missed: on.missed,
+        render_ms: percentiles(on.render_ms),
         frames_per_s: on.frames as f64 / on.seconds.max(1e-9),
         dropped: on.dropped,
         paint_p95_ratio: p_on.p95 / p_off.p95.max(1e-9),

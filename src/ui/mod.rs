@@ -45,6 +45,8 @@ pub fn run_app(open: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
             .with_title("Atelier")
+            // The desktop entry's name: Wayland matches windows to it by this id.
+            .with_app_id("atelier")
             .with_inner_size([1400.0, 900.0]),
         renderer: eframe::Renderer::Wgpu,
         // Dithering adds noise to in-between colours (candidate previews) and

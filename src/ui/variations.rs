@@ -531,7 +531,8 @@ fn accept_as(app: &mut AtelierApp, n: usize, new_layer: &'static str) {
 pub fn apply_live(app: &mut AtelierApp, frame: &crate::vary::live::LiveFrame) -> Option<u64> {
     use crate::decisions::history::encode_png;
     let v = &mut app.variations;
-    let (input, image) = match (encode_png(&frame.input), encode_png(&frame.image)) {
+    let (full, alpha) = frame.at_canvas_size();
+    let (input, image) = match (encode_png(&frame.input), encode_png(&full)) {
         (Ok(i), Ok(c)) => (i, c),
         (Err(e), _) | (_, Err(e)) => {
             app.notify.error(format!("Apply live: {e}"));
@@ -557,8 +558,8 @@ pub fn apply_live(app: &mut AtelierApp, frame: &crate::vary::live::LiveFrame) ->
         number: 0,
         thumb_image: Arc::new(super::vary_worker::thumbnail(&frame.image)),
         thumb_key: super::vary_worker::next_thumb_key(),
-        image: frame.image.clone(),
-        alpha: frame.alpha.clone(),
+        image: full,
+        alpha,
         rect: frame.rect,
         selection: frame.selection,
         seed: frame.seed,

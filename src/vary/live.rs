@@ -24,6 +24,10 @@ use crate::gan::VariationModel;
 
 /// The long side Live works at when no stroke is in progress.
 pub const LIVE_SIDE: u32 = 512;
+/// The long side of Live's renditions: the canvas is shown at screen size,
+/// so a large canvas is not rendered at its full resolution (Apply brings
+/// the rendition up to the canvas's size).
+pub const DISPLAY_SIDE: u32 = 1024;
 /// The long side Live works at while a stroke is in progress (cheaper, so
 /// the rendition keeps up with the brush).
 pub const STROKE_SIDE: u32 = 256;
@@ -78,7 +82,8 @@ pub struct LiveRequest {
 pub struct LiveFrame {
     /// The canvas state it was made from.
     pub state: u64,
-    /// The rendition at canvas resolution over `rect`.
+    /// The rendition over `rect`, at most [`DISPLAY_SIDE`] px on its long
+    /// side ([`LiveFrame::at_canvas_size`] brings it to the size of `rect`).
     pub image: RgbImage,
     /// What the generator saw (work size), for the candidate history.
     pub input: RgbImage,
@@ -102,6 +107,24 @@ pub struct LiveFrame {
     pub side: u32,
     /// From the request to the frame being ready.
     pub latency: Duration,
+}
+
+impl LiveFrame {
+    /// The rendition and its coverage at the size of `rect` (what Apply
+    /// puts into the document).
+    pub fn at_canvas_size(&self) -> (RgbImage, Option<Arc<GrayImage>>) {
+        let (w, h) = (self.rect.w.max(1), self.rect.h.max(1));
+        if self.image.dimensions() == (w, h) {
+            return (self.image.clone(), self.alpha.clone());
+        }
+        let filter = image::imageops::FilterType::CatmullRom;
+        let image = image::imageops::resize(&self.image, w, h, filter);
+        let alpha = self
+            .alpha
+            .as_deref()
+            .map(|a| Arc::new(image::imageops::resize(a, w, h, filter)));
+        (image, alpha)
+    }
 }
 
 /// What renders a request: the GAN, or a fake in tests.
@@ -164,7 +187,8 @@ impl Render for GanRender {
             work_side: req.side,
             ..Options::default()
         };
-        let prepared = Prepared::from_document(&req.doc, req.selection, options);
+        let prepared =
+            Prepared::from_document_at(&req.doc, req.selection, options, Some(DISPLAY_SIDE));
         let request = prepared.request(1, req.seed, req.strength, Some(vec![z]));
         let mut made = None;
         prepared

@@ -92,21 +92,36 @@ impl Prepared {
     /// ([`region::context_rect`]), flattened over white. A selection that is
     /// empty or the whole canvas varies the whole canvas.
     pub fn from_document(doc: &Document, selection: Option<CanvasRect>, opts: Options) -> Self {
+        Self::from_document_at(doc, selection, opts, None)
+    }
+
+    /// [`Prepared::from_document`] with the canvas copy (and so the
+    /// outputs) at most `canvas_side` px on the long side: Live shows and
+    /// works at screen size, not at the full resolution of a large canvas.
+    /// `rect` stays in canvas space; the outputs are smaller than it.
+    pub fn from_document_at(
+        doc: &Document,
+        selection: Option<CanvasRect>,
+        opts: Options,
+        canvas_side: Option<u32>,
+    ) -> Self {
         let bounds = doc.bounds();
         let selection = selection
             .map(|s| s.intersect(&bounds))
             .filter(|r| !r.is_empty() && *r != bounds);
         let rect = selection.map_or(bounds, |s| region::context_rect(s, bounds));
-        let canvas = cpu::flatten_over(doc, rect, [255, 255, 255]);
+        let mut canvas = cpu::flatten_over(doc, rect, [255, 255, 255]);
+        if let Some(side) = canvas_side {
+            canvas = resolution::to_side(&canvas, side);
+        }
+        let (cw, ch) = canvas.dimensions();
         let mut prepared = Self::from_image(canvas, None, opts);
         prepared.rect = rect;
         if let Some(sel) = selection {
             let feather = region::feather_width(sel);
             let (iw, ih) = prepared.input.dimensions();
             prepared.mask = Some(region::feather_mask(rect, sel, feather, iw, ih));
-            prepared.alpha = Some(Arc::new(region::feather_mask(
-                rect, sel, feather, rect.w, rect.h,
-            )));
+            prepared.alpha = Some(Arc::new(region::feather_mask(rect, sel, feather, cw, ch)));
             prepared.selection = Some(sel);
         }
         prepared
