@@ -63,7 +63,7 @@ pub enum Command {
     /// Add images to a project as layers.
     Import(ImportArgs),
     /// Train (or fine-tune) a variation GAN on a folder of images.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Write N GAN variations of an image.
     Vary(VaryArgs),
     /// Run the refinement loop headless, judged by a command.
@@ -99,7 +99,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Info(args) => doc_cmds::info(args),
         Command::Export(args) => doc_cmds::export(args),
         Command::Import(args) => doc_cmds::import(args),
-        Command::Train(args) => train_cmd::run_train(args),
+        Command::Train(args) => train_cmd::run_train(*args),
         Command::Vary(args) => vary_cmd::run_vary(args),
         Command::Loop(args) => loop_cmd::run_loop(args),
         Command::Bench { which } => match which {

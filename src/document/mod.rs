@@ -3,6 +3,7 @@
 //! A [`Document`] is a stack of [`Layer`]s over a canvas of fixed size. Pixels live
 //! in sparse grids of premultiplied RGBA8 tiles ([`tile`]); every change goes
 //! through [`history`] as a transaction so that undo and redo are exact.
+pub mod authorship;
 pub mod blend;
 pub mod coords;
 pub mod history;

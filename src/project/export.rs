@@ -1,13 +1,21 @@
 //! Exporting a finished piece: flattened PNG, JPEG, WebP or TIFF, or layered
-//! OpenRaster. PNGs carry where they came from in text chunks.
+//! OpenRaster.
+//!
+//! Every flattened format carries an XMP packet ([`super::xmp`]) with the IPTC
+//! digital source type, the GAN's share of the picture, the model versions
+//! and the training data's credit line, which exiftool, Photoshop, Lightroom
+//! and the platforms that read IPTC see. PNGs also keep their plain text
+//! chunks (software, and which layers came from the GAN).
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use image::{ImageFormat, RgbaImage};
+use image::RgbaImage;
 
+use super::xmp::{self, XmpProvenance};
 use super::{ProjectError, atomic_write};
 use crate::decisions::CandidateHistory;
 use crate::decisions::history::Filter;
+use crate::document::authorship::{self, Authorship};
 use crate::document::{CanvasRect, Document};
 use crate::render::cpu;
 
@@ -25,6 +33,20 @@ pub fn export_rect(
     path: &Path,
     quality: u8,
 ) -> Result<(), ProjectError> {
+    export_rect_with(doc, rect, path, quality, None).map(|_| ())
+}
+
+/// [`export_rect`], telling who made the exported picture: its
+/// [`Authorship`] (None for `.ora`, which keeps provenance per layer).
+/// `credit` is the training data's credit line for the XMP; None looks it up
+/// ([`xmp::training_credit`]) when the GAN's work shows.
+pub fn export_rect_with(
+    doc: &Document,
+    rect: CanvasRect,
+    path: &Path,
+    quality: u8,
+    credit: Option<String>,
+) -> Result<Option<Authorship>, ProjectError> {
     let rect = rect.intersect(&doc.bounds());
     if rect.is_empty() {
         return Err(ProjectError::malformed(
@@ -36,55 +58,116 @@ pub fn export_rect(
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    match ext.as_str() {
-        "ora" if rect == doc.bounds() => super::ora::save_plain(doc, path),
-        "ora" => Err(ProjectError::malformed(
-            path,
-            "a selection exports as a flat image: use .png, .jpg, .webp or .tif",
-        )),
-        "png" => {
-            let img = cpu::flatten_rect(doc, rect);
-            atomic_write(path, |f| write_png(&img, &provenance(doc), f))
+    let format = match ext.as_str() {
+        "ora" if rect == doc.bounds() => return super::ora::save_plain(doc, path).map(|_| None),
+        "ora" => {
+            return Err(ProjectError::malformed(
+                path,
+                "a selection exports as a flat image: use .png, .jpg, .webp or .tif",
+            ));
         }
-        "jpg" | "jpeg" => {
+        "png" => Flat::Png,
+        "jpg" | "jpeg" => Flat::Jpeg(quality.clamp(1, 100)),
+        "webp" => Flat::WebP,
+        "tif" | "tiff" => Flat::Tiff,
+        other => {
+            return Err(ProjectError::malformed(
+                path,
+                format!("cannot export to `.{other}`: use .png, .jpg, .webp, .tif or .ora"),
+            ));
+        }
+    };
+    let who = authorship::authorship_rect(doc, rect);
+    // The credit is only written when the GAN's work shows: no lookup otherwise.
+    let models: Vec<String> = who.models().into_iter().map(|(m, _)| m).collect();
+    let credit = credit.or_else(|| {
+        who.any_gan_visible()
+            .then(|| xmp::training_credit(&models))
+            .flatten()
+    });
+    let packet = XmpProvenance::new(&who, credit).packet();
+    match format {
+        Flat::Png => {
+            let img = cpu::flatten_rect(doc, rect);
+            atomic_write(path, |f| write_png(&img, &text_chunks(doc), &packet, f))?;
+        }
+        Flat::Jpeg(q) => {
             // JPEG has no alpha: flatten over white, as a printed page would.
             let img = cpu::flatten_over(doc, rect, [255, 255, 255]);
-            let q = quality.clamp(1, 100);
-            atomic_write(path, |f| {
-                image::codecs::jpeg::JpegEncoder::new_with_quality(f, q)
-                    .encode_image(&img)
-                    .map_err(|e| e.to_string())
-            })
+            atomic_write(path, |f| write_jpeg(&img, q, &packet, f))?;
         }
-        "webp" | "tif" | "tiff" => {
-            let format = if ext == "webp" {
-                ImageFormat::WebP
-            } else {
-                ImageFormat::Tiff
-            };
+        Flat::WebP => {
             let img = cpu::flatten_rect(doc, rect);
-            atomic_write(path, |f| write_encoded(&img, format, f))
+            atomic_write(path, |f| write_webp(&img, &packet, f))?;
         }
-        other => Err(ProjectError::malformed(
-            path,
-            format!("cannot export to `.{other}`: use .png, .jpg, .webp, .tif or .ora"),
-        )),
+        Flat::Tiff => {
+            let img = cpu::flatten_rect(doc, rect);
+            atomic_write(path, |f| write_tiff(&img, &packet, f))?;
+        }
     }
+    Ok(Some(who))
 }
 
-fn write_encoded(
-    img: &RgbaImage,
-    format: ImageFormat,
+/// A flattened export format.
+enum Flat {
+    Png,
+    /// With its quality, 1–100.
+    Jpeg(u8),
+    WebP,
+    Tiff,
+}
+
+fn write_jpeg(
+    img: &image::RgbImage,
+    quality: u8,
+    packet: &str,
     f: &mut std::fs::File,
 ) -> Result<(), String> {
+    let mut buf = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, quality)
+        .encode_image(img)
+        .map_err(|e| e.to_string())?;
+    let buf = xmp::insert_into_jpeg(&buf, packet.as_bytes()).map_err(|e| e.to_string())?;
+    f.write_all(&buf).map_err(|e| e.to_string())
+}
+
+/// Lossless WebP (what `image` writes) with the packet in an `XMP ` chunk;
+/// the encoder adds the VP8X header with its XMP flag.
+fn write_webp(img: &RgbaImage, packet: &str, f: &mut std::fs::File) -> Result<(), String> {
+    let mut buf = Vec::new();
+    let mut enc = image_webp::WebPEncoder::new(&mut buf);
+    enc.set_xmp_metadata(packet.as_bytes().to_vec());
+    enc.encode(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        image_webp::ColorType::Rgba8,
+    )
+    .map_err(|e| e.to_string())?;
+    f.write_all(&buf).map_err(|e| e.to_string())
+}
+
+/// Uncompressed RGBA TIFF (what `image` writes) with the packet in tag 700.
+fn write_tiff(img: &RgbaImage, packet: &str, f: &mut std::fs::File) -> Result<(), String> {
+    use tiff::encoder::{TiffEncoder, colortype::RGBA8};
     let mut buf = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut buf, format).map_err(|e| e.to_string())?;
+    let mut enc = TiffEncoder::new(&mut buf).map_err(|e| e.to_string())?;
+    let mut image = enc
+        .new_image::<RGBA8>(img.width(), img.height())
+        .map_err(|e| e.to_string())?;
+    image
+        .encoder()
+        .write_tag(tiff::tags::Tag::Unknown(xmp::TIFF_TAG), packet.as_bytes())
+        .map_err(|e| e.to_string())?;
+    image.write_data(img.as_raw()).map_err(|e| e.to_string())?;
     f.write_all(buf.get_ref()).map_err(|e| e.to_string())
 }
 
 /// Writes every candidate in `history` that `filter` admits to `dir` as
 /// lossless PNGs named by id, seed and model version, each carrying its
-/// provenance. Returns the paths written.
+/// provenance (text chunks and XMP: a GAN composite of the canvas, with its
+/// model version; no share, since a candidate is not measured by layers).
+/// Returns the paths written.
 pub fn export_candidates(
     history: &CandidateHistory,
     filter: Filter,
@@ -93,6 +176,7 @@ pub fn export_candidates(
     std::fs::create_dir_all(dir).map_err(|e| ProjectError::io(dir, e))?;
     let mut written = Vec::new();
     for r in history.filtered(filter) {
+        let credit = xmp::training_credit(std::slice::from_ref(&r.model));
         let path = dir.join(format!("candidate-{}-seed{}-{}.png", r.id, r.seed, r.model));
         let img = history
             .image(&r.output)
@@ -108,7 +192,14 @@ pub fn export_candidates(
                 ),
             ),
         ];
-        atomic_write(&path, |f| write_png(&rgba, &text, f))?;
+        let packet = XmpProvenance {
+            source_type: xmp::COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA,
+            gan_share: None,
+            models: vec![r.model.clone()],
+            training_credit: credit,
+        }
+        .packet();
+        atomic_write(&path, |f| write_png(&rgba, &text, &packet, f))?;
         written.push(path);
     }
     Ok(written)
@@ -116,7 +207,7 @@ pub fn export_candidates(
 
 /// Text chunks describing how the piece was made: the software, and which
 /// visible layers came from the GAN (model version, seed and strength each).
-fn provenance(doc: &Document) -> Vec<(&'static str, String)> {
+fn text_chunks(doc: &Document) -> Vec<(&'static str, String)> {
     let ai: Vec<String> = doc
         .layers()
         .iter()
@@ -149,6 +240,7 @@ fn provenance(doc: &Document) -> Vec<(&'static str, String)> {
 fn write_png(
     img: &RgbaImage,
     text: &[(&'static str, String)],
+    packet: &str,
     w: &mut std::fs::File,
 ) -> Result<(), String> {
     let mut enc = png::Encoder::new(std::io::BufWriter::new(w), img.width(), img.height());
@@ -158,6 +250,10 @@ fn write_png(
         enc.add_itxt_chunk((*key).to_string(), value.clone())
             .map_err(|e| e.to_string())?;
     }
+    // Uncompressed iTXt, as the XMP specification asks, so that readers that
+    // scan for the packet find it.
+    enc.add_itxt_chunk(xmp::PNG_KEYWORD.to_string(), packet.to_string())
+        .map_err(|e| e.to_string())?;
     let mut writer = enc.write_header().map_err(|e| e.to_string())?;
     writer
         .write_image_data(img.as_raw())
@@ -198,6 +294,37 @@ mod tests {
             }
         }
         assert!(export(&doc, &dir.path().join("out.gif"), 90).is_err());
+        // Every flat format carries the XMP packet where its own decoder
+        // looks for it (exiftool reads them too: tests/provenance.rs).
+        for ext in ["png", "jpg", "webp", "tif"] {
+            use image::ImageDecoder;
+            let path = dir.path().join(format!("out.{ext}"));
+            let packet = if ext == "tif" {
+                // image's TIFF reader caps tag values by the image's size,
+                // which this 40×30 one is too small for: read the tag itself.
+                let file = std::fs::File::open(&path).unwrap();
+                tiff::decoder::Decoder::new(std::io::BufReader::new(file))
+                    .unwrap()
+                    .get_tag_u8_vec(tiff::tags::Tag::Unknown(xmp::TIFF_TAG))
+                    .unwrap()
+            } else {
+                image::ImageReader::open(&path)
+                    .unwrap()
+                    .with_guessed_format()
+                    .unwrap()
+                    .into_decoder()
+                    .unwrap()
+                    .xmp_metadata()
+                    .unwrap()
+                    .expect(ext)
+            };
+            let packet = String::from_utf8(packet).unwrap();
+            assert!(
+                packet.contains(xmp::COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA),
+                "{ext}: {packet}"
+            );
+            assert!(packet.contains("<rdf:li>v1</rdf:li>"), "{ext}: {packet}");
+        }
         // The PNG says which layers came from the GAN.
         let bytes = std::fs::read(dir.path().join("out.png")).unwrap();
         let decoder = png::Decoder::new(std::io::Cursor::new(bytes));

@@ -35,6 +35,14 @@ pub fn decode_image(path: &Path) -> Result<RgbaImage, ProjectError> {
             "cannot decode image: the JPEG is truncated (no end-of-image marker after its last scan)",
         ));
     }
+    if reader.format() == Some(image::ImageFormat::WebP) && !riff_is_complete(&bytes) {
+        // A WebP cut after its image data (before its XMP chunk, say) still
+        // decodes: refuse it as what it is, a damaged file.
+        return Err(ProjectError::malformed(
+            path,
+            "cannot decode image: the WebP file is truncated (shorter than its RIFF header says)",
+        ));
+    }
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_IMAGE_SIDE);
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
@@ -52,6 +60,18 @@ pub fn decode_image(path: &Path) -> Result<RgbaImage, ProjectError> {
 fn jpeg_is_complete(bytes: &[u8]) -> bool {
     let last = |m: [u8; 2]| bytes.windows(2).rposition(|w| w == m);
     matches!((last([0xFF, 0xDA]), last([0xFF, 0xD9])), (Some(sos), Some(eoi)) if eoi > sos)
+}
+
+/// A complete RIFF file (WebP) is at least as long as its header says: 8
+/// bytes of header plus the size in bytes 4..8 (little-endian).
+fn riff_is_complete(bytes: &[u8]) -> bool {
+    match bytes.get(4..8) {
+        Some(n) => {
+            let size = u32::from_le_bytes([n[0], n[1], n[2], n[3]]) as usize;
+            bytes.len() >= 8 + size
+        }
+        None => false,
+    }
 }
 
 /// Whether `path` names a project or OpenRaster file (by extension).

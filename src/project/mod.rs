@@ -9,6 +9,7 @@ pub mod export;
 pub mod import;
 pub mod manifest;
 pub mod ora;
+pub mod xmp;
 
 use std::path::{Path, PathBuf};
 

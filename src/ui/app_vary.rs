@@ -16,12 +16,10 @@ impl AtelierApp {
                 self.variations
                     .start(ctx, &self.editor.doc, self.editor.selection);
             }
-            Command::SelectCandidate(n) => {
-                if self.variations.get(n).is_some() {
-                    let v = &mut self.variations;
-                    v.selected = (v.selected != Some(n)).then_some(n);
-                    v.compare = false;
-                }
+            Command::SelectCandidate(n) if self.variations.get(n).is_some() => {
+                let v = &mut self.variations;
+                v.selected = (v.selected != Some(n)).then_some(n);
+                v.compare = false;
             }
             Command::ClosePreview => {
                 self.variations.selected = None;
@@ -34,11 +32,9 @@ impl AtelierApp {
                     self.refinement.decisions_since += 1;
                 }
             }
-            Command::RejectCandidate(n) => {
-                if self.variations.get(n).is_some() {
-                    super::variations::reject(self, n);
-                    self.refinement.decisions_since += 1;
-                }
+            Command::RejectCandidate(n) if self.variations.get(n).is_some() => {
+                super::variations::reject(self, n);
+                self.refinement.decisions_since += 1;
             }
             Command::FavouriteCandidate(i) => {
                 super::variations::toggle_favourite(self, i);
