@@ -129,9 +129,12 @@ fn live_follows_the_painting_and_apply_is_an_undoable_decision() {
         "one accepted record"
     );
     assert_eq!(app.variations.decisions.steering().decisions, 1);
+    // The status bar says whose picture it is: the applied frame covers it.
+    h.get_by_label("GAN 100 %");
     // Undo takes the layer and the decision back.
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
     h.run_steps(2);
+    h.get_by_label("GAN 0 %");
     let app = h.state();
     assert_eq!(app.editor.doc.layers().len(), 1);
     assert_eq!(app.variations.history().counts().1, 0);

@@ -41,6 +41,8 @@ pub struct AtelierApp {
     pub(super) gpu: bool,
     /// The GAN worker and the candidates waiting for a decision.
     pub variations: super::variations::Variations,
+    /// Who made the visible picture (cached per tile).
+    pub(super) authorship: crate::document::authorship::AuthorshipCache,
     /// Live: the GAN's rendition following the painting.
     pub live: super::live::Live,
     /// Refinement jobs, the portfolio and model versions.
@@ -128,6 +130,7 @@ impl AtelierApp {
             models_window: Default::default(),
             gpu,
             variations: Default::default(),
+            authorship: crate::document::authorship::AuthorshipCache::new(),
             live: Default::default(),
             refinement: Default::default(),
             history_window: Default::default(),
@@ -523,11 +526,13 @@ impl AtelierApp {
         egui::Panel::top("toolbar").show(ui, |ui| {
             super::panels::toolbar(&self.state, &self.view, ui, &mut commands)
         });
+        let gan_share = self.authorship.measure(&self.editor.doc).gan_share();
         let status = super::panels::Status {
             editor: &self.editor,
             view: &self.view,
             hover: self.canvas_input.hover,
             file_job: self.file_job.as_ref().map(|j| j.label.as_str()),
+            gan_share,
             notify: &self.notify,
         };
         egui::Panel::bottom("status").show(ui, |ui| super::panels::status_bar(status, ui));

@@ -153,6 +153,8 @@ pub struct Status<'a> {
     pub hover: Option<egui::Pos2>,
     /// A file job in progress: what it does.
     pub file_job: Option<&'a str>,
+    /// The share of the visible picture the GAN made (0..1).
+    pub gan_share: f64,
     /// Messages, newest last.
     pub notify: &'a Notifications,
 }
@@ -175,6 +177,12 @@ pub fn status_bar(st: Status, ui: &mut egui::Ui) {
             history.undo_len(),
             history.used() as f64 / (1024.0 * 1024.0)
         ));
+        ui.separator();
+        ui.label(format!("GAN {:.0} %", st.gan_share * 100.0))
+            .on_hover_text(
+                "How much of the visible picture came from GAN-made layers, after blending \
+                 and your painting over them (exports carry it in their metadata)",
+            );
         if let Some(label) = st.file_job {
             ui.separator();
             ui.spinner();
