@@ -1,9 +1,11 @@
-//! Dab placement: smoothing the input path and spacing dabs along it.
+//! Dab placement: smoothing the input path ([`super::stabiliser`]) and spacing
+//! dabs along it at a fraction of their diameter.
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::StrokeSample;
 use super::settings::BrushSettings;
+use super::stabiliser::Stabiliser;
 
 /// One stamp of the brush, in canvas space.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -25,61 +27,76 @@ pub struct Dab {
 /// seed and samples give the same dabs.
 #[derive(Debug)]
 pub struct StrokeEngine {
+    walker: Walker,
+    /// `None` without smoothing: the path is the samples joined by lines.
+    stabiliser: Option<Stabiliser>,
+}
+
+/// Places dabs along the (smoothed) path.
+#[derive(Debug)]
+struct Walker {
     settings: BrushSettings,
     rng: ChaCha8Rng,
-    /// Smoothed position and pressure of the previous point on the path.
+    /// The previous point on the path.
     last: Option<StrokeSample>,
     /// Path length still to walk before the next dab.
     to_next: f32,
-    /// The latest raw sample, to pull the stabiliser onto at the end.
-    raw_last: Option<StrokeSample>,
 }
 
 impl StrokeEngine {
     /// A new stroke with `settings`; `seed` drives jitter.
     pub fn new(settings: BrushSettings, seed: u64) -> Self {
+        let stabiliser = (settings.smoothing > 0.0).then(|| Stabiliser::new(settings.smoothing));
         Self {
-            settings,
-            rng: ChaCha8Rng::seed_from_u64(seed),
-            last: None,
-            to_next: 0.0,
-            raw_last: None,
+            walker: Walker {
+                settings,
+                rng: ChaCha8Rng::seed_from_u64(seed),
+                last: None,
+                to_next: 0.0,
+            },
+            stabiliser,
         }
     }
 
     /// The brush this stroke paints with.
     pub fn settings(&self) -> &BrushSettings {
-        &self.settings
+        &self.walker.settings
     }
 
     /// Feeds one input sample; emits the dabs it completes.
     pub fn add_sample(&mut self, sample: StrokeSample, emit: &mut dyn FnMut(Dab)) {
-        self.raw_last = Some(sample);
-        let Some(prev) = self.last else {
-            // The first sample is a dab of its own, so a click leaves a mark.
-            self.last = Some(sample);
-            self.emit_at(sample, emit);
-            self.to_next = self
-                .settings
-                .step_at(self.settings.radius_at(sample.pressure));
-            return;
-        };
-        // Stabiliser: the path follows the pointer by a fraction each sample
-        // (an exponential moving average; stronger smoothing lags more).
-        let k = 1.0 - self.settings.smoothing.clamp(0.0, 0.98);
-        let target = StrokeSample {
-            x: prev.x + (sample.x - prev.x) * k,
-            y: prev.y + (sample.y - prev.y) * k,
-            pressure: prev.pressure + (sample.pressure - prev.pressure) * k,
-            time: sample.time,
-        };
-        self.walk(prev, target, emit);
+        let walker = &mut self.walker;
+        match &mut self.stabiliser {
+            Some(st) => st.push(sample, &mut |p| walker.to(p, emit)),
+            None => walker.to(sample, emit),
+        }
     }
 
-    /// Ends the stroke: the stabiliser catches up with the last sample.
+    /// Ends the stroke: the stabiliser catches up with the last sample along
+    /// the path.
     pub fn finish(&mut self, emit: &mut dyn FnMut(Dab)) {
-        if let (Some(prev), Some(raw)) = (self.last, self.raw_last) {
-            self.walk(prev, raw, emit);
+        let walker = &mut self.walker;
+        if let Some(st) = &mut self.stabiliser {
+            st.finish(&mut |p| walker.to(p, emit));
+        }
+    }
+}
+
+impl Walker {
+    /// Extends the path to `to` (a non-finite point is skipped, so one bad
+    /// sample cannot end the stroke).
+    fn to(&mut self, to: StrokeSample, emit: &mut dyn FnMut(Dab)) {
+        if !(to.x.is_finite() && to.y.is_finite()) {
+            return;
+        }
+        match self.last {
+            Some(from) => self.walk(from, to, emit),
+            None => {
+                // The first point is a dab of its own, so a click leaves a mark.
+                self.last = Some(to);
+                self.emit_at(to, emit);
+                self.to_next = self.settings.step_at(self.settings.radius_at(to.pressure));
+            }
         }
     }
 
@@ -101,8 +118,12 @@ impl StrokeEngine {
             self.emit_at(at, emit);
             self.to_next = self.settings.step_at(self.settings.radius_at(at.pressure));
         }
-        self.to_next -= len - travelled;
-        self.last = Some(to);
+        // An infinite length (coordinates near f32::MAX) must not poison the
+        // carry.
+        if len.is_finite() {
+            self.to_next -= len - travelled;
+            self.last = Some(to);
+        }
     }
 
     fn emit_at(&mut self, at: StrokeSample, emit: &mut dyn FnMut(Dab)) {

@@ -6,9 +6,13 @@
 //! size and opacity, and hands each [`Dab`] to a [`DabSurface`]. Rendering a
 //! stroke is a pure function of (settings, samples, colour, seed).
 pub mod dabs;
+mod deep;
 pub mod fill;
+mod kernel;
+mod mask;
 pub mod raster;
 pub mod settings;
+pub mod stabiliser;
 
 pub use dabs::{Dab, StrokeEngine};
 pub use raster::{DabSurface, LayerSurface, Paint, PaintMode};

@@ -1,22 +1,33 @@
 //! Rasterising dabs onto a surface.
 //!
-//! The coverage of a dab at distance `d` from its centre is
-//! `clamp((r − d) / max(r·(1 − hardness), 1), 0, 1)`: a fully opaque core and a
-//! linear falloff at least one pixel wide (so hard brushes are anti-aliased).
-//! Masks are cached per (radius, hardness, sub-pixel offset quantised to ¼ px),
-//! so a stroke of equal dabs computes its mask once and the per-pixel work is
-//! an integer blend that the compiler vectorises.
+//! A dab is its mask ([`super::mask`]: coverage per pixel, cached per shape
+//! and sub-pixel phase) blended into the layer's tiles ([`super::kernel`]).
+//! Faint dabs (alpha below [`DEEP_ALPHA`]) blend through 16-bit copies of the
+//! tiles ([`super::deep`]) so that a low-flow brush builds up smoothly instead
+//! of in 8-bit steps.
 //!
-//! Blending is source-over on premultiplied RGBA8 in 16-bit fixed point:
-//! `dst = src·a + dst·(1 − a)`; erasing is `dst = dst·(1 − a)`; with alpha
-//! locked the colour is blended and alpha kept.
-use std::collections::HashMap;
-use std::sync::Arc;
-
+//! The dab loop is memory-bound when dabs land far apart (a 4096² layer is
+//! 64 MiB, larger than the caches): the cache lines a dab will touch are
+//! requested ahead of the blending (the first rows of each tile before any
+//! is blended, the rest a few rows ahead), so the misses overlap instead of
+//! coming one row at a time.
 use super::Dab;
+use super::deep::DeepTiles;
+use super::kernel::{self, Blend, Part};
+use super::mask::{Masks, SUBPIXEL, Shape};
 use super::settings::BrushSettings;
 use crate::document::history::PixelEdit;
-use crate::document::{CanvasRect, TILE_SIZE, TileCoord, TileGrid};
+use crate::document::{CanvasRect, TileGrid};
+
+pub use super::mask::coverage;
+
+/// Dabs with less alpha than this blend at 16 bits per channel. Their
+/// increments are a few levels, so rounding each dab to 8 bits (up to half a
+/// level) adds up over the overlapping dabs into a visible ripple (±1.5–2.8
+/// levels for the soft airbrush, `tests/brush_ripple.rs`). Above it the
+/// increments are large and the error stays within 1–3 levels of exact
+/// compositing without banding, and the 8-bit kernel is 3–5× faster.
+pub const DEEP_ALPHA: f32 = 0.25;
 
 /// Whether a dab adds paint or removes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,88 +67,12 @@ pub trait DabSurface {
     fn draw_dab(&mut self, dab: &Dab, paint: &Paint);
 }
 
-/// Coverage of one dab shape, in 1/256 steps (`0..=256`).
-#[derive(Debug)]
-struct Mask {
-    /// Side of the square mask.
-    side: u32,
-    /// Distance from the mask's first column/row to the dab's pixel.
-    reach: u32,
-    cov: Vec<u16>,
-    /// Per row, the columns `start..end` with non-zero coverage (a disc
-    /// leaves a fifth of its square empty; skipping it is free speed).
-    spans: Vec<(u32, u32)>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct MaskKey {
-    radius_q: u32,
-    hardness_q: u16,
-    fx: u8,
-    fy: u8,
-}
-
-/// Sub-pixel positions are quantised to 1/SUBPIXEL.
-const SUBPIXEL: f32 = 4.0;
-/// Radii are quantised to 1/RADIUS_STEPS pixel.
-const RADIUS_STEPS: f32 = 8.0;
-/// Cache entries kept before the cache is cleared (pressure makes many radii).
-const CACHE_LIMIT: usize = 1024;
-
-/// Dab masks already computed; keep one per canvas view or per benchmark.
+/// Dab masks and 16-bit tile copies kept between dabs; keep one per canvas
+/// view or per benchmark.
 #[derive(Debug, Default)]
 pub struct MaskCache {
-    masks: HashMap<MaskKey, Arc<Mask>>,
-}
-
-impl MaskCache {
-    fn get(&mut self, key: MaskKey) -> Arc<Mask> {
-        if self.masks.len() >= CACHE_LIMIT {
-            self.masks.clear();
-        }
-        self.masks
-            .entry(key)
-            .or_insert_with(|| Arc::new(build_mask(key)))
-            .clone()
-    }
-}
-
-/// Coverage at distance `d` from the centre of a dab of radius `r`.
-pub fn coverage(d: f32, r: f32, hardness: f32) -> f32 {
-    let soft = (r * (1.0 - hardness)).max(1.0);
-    ((r - d) / soft).clamp(0.0, 1.0)
-}
-
-fn build_mask(key: MaskKey) -> Mask {
-    let r = key.radius_q as f32 / RADIUS_STEPS;
-    let h = key.hardness_q as f32 / 1000.0;
-    let (fx, fy) = (key.fx as f32 / SUBPIXEL, key.fy as f32 / SUBPIXEL);
-    let reach = r.ceil() as u32 + 1;
-    let side = 2 * reach + 1;
-    let mut cov = Vec::with_capacity((side * side) as usize);
-    for j in 0..side {
-        // Pixel centre relative to the dab centre.
-        let dy = j as f32 - reach as f32 + 0.5 - fy;
-        for i in 0..side {
-            let dx = i as f32 - reach as f32 + 0.5 - fx;
-            let c = coverage((dx * dx + dy * dy).sqrt(), r, h);
-            cov.push((c * 256.0).round() as u16);
-        }
-    }
-    let spans = cov
-        .chunks_exact(side as usize)
-        .map(|row| {
-            let start = row.iter().position(|&c| c > 0).unwrap_or(0) as u32;
-            let end = row.iter().rposition(|&c| c > 0).map_or(0, |e| e as u32 + 1);
-            (start, end.max(start))
-        })
-        .collect();
-    Mask {
-        side,
-        reach,
-        cov,
-        spans,
-    }
+    masks: Masks,
+    deep: DeepTiles,
 }
 
 /// A layer's tiles as a dab surface, recording touched tiles for undo.
@@ -171,27 +106,28 @@ impl DabSurface for LayerSurface<'_> {
         if dab.alpha <= 0.0 || dab.radius <= 0.0 || !dab.x.is_finite() || !dab.y.is_finite() {
             return;
         }
-        // Quantise the centre to ¼ px, carrying into the integer part.
-        let qx = (dab.x * SUBPIXEL).round();
-        let qy = (dab.y * SUBPIXEL).round();
-        let (ix, iy) = (
-            (qx / SUBPIXEL).floor() as i64,
-            (qy / SUBPIXEL).floor() as i64,
+        // Quantise the centre to ¼ px, carrying into the integer part (the
+        // casts saturate, and a far-off dab is clipped away below).
+        let s = SUBPIXEL as i64;
+        let qx = (dab.x * SUBPIXEL).round() as i64;
+        let qy = (dab.y * SUBPIXEL).round() as i64;
+        let MaskCache { masks, deep } = &mut *self.cache;
+        let mask = masks.get(
+            Shape::new(dab.radius, dab.hardness),
+            qx.rem_euclid(s) as u32,
+            qy.rem_euclid(s) as u32,
         );
-        let key = MaskKey {
-            radius_q: (dab.radius * RADIUS_STEPS).round().max(1.0) as u32,
-            hardness_q: (dab.hardness.clamp(0.0, 1.0) * 1000.0).round() as u16,
-            fx: qx.rem_euclid(SUBPIXEL) as u8,
-            fy: qy.rem_euclid(SUBPIXEL) as u8,
-        };
-        let mask = self.cache.get(key);
-        let x0 = ix - mask.reach as i64;
-        let y0 = iy - mask.reach as i64;
+        let x0 = qx.div_euclid(s) - mask.reach as i64;
+        let y0 = qy.div_euclid(s) - mask.reach as i64;
         // Clip the mask's square to the canvas.
         let cx0 = x0.max(0);
         let cy0 = y0.max(0);
-        let cx1 = (x0 + mask.side as i64).min(self.grid.width() as i64);
-        let cy1 = (y0 + mask.side as i64).min(self.grid.height() as i64);
+        let cx1 = x0
+            .saturating_add(mask.side as i64)
+            .min(self.grid.width() as i64);
+        let cy1 = y0
+            .saturating_add(mask.side as i64)
+            .min(self.grid.height() as i64);
         if cx1 <= cx0 || cy1 <= cy0 {
             return;
         }
@@ -201,124 +137,41 @@ impl DabSurface for LayerSurface<'_> {
             (cx1 - cx0) as u32,
             (cy1 - cy0) as u32,
         );
-        let alpha = (dab.alpha.clamp(0.0, 1.0) * 65536.0).round() as u32;
-        let color = paint.color.map(u32::from);
+        let alpha = dab.alpha.clamp(0.0, 1.0);
+        let blend = Blend {
+            alpha: (alpha * 65536.0).round() as u32,
+            color: paint.color.map(u32::from),
+            mode: paint.mode,
+            lock_alpha: self.lock_alpha,
+        };
+        // The first rows of every tile the dab touches are asked for before
+        // any is blended; the kernels ask for the rest a few rows ahead.
         for c in rect.tiles() {
-            let part = rect.intersect(&c.rect());
+            if let Some(t) = self.grid.tile(c) {
+                let mut first_rows = rect.intersect(&c.rect());
+                first_rows.h = first_rows.h.min(kernel::PREFETCH_ROWS);
+                kernel::prefetch(&t.px, &first_rows);
+            }
+        }
+        for c in rect.tiles() {
+            let part = Part {
+                mask,
+                x0,
+                y0,
+                rect: rect.intersect(&c.rect()),
+            };
             if let Some(edit) = self.edit.as_deref_mut() {
                 edit.touch(self.grid, c);
             }
-            let tile = self.grid.tile_mut(TileCoord::new(c.tx, c.ty));
-            for y in part.y..part.bottom() {
-                let my = (y as i64 - y0) as u32;
-                // Clip the row to the mask's non-empty span.
-                let (s0, s1) = mask.spans[my as usize];
-                let x_start = (part.x as i64).max(x0 + s0 as i64);
-                let x_end = (part.right() as i64).min(x0 + s1 as i64);
-                if x_end <= x_start {
-                    continue;
-                }
-                let n = (x_end - x_start) as usize;
-                let m0 = (my * mask.side) as usize + (x_start - x0) as usize;
-                let mrow = &mask.cov[m0..m0 + n];
-                let t0 = ((y % TILE_SIZE) * TILE_SIZE + x_start as u32 % TILE_SIZE) as usize * 4;
-                let trow = &mut tile.px[t0..t0 + n * 4];
-                blend_row(trow, mrow, alpha, color, paint.mode, self.lock_alpha);
+            if alpha < DEEP_ALPHA {
+                let slot = deep.open(self.grid.revision(c), self.grid.tile(c).map(|t| &**t));
+                let tile = self.grid.tile_mut(c);
+                kernel::blend16(deep.pixels(slot), &mut tile.px, &part, &blend);
+                deep.file(slot, self.grid.revision(c));
+            } else {
+                kernel::blend8(&mut self.grid.tile_mut(c).px, &part, &blend);
             }
         }
-    }
-}
-
-/// Blends one row, with the fastest kernel this CPU runs.
-fn blend_row(
-    px: &mut [u8],
-    mask: &[u16],
-    alpha: u32,
-    color: [u32; 3],
-    mode: PaintMode,
-    lock_alpha: bool,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { blend_row_avx2(px, mask, alpha, color, mode, lock_alpha) };
-        return;
-    }
-    blend_row_portable(px, mask, alpha, color, mode, lock_alpha);
-}
-
-/// The same kernel compiled for AVX2 (8 × 32-bit lanes with `vpmulld`).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn blend_row_avx2(
-    px: &mut [u8],
-    mask: &[u16],
-    alpha: u32,
-    color: [u32; 3],
-    mode: PaintMode,
-    lock_alpha: bool,
-) {
-    blend_row_portable(px, mask, alpha, color, mode, lock_alpha);
-}
-
-#[inline(always)]
-fn blend_row_portable(
-    px: &mut [u8],
-    mask: &[u16],
-    alpha: u32,
-    color: [u32; 3],
-    mode: PaintMode,
-    lock_alpha: bool,
-) {
-    let (pixels, _) = px.as_chunks_mut::<4>();
-    match (mode, lock_alpha) {
-        (PaintMode::Paint, false) => paint_row(pixels, mask, alpha, color),
-        (PaintMode::Paint, true) => paint_row_locked(pixels, mask, alpha, color),
-        (PaintMode::Erase, false) => erase_row(pixels, mask, alpha),
-        // Erasing keeps alpha when it is locked: nothing to do.
-        (PaintMode::Erase, true) => {}
-    }
-}
-
-#[inline(always)]
-fn mix(src: u32, dst: u8, a: u32) -> u8 {
-    ((src * a + dst as u32 * (65536 - a) + 32768) >> 16) as u8
-}
-
-#[inline(always)]
-fn paint_row(px: &mut [[u8; 4]], mask: &[u16], alpha: u32, c: [u32; 3]) {
-    for (p, &m) in px.iter_mut().zip(mask) {
-        let a = (m as u32 * alpha) >> 8;
-        *p = [
-            mix(c[0], p[0], a),
-            mix(c[1], p[1], a),
-            mix(c[2], p[2], a),
-            mix(255, p[3], a),
-        ];
-    }
-}
-
-#[inline(always)]
-fn paint_row_locked(px: &mut [[u8; 4]], mask: &[u16], alpha: u32, c: [u32; 3]) {
-    for (p, &m) in px.iter_mut().zip(mask) {
-        let a = (m as u32 * alpha) >> 8;
-        // Premultiply the colour by the pixel's own (kept) alpha.
-        let pa = p[3] as u32;
-        let pre = |v: u32| (v * pa * 257 + 32768) >> 16;
-        *p = [
-            mix(pre(c[0]), p[0], a),
-            mix(pre(c[1]), p[1], a),
-            mix(pre(c[2]), p[2], a),
-            p[3],
-        ];
-    }
-}
-
-#[inline(always)]
-fn erase_row(px: &mut [[u8; 4]], mask: &[u16], alpha: u32) {
-    for (p, &m) in px.iter_mut().zip(mask) {
-        let a = (m as u32 * alpha) >> 8;
-        *p = p.map(|v| mix(0, v, a));
     }
 }
 
@@ -335,16 +188,6 @@ mod tests {
         color: [255, 0, 0],
         mode: PaintMode::Paint,
     };
-
-    #[test]
-    fn coverage_matches_its_formula() {
-        assert_eq!(coverage(0.0, 10.0, 0.5), 1.0);
-        assert_eq!(coverage(5.0, 10.0, 0.5), 1.0);
-        assert!((coverage(7.5, 10.0, 0.5) - 0.5).abs() < 1e-6);
-        assert_eq!(coverage(10.0, 10.0, 0.5), 0.0);
-        // Hard brushes still get a one-pixel anti-aliased edge.
-        assert!((coverage(9.5, 10.0, 1.0) - 0.5).abs() < 1e-6);
-    }
 
     #[test]
     fn opaque_dab_fills_its_core_and_nothing_far_away() {
@@ -422,5 +265,108 @@ mod tests {
         }
         assert_eq!(g.pixel(0, 0)[3], 255);
         assert_eq!(g.pixel(69, 69)[3], 255);
+    }
+
+    /// Faint dabs laid along a slanted line, the same for every test below.
+    fn faint_dabs() -> Vec<Dab> {
+        (0..150)
+            .map(|i| Dab {
+                x: 40.0 + i as f32 * 3.7,
+                y: 60.0 + i as f32 * 0.13,
+                radius: 30.0,
+                hardness: 0.2,
+                alpha: 0.06,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn faint_dabs_stay_within_rounding_of_exact_compositing() {
+        let paint = Paint {
+            color: [200, 100, 50],
+            mode: PaintMode::Paint,
+        };
+        let (w, h) = (640usize, 128usize);
+        let mut g = TileGrid::new(w as u32, h as u32);
+        let mut cache = MaskCache::default();
+        let mut exact = vec![[0f64; 4]; w * h];
+        let mut masks = Masks::default();
+        for d in faint_dabs() {
+            LayerSurface::new(&mut g, None, &mut cache, false).draw_dab(&d, &paint);
+            // The same mask and alpha, composited in f64 without rounding.
+            let (qx, qy) = ((d.x * 4.0).round() as i64, (d.y * 4.0).round() as i64);
+            let m = masks.get(
+                Shape::new(d.radius, d.hardness),
+                qx as u32 % 4,
+                qy as u32 % 4,
+            );
+            let (x0, y0) = (qx / 4 - m.reach as i64, qy / 4 - m.reach as i64);
+            for (j, row) in m.cov.chunks_exact(m.side as usize).enumerate() {
+                for (i, &c) in row.iter().enumerate() {
+                    let (x, y) = (x0 + i as i64, y0 + j as i64);
+                    if (0..w as i64).contains(&x) && (0..h as i64).contains(&y) {
+                        let a = c as f64 / 256.0 * d.alpha as f64;
+                        let p = &mut exact[y as usize * w + x as usize];
+                        for (v, s) in p.iter_mut().zip([200.0, 100.0, 50.0, 255.0]) {
+                            *v = s * a + *v * (1.0 - a);
+                        }
+                    }
+                }
+            }
+        }
+        for y in 0..h {
+            for x in 0..w {
+                let (p, q) = (g.pixel(x as u32, y as u32), exact[y * w + x]);
+                for c in 0..4 {
+                    // Half a level of the final rounding, plus the 16-bit
+                    // steps of ~100 dabs.
+                    assert!(
+                        (p[c] as f64 - q[c]).abs() <= 0.52,
+                        "({x}, {y}) channel {c}: {} vs exact {:.3}",
+                        p[c],
+                        q[c]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_16_bit_copy_is_not_used_once_something_else_wrote_the_tile() {
+        let paint = Paint {
+            color: [10, 200, 90],
+            mode: PaintMode::Paint,
+        };
+        let dabs = faint_dabs();
+        let paint_all = |g: &mut TileGrid, cache: &mut MaskCache, dabs: &[Dab]| {
+            let mut s = LayerSurface::new(g, None, cache, false);
+            for d in dabs {
+                s.draw_dab(d, &paint);
+            }
+        };
+        let mut fresh = TileGrid::new(640, 128);
+        paint_all(&mut fresh, &mut MaskCache::default(), &dabs[75..]);
+        // The same cache paints the first half, the tiles are put back (as
+        // undo does), and the second half is painted: only the 8-bit pixels
+        // may count, as on a fresh grid.
+        let mut g = TileGrid::new(640, 128);
+        let mut cache = MaskCache::default();
+        let blank = g.clone();
+        paint_all(&mut g, &mut cache, &dabs[..75]);
+        for c in blank.coords() {
+            g.set_tile(c, blank.tile(c).cloned());
+        }
+        paint_all(&mut g, &mut cache, &dabs[75..]);
+        assert!(g == fresh);
+        // An 8-bit dab between faint ones is honoured too.
+        let opaque = Dab {
+            alpha: 1.0,
+            ..dabs[100]
+        };
+        paint_all(&mut g, &mut cache, &[opaque, dabs[101]]);
+        paint_all(&mut fresh, &mut MaskCache::default(), &[opaque]);
+        paint_all(&mut fresh, &mut MaskCache::default(), &[dabs[101]]);
+        let (x, y) = (dabs[100].x as u32, dabs[100].y as u32);
+        assert_eq!(g.pixel(x, y), fresh.pixel(x, y));
     }
 }

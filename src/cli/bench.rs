@@ -3,7 +3,8 @@
 //! The workload mirrors `benches/mypaint_bench.c` so that
 //! `scripts/bench-brush-vs-mypaint.sh` can compare the two side by side: a
 //! 4096² canvas, radius 16, hardness 0.8, opacity 0.5, dabs every half radius
-//! along a serpentine stroke, or at uniformly random positions.
+//! along a serpentine stroke, or at uniformly random positions. `--alpha`
+//! below 0.25 measures the 16-bit path of faint dabs instead.
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
@@ -176,6 +177,10 @@ pub struct BrushBenchArgs {
     /// Also record every touched tile for undo, as the app does.
     #[arg(long)]
     pub with_undo: bool,
+    /// Dab alpha (the libmypaint reference paints at 0.5; below 0.25 dabs
+    /// take the 16-bit path of faint brushes).
+    #[arg(long, default_value_t = 0.5)]
+    pub alpha: f32,
     /// One JSON line per pattern.
     #[arg(long)]
     pub json: bool,
@@ -194,6 +199,8 @@ pub struct BrushBenchReport {
     pub dabs: u64,
     /// Whether undo recording was on.
     pub with_undo: bool,
+    /// Dab alpha.
+    pub alpha: f32,
     /// Wall time.
     pub seconds: f64,
     /// Throughput.
@@ -257,7 +264,7 @@ pub fn run_brush_bench(args: &BrushBenchArgs, pattern: Pattern) -> BrushBenchRep
                 y,
                 radius: r,
                 hardness: 0.8,
-                alpha: 0.5,
+                alpha: args.alpha,
             };
             surface.draw_dab(&dab, &paint);
         }
@@ -269,6 +276,7 @@ pub fn run_brush_bench(args: &BrushBenchArgs, pattern: Pattern) -> BrushBenchRep
         radius: r,
         dabs: args.dabs,
         with_undo: args.with_undo,
+        alpha: args.alpha,
         seconds,
         dabs_per_second: args.dabs as f64 / seconds,
     }
@@ -282,6 +290,10 @@ pub(super) fn brush(args: BrushBenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         (64..=16384).contains(&args.size),
         "--size must be in 64..16384"
+    );
+    anyhow::ensure!(
+        args.alpha > 0.0 && args.alpha <= 1.0,
+        "--alpha must be in 0..1"
     );
     let patterns = match args.pattern {
         Some(p) => vec![p],
