@@ -179,6 +179,9 @@ fn studio_snapshot() {
         .collect();
     drag(&mut h, &path);
     h.remove_cursor();
+    // Layer thumbnails refresh at most every 250 ms while a layer changes:
+    // wait past that so the snapshot does not depend on the test's speed.
+    std::thread::sleep(std::time::Duration::from_millis(300));
     h.run_steps(2);
     h.snapshot_options(
         "studio",
