@@ -343,11 +343,7 @@ fn dropped_images_and_pasted_images_become_layers() {
     {
         let app = h.state();
         assert_eq!(app.editor.doc.layers().len(), 2, "status: {}", app.status());
-        let layer = app
-            .editor
-            .doc
-            .layer(app.editor.doc.active())
-            .expect("layer");
+        let layer = active_layer(app);
         assert_eq!(layer.props.name, "dropped");
         assert_eq!(layer.grid.pixel(29, 19), [200, 10, 10, 255]);
     }
@@ -357,11 +353,7 @@ fn dropped_images_and_pasted_images_become_layers() {
     h.run_steps(2);
     let app = h.state();
     assert_eq!(app.editor.doc.layers().len(), 3);
-    let layer = app
-        .editor
-        .doc
-        .layer(app.editor.doc.active())
-        .expect("layer");
+    let layer = active_layer(app);
     assert_eq!(layer.props.name, "Pasted");
     assert_eq!(layer.grid.pixel(3, 2), [10, 200, 30, 255]);
     assert_eq!(layer.grid.pixel(4, 2), [0, 0, 0, 0]);
@@ -424,15 +416,7 @@ fn export_and_import_as_layers_from_the_file_menu() {
     h.run_steps(2);
     let app = h.state();
     assert_eq!(app.editor.doc.layers().len(), 2, "status: {}", app.status());
-    assert_eq!(
-        app.editor
-            .doc
-            .layer(app.editor.doc.active())
-            .expect("layer")
-            .props
-            .name,
-        "piece"
-    );
+    assert_eq!(active_layer(app).props.name, "piece");
 }
 
 #[test]

@@ -115,11 +115,7 @@ fn live_follows_the_painting_and_apply_is_an_undoable_decision() {
     h.run_steps(2);
     let app = h.state();
     assert_eq!(app.editor.doc.layers().len(), 2, "status: {}", app.status());
-    let layer = app
-        .editor
-        .doc
-        .layer(app.editor.doc.active())
-        .expect("layer");
+    let layer = active_layer(app);
     let p = layer.props.provenance.clone().expect("provenance");
     assert_eq!((p.model.as_str(), p.seed), ("negative", seed));
     assert_eq!(layer.grid.pixel(60, 50)[..3], ink.map(|v| 255 - v)[..]);
@@ -197,11 +193,7 @@ fn with_a_selection_live_and_apply_change_only_the_region() {
     h.run_steps(2);
     let app = h.state();
     assert_eq!(app.editor.doc.layers().len(), 2, "status: {}", app.status());
-    let layer = app
-        .editor
-        .doc
-        .layer(app.editor.doc.active())
-        .expect("layer");
+    let layer = active_layer(app);
     assert!(layer.props.provenance.is_some());
     let grid = &layer.grid;
     // Outside the selection nothing is covered; its middle is.

@@ -42,11 +42,7 @@ fn vary_accept_reject_and_undo() {
     h.run_steps(2);
     let app = h.state();
     assert_eq!(app.editor.doc.layers().len(), 2);
-    let layer = app
-        .editor
-        .doc
-        .layer(app.editor.doc.active())
-        .expect("accepted layer");
+    let layer = active_layer(app);
     assert!(layer.props.name.contains("seed"), "{}", layer.props.name);
     for (x, y, p) in expected.enumerate_pixels() {
         assert_eq!(layer.grid.pixel(x, y), [p[0], p[1], p[2], 255]);
@@ -179,11 +175,7 @@ fn keyboard_picks_previews_accepts_and_rejects_candidates() {
     h.run_steps(2);
     let app = h.state();
     assert_eq!(app.editor.doc.layers().len(), 2);
-    let layer = app
-        .editor
-        .doc
-        .layer(app.editor.doc.active())
-        .expect("layer");
+    let layer = active_layer(app);
     assert_eq!(layer.grid.pixel(5, 5)[..3], expected.get_pixel(5, 5).0);
     assert_eq!(
         app.variations.selected, None,
@@ -346,11 +338,7 @@ fn a_varied_selection_blends_back_with_a_feathered_edge() {
     h.get_by_label("Accept 1").click();
     h.run_steps(2);
     let app = h.state();
-    let layer = app
-        .editor
-        .doc
-        .layer(app.editor.doc.active())
-        .expect("layer");
+    let layer = active_layer(app);
     // Inside the selection: the candidate, opaque.
     let p = layer.grid.pixel(45, 32);
     assert_eq!(p[3], 255);
@@ -497,11 +485,7 @@ fn the_history_window_filters_and_reapplies() {
     h.run_steps(2);
     let app = h.state();
     assert_eq!(app.editor.doc.layers().len(), 2, "status: {}", app.status());
-    let layer = app
-        .editor
-        .doc
-        .layer(app.editor.doc.active())
-        .expect("layer");
+    let layer = active_layer(app);
     assert_eq!(
         layer.props.provenance.as_ref().and_then(|p| p.candidate),
         Some(id)

@@ -549,19 +549,7 @@ impl AtelierApp {
         if let Some(message) = self.variations.poll() {
             self.notify.error(message);
         }
-        let tick = crate::vary::live::Tick {
-            doc: &self.editor.doc,
-            selection: self.editor.selection,
-            stroking: self.editor.is_stroking(),
-            steering: self.variations.decisions.steering(),
-            strength: self.variations.strength,
-            model: self.variations.model.clone(),
-            keep_lines: self.variations.keep_lines,
-            hidden: ctx.input(|i| i.viewport().minimized == Some(true)),
-        };
-        if let Some(message) = self.live.tick(tick, &ctx) {
-            self.notify.error(message);
-        }
+        self.tick_live(&ctx);
         let vary_cx = super::variations_panel::Context {
             refinement: &self.refinement,
             has_selection: self.editor.selection.is_some(),

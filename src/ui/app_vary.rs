@@ -8,6 +8,24 @@ use super::commands::Command;
 use super::file_choice::{self, Ask};
 
 impl AtelierApp {
+    /// One UI frame of Live: takes in its frames and asks for a new
+    /// rendition when the canvas changed.
+    pub(super) fn tick_live(&mut self, ctx: &egui::Context) {
+        let tick = crate::vary::live::Tick {
+            doc: &self.editor.doc,
+            selection: self.editor.selection,
+            stroking: self.editor.is_stroking(),
+            steering: self.variations.decisions.steering(),
+            strength: self.variations.strength,
+            model: self.variations.model.clone(),
+            keep_lines: self.variations.keep_lines,
+            hidden: ctx.input(|i| i.viewport().minimized == Some(true)),
+        };
+        if let Some(message) = self.live.tick(tick, ctx) {
+            self.notify.error(message);
+        }
+    }
+
     /// Carries out a Vary, Live or refinement command.
     pub(super) fn apply_vary(&mut self, ctx: &egui::Context, cmd: Command) {
         match cmd {
@@ -91,6 +109,9 @@ impl AtelierApp {
                 super::refinement::apply_model_action(self, action);
             }
             Command::ToggleLive => {
+                // Each frame Live's worker finishes repaints the window.
+                let wake = ctx.clone();
+                self.live.session.wake = std::sync::Arc::new(move || wake.request_repaint());
                 self.live.session.toggle();
                 ctx.request_repaint();
             }

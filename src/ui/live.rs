@@ -3,7 +3,6 @@
 //! frame, and the newest frame is shown in its own window beside the canvas
 //! or over it with an opacity. The window reads this state and emits
 //! commands.
-use std::sync::Arc;
 
 use eframe::egui;
 
@@ -54,8 +53,6 @@ impl Live {
     /// One UI frame: frames in, a request out when the canvas changed;
     /// returns an error to show.
     pub fn tick(&mut self, t: Tick, ctx: &egui::Context) -> Option<String> {
-        let wake = ctx.clone();
-        self.session.wake = Arc::new(move || wake.request_repaint());
         let done = self.session.tick(t);
         if let Some(d) = done.again_in {
             ctx.request_repaint_after(d);

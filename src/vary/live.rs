@@ -229,6 +229,8 @@ pub enum LiveReport {
 struct Slot {
     pending: Option<LiveRequest>,
     stop: bool,
+    /// A request is being rendered.
+    rendering: bool,
     /// Requests replaced before the worker took them.
     dropped: u64,
 }
@@ -237,7 +239,6 @@ struct Slot {
 pub struct LiveWorker {
     slot: Arc<(Mutex<Slot>, Condvar)>,
     reports: Receiver<LiveReport>,
-    busy: Arc<Mutex<bool>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -249,18 +250,17 @@ impl LiveWorker {
         wake: impl Fn() + Send + 'static,
     ) -> std::io::Result<Self> {
         let slot: Arc<(Mutex<Slot>, Condvar)> = Arc::default();
-        let busy = Arc::new(Mutex::new(false));
         let (tx, rx): (Sender<LiveReport>, _) = channel();
-        let (slot2, busy2) = (slot.clone(), busy.clone());
+        let slot2 = slot.clone();
         let thread = std::thread::Builder::new()
             .name("live".into())
             .spawn(move || {
                 // Below the painting thread, as the Vary worker (torch's
                 // threads, started from here, inherit it).
                 super::priority::lower_this_thread_priority(super::priority::GAN_WORKER_NICE);
+                let (lock, cv) = &*slot2;
                 loop {
                     let req = {
-                        let (lock, cv) = &*slot2;
                         let mut s = lock.lock().unwrap_or_else(|e| e.into_inner());
                         while s.pending.is_none() && !s.stop {
                             s = cv.wait(s).unwrap_or_else(|e| e.into_inner());
@@ -268,14 +268,14 @@ impl LiveWorker {
                         if s.stop {
                             return;
                         }
-                        *busy2.lock().unwrap_or_else(|e| e.into_inner()) = true;
+                        s.rendering = true;
                         s.pending.take().expect("checked above")
                     };
                     let report = match render.render(&req) {
                         Ok(frame) => LiveReport::Frame(Box::new(frame)),
                         Err(e) => LiveReport::Failed(e),
                     };
-                    *busy2.lock().unwrap_or_else(|e| e.into_inner()) = false;
+                    lock.lock().unwrap_or_else(|e| e.into_inner()).rendering = false;
                     if tx.send(report).is_err() {
                         return;
                     }
@@ -285,7 +285,6 @@ impl LiveWorker {
         Ok(Self {
             slot,
             reports: rx,
-            busy,
             thread: Some(thread),
         })
     }
@@ -302,13 +301,8 @@ impl LiveWorker {
 
     /// Whether a request waits or is being rendered.
     pub fn busy(&self) -> bool {
-        let waiting = self
-            .slot
-            .0
-            .lock()
-            .map(|s| s.pending.is_some())
-            .unwrap_or(false);
-        waiting || *self.busy.lock().unwrap_or_else(|e| e.into_inner())
+        let s = self.slot.0.lock().unwrap_or_else(|e| e.into_inner());
+        s.pending.is_some() || s.rendering
     }
 
     /// How many requests were replaced before the worker took them.

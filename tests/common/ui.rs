@@ -38,6 +38,14 @@ pub fn drag(h: &mut Harness<'static, AtelierApp>, points: &[Pos2]) {
     h.run_steps(2);
 }
 
+/// The active layer of the app's document.
+pub fn active_layer(app: &AtelierApp) -> &atelier::document::Layer {
+    app.editor
+        .doc
+        .layer(app.editor.doc.active())
+        .expect("an active layer")
+}
+
 pub fn active_pixels(app: &AtelierApp) -> Vec<u8> {
     app.editor
         .doc
