@@ -3,7 +3,7 @@
 //!
 //! A layer is GAN-made when it carries a [`Provenance`](super::Provenance).
 //! The share follows each layer's actual contribution to the composite that
-//! [`render::cpu`](crate::render::cpu) draws (same visibility rules, same
+//! `render::cpu` draws (same visibility rules, same
 //! alpha, same bottom-to-top order), not a count of layers or of tiles.
 //!
 //! ## The measure
